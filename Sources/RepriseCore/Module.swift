@@ -1,0 +1,1 @@
+// RepriseCore: see ../shared/DESIGN.md (modules). Real sources land beside this file.

@@ -1,0 +1,1 @@
+// RepriseProxy: see ../shared/DESIGN.md (modules). Real sources land beside this file.

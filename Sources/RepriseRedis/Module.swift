@@ -1,0 +1,1 @@
+// RepriseRedis: see ../shared/DESIGN.md (modules). Real sources land beside this file.

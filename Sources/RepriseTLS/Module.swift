@@ -1,0 +1,1 @@
+// RepriseTLS: see ../shared/DESIGN.md (modules). Real sources land beside this file.

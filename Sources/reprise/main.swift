@@ -1,0 +1,1 @@
+print("reprise: not built yet")
