@@ -1,1 +1,0 @@
-// RepriseTLS: see ../shared/DESIGN.md (modules). Real sources land beside this file.

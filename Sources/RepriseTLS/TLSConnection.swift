@@ -1,0 +1,167 @@
+import COpenSSL
+import NIOCore
+
+/// Owns one server-side `SSL*` and its two memory BIOs (freed exactly once, by `SSL_free` in
+/// `deinit`). Ciphertext goes in through `feed`, plaintext comes out of `read`; plaintext goes in
+/// through `write` and ciphertext comes out of `takeCiphertext`. Not thread-safe: one connection,
+/// one event loop. Every call clears the error queue first and drains it on failure.
+final class TLSConnection {
+    enum HandshakeResult {
+        case complete
+        case needsMoreCiphertext
+        case failed(TLSConnectionError)
+    }
+
+    enum ReadResult {
+        case plaintext(ByteBuffer)
+        case needsMoreCiphertext
+        /// The peer sent `close_notify`.
+        case closedByPeer
+        case failed(TLSConnectionError)
+    }
+
+    /// Keeps the `SSL_CTX` and the ALPN list its callback reads alive as long as this `SSL`.
+    let context: TLSServerContext
+    private let ssl: OpaquePointer
+    /// Ciphertext from the network (owned by `ssl`).
+    private let networkToSSL: OpaquePointer
+    /// Ciphertext for the network (owned by `ssl`).
+    private let sslToNetwork: OpaquePointer
+
+    init(context: TLSServerContext) throws(TLSConnectionError) {
+        OpenSSLErrorQueue.clear()
+        guard let ssl = SSL_new(context.sslContext) else {
+            throw TLSConnectionError(.connectionSetupFailed)
+        }
+        guard let inbound = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw TLSConnectionError(.connectionSetupFailed)
+        }
+        guard let outbound = BIO_new(BIO_s_mem()) else {
+            BIO_free(inbound)
+            SSL_free(ssl)
+            throw TLSConnectionError(.connectionSetupFailed)
+        }
+        // An empty memory BIO means "no data yet" (retry), not end of file.
+        _ = reprise_BIO_set_mem_eof_return(inbound, -1)
+        _ = reprise_BIO_set_mem_eof_return(outbound, -1)
+        SSL_set_bio(ssl, inbound, outbound)  // ssl owns both BIOs from here
+        SSL_set_accept_state(ssl)
+        self.context = context
+        self.ssl = ssl
+        self.networkToSSL = inbound
+        self.sslToNetwork = outbound
+    }
+
+    deinit {
+        SSL_free(ssl)
+    }
+
+    /// Ciphertext received and not yet consumed by OpenSSL.
+    var bufferedCiphertextCount: Int { Int(BIO_ctrl_pending(networkToSSL)) }
+
+    /// Ciphertext produced and not yet taken for the network.
+    var pendingCiphertextCount: Int { Int(BIO_ctrl_pending(sslToNetwork)) }
+
+    func feed(_ ciphertext: ByteBuffer) {
+        ciphertext.withUnsafeReadableBytes { bytes in
+            guard bytes.count > 0 else { return }
+            // A memory BIO grows as needed; the caller feeds one socket read at a time.
+            _ = BIO_write(networkToSSL, bytes.baseAddress, Int32(bytes.count))
+        }
+    }
+
+    func handshake() -> HandshakeResult {
+        OpenSSLErrorQueue.clear()
+        let result = SSL_do_handshake(ssl)
+        if result == 1 { return .complete }
+        let error = SSL_get_error(ssl, result)
+        switch error {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .needsMoreCiphertext
+        default:
+            return .failed(TLSConnectionError(.handshakeFailed, sslErrorCode: error))
+        }
+    }
+
+    /// Decrypts at most one record's worth of plaintext (up to `maximumBytes`).
+    func read(allocator: ByteBufferAllocator, maximumBytes: Int = 16 * 1024) -> ReadResult {
+        var buffer = allocator.buffer(capacity: maximumBytes)
+        OpenSSLErrorQueue.clear()
+        var error: Int32 = 0
+        let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes) { raw in
+            let result = SSL_read(ssl, raw.baseAddress, Int32(min(raw.count, maximumBytes)))
+            if result <= 0 {
+                error = SSL_get_error(ssl, result)
+                return 0
+            }
+            return Int(result)
+        }
+        if count > 0 { return .plaintext(buffer) }
+        switch error {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .needsMoreCiphertext
+        case SSL_ERROR_ZERO_RETURN:
+            return .closedByPeer
+        default:
+            return .failed(TLSConnectionError(.readFailed, sslErrorCode: error))
+        }
+    }
+
+    /// Encrypts all of `plaintext` into the outbound BIO (a memory BIO never refuses a write).
+    func write(_ plaintext: ByteBuffer) -> TLSConnectionError? {
+        plaintext.withUnsafeReadableBytes { bytes -> TLSConnectionError? in
+            var offset = 0
+            while offset < bytes.count {
+                OpenSSLErrorQueue.clear()
+                let result = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
+                if result <= 0 {
+                    return TLSConnectionError(.writeFailed, sslErrorCode: SSL_get_error(ssl, result))
+                }
+                offset += Int(result)
+            }
+            return nil
+        }
+    }
+
+    /// Queues our `close_notify`. Failure is irrelevant: the connection closes either way.
+    func shutdown() {
+        OpenSSLErrorQueue.clear()
+        _ = SSL_shutdown(ssl)
+        OpenSSLErrorQueue.clear()
+    }
+
+    /// Moves the ciphertext OpenSSL produced into one buffer, or nil if there is none.
+    func takeCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let pending = pendingCiphertextCount
+        guard pending > 0 else { return nil }
+        var buffer = allocator.buffer(capacity: pending)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { raw in
+            let result = BIO_read(sslToNetwork, raw.baseAddress, Int32(pending))
+            return max(0, Int(result))
+        }
+        return buffer
+    }
+
+    /// What the handshake agreed on; call after it completed.
+    func negotiatedParameters() -> TLSHandshakeCompleted {
+        let version = SSL_get_version(ssl).map { String(cString: $0) } ?? ""
+        let cipher = SSL_get_current_cipher(ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) } ?? ""
+        var alpnPointer: UnsafePointer<UInt8>?
+        var alpnLength: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &alpnPointer, &alpnLength)
+        let alpn = alpnPointer.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(alpnLength)), as: UTF8.self) }
+        var peerSubject: String?
+        if let peer = SSL_get1_peer_certificate(ssl) {
+            peerSubject = TLSServerContext.oneLineSubject(of: peer)
+            X509_free(peer)
+        }
+        return TLSHandshakeCompleted(
+            protocolVersion: version,
+            cipher: cipher,
+            alpnProtocol: alpn,
+            peerCertificateSubject: peerSubject,
+            serverCertificateSerial: context.certificateSerial
+        )
+    }
+}
