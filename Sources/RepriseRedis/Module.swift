@@ -1,1 +1,0 @@
-// RepriseRedis: see ../shared/DESIGN.md (modules). Real sources land beside this file.

@@ -1,0 +1,113 @@
+import CHiredis
+import NIOCore
+
+/// Bounds on what a server may send, enforced while parsing (hiredis 0.14.1 has none).
+public struct RedisReplyLimits: Sendable, Hashable {
+    /// The largest reply (in practice: the largest bulk string) accepted, in bytes.
+    public var maxReplyBytes: Int
+    /// The most elements accepted in one array reply.
+    public var maxArrayElements: Int
+
+    public init(maxReplyBytes: Int = 64 << 20, maxArrayElements: Int = 1 << 20) {
+        self.maxReplyBytes = maxReplyBytes
+        self.maxArrayElements = maxArrayElements
+    }
+}
+
+/// Owns one hiredis reader. Not thread-safe: one per connection, used on its event loop only.
+/// Each C reply is converted into a `RedisReply` and freed right away; no pointer leaves here.
+final class RedisReplyParser {
+    private var reader: UnsafeMutablePointer<redisReader>?
+    private let limits: RedisReplyLimits
+    private let allocator: ByteBufferAllocator
+
+    init(limits: RedisReplyLimits, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        self.limits = limits
+        self.allocator = allocator
+        self.reader = reprise_redisReaderCreateBounded(Int64(limits.maxArrayElements))
+    }
+
+    deinit {
+        reprise_redisReaderFreeBounded(reader)
+    }
+
+    /// Feeds bytes and calls `onReply` for every complete reply, in order. After a thrown
+    /// protocol error the parser is unusable: the connection must be dropped.
+    func feed(_ bytes: ByteBuffer, onReply: (RedisReply) -> Void) throws(RedisError) {
+        guard let reader else { throw RedisError(.protocolError, "the reply parser is closed after an error") }
+        let fed = bytes.withUnsafeReadableBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return REDIS_OK }
+            return redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), raw.count)
+        }
+        guard fed == REDIS_OK else { throw fail("feeding the reader failed") }
+        while true {
+            var replyPointer: UnsafeMutableRawPointer?
+            guard redisReaderGetReply(reader, &replyPointer) == REDIS_OK else {
+                throw fail(nil)
+            }
+            guard let replyPointer else { break }
+            let reply = convert(replyPointer.assumingMemoryBound(to: redisReply.self))
+            freeReplyObject(replyPointer)
+            onReply(reply)
+        }
+        let buffered = reprise_redisReaderBufferedBytes(reader)
+        if buffered > limits.maxReplyBytes {
+            throw fail("a reply exceeds \(limits.maxReplyBytes) bytes (\(buffered) buffered)")
+        }
+    }
+
+    /// Builds the error and retires the reader (it is unusable after an error).
+    private func fail(_ override: String?) -> RedisError {
+        guard let reader else { return RedisError(.protocolError, override ?? "protocol error") }
+        let message: String
+        if let override {
+            message = override
+        } else if reprise_redisReaderArrayLimitExceeded(reader) != 0 {
+            message = "an array reply exceeds \(limits.maxArrayElements) elements"
+        } else {
+            message = String(cString: reprise_redisReaderGetError(reader))
+        }
+        reprise_redisReaderFreeBounded(reader)
+        self.reader = nil
+        return RedisError(.protocolError, message)
+    }
+
+    private func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STRING:
+            var buffer = allocator.buffer(capacity: value.len)
+            if let text = value.str {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: text, count: value.len))
+            }
+            return .bulk(buffer)
+        case REDIS_REPLY_STATUS:
+            return .status(Self.text(value))
+        case REDIS_REPLY_ERROR:
+            return .error(Self.text(value))
+        case REDIS_REPLY_INTEGER:
+            return .integer(value.integer)
+        case REDIS_REPLY_NIL:
+            return .null
+        case REDIS_REPLY_ARRAY:
+            var elements: [RedisReply] = []
+            elements.reserveCapacity(value.elements)
+            for index in 0..<value.elements {
+                if let element = value.element[index] {
+                    elements.append(convert(element))
+                } else {
+                    elements.append(.null)
+                }
+            }
+            return .array(elements)
+        default:
+            return .error("unknown hiredis reply type \(value.type)")
+        }
+    }
+
+    private static func text(_ value: redisReply) -> String {
+        guard let text = value.str else { return "" }
+        let bytes = UnsafeRawBufferPointer(start: text, count: value.len)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
