@@ -1,1 +1,1 @@
-print("reprise-mock-upstream: not built yet")
+MockUpstreamCommand.main()

@@ -1,0 +1,75 @@
+/// Everything an answer is derived from: the request body (its hash and size), the parsed
+/// request and the per-request stream shape. Same inputs, same bytes.
+struct AnswerSeed {
+    let hash: UInt64
+    let bodyByteCount: Int
+    let request: JSONValue
+    let model: String
+    /// Content pieces of a streamed answer (≥ 1).
+    let chunks: Int
+
+    /// `created` is derived from the hash so that repeated calls are byte-identical.
+    var created: Int { 1_700_000_000 + Int(hash % 10_000_000) }
+
+    var includeUsageInStream: Bool {
+        request["stream_options"]?["include_usage"]?.boolValue ?? false
+    }
+
+    /// A rough token count of the request: 4 bytes per token, like OpenAI's rule of thumb.
+    var promptTokens: Int { max(1, bodyByteCount / 4) }
+
+    func generator(salt: UInt64) -> SplitMix64 {
+        SplitMix64(seed: hash ^ salt)
+    }
+
+    /// The 24 hex digits used in ids (`chatcmpl-…`, `call_…`, `req_…`).
+    func idSuffix(salt: UInt64 = 0) -> String {
+        var generator = generator(salt: 0x1D5 ^ salt)
+        return generator.hex(digits: 24)
+    }
+
+    /// A deterministic sentence of 8 to 24 lowercase words, capitalized, ending with a period.
+    func sentence(salt: UInt64 = 0) -> (text: String, words: Int) {
+        var generator = generator(salt: 0x5E47 ^ salt)
+        let count = 8 + generator.next(below: 17)
+        var words: [String] = []
+        words.reserveCapacity(count)
+        for _ in 0..<count {
+            words.append(Self.vocabulary[generator.next(below: Self.vocabulary.count)])
+        }
+        var text = words.joined(separator: " ")
+        text = text.prefix(1).uppercased() + text.dropFirst() + "."
+        return (text, count)
+    }
+
+    func usageJSON(completionTokens: Int) -> String {
+        "{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),"
+            + "\"total_tokens\":\(promptTokens + completionTokens)}"
+    }
+
+    /// Splits `text` into exactly `pieces` consecutive parts (some empty when the text is
+    /// shorter than the piece count), so streamed fragments always reassemble to `text`.
+    static func split(_ text: String, into pieces: Int) -> [String] {
+        let characters = Array(text)
+        let count = max(1, pieces)
+        var parts: [String] = []
+        parts.reserveCapacity(count)
+        for index in 0..<count {
+            let start = characters.count * index / count
+            let end = characters.count * (index + 1) / count
+            parts.append(String(characters[start..<end]))
+        }
+        return parts
+    }
+
+    static let vocabulary = [
+        "cache", "reprise", "stream", "token", "model", "answer", "question", "proxy", "upstream",
+        "latency", "window", "river", "mountain", "signal", "packet", "socket", "event", "loop",
+        "future", "promise", "buffer", "channel", "handler", "request", "response", "header",
+        "body", "chunk", "delta", "choice", "usage", "prompt", "completion", "embedding",
+        "vector", "deterministic", "replay", "store", "entry", "digest", "namespace", "tenant",
+        "route", "variant", "canary", "breaker", "retry", "budget", "jitter", "backoff", "deadline",
+        "quiet", "bright", "swift", "calm", "green", "amber", "silver", "north", "south", "early",
+        "late", "simple", "steady",
+    ]
+}

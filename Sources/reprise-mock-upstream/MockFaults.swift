@@ -1,0 +1,62 @@
+import NIOHTTP1
+
+/// Fault injection read from `X-Mock-*` request headers (names case-insensitive).
+struct MockFaults {
+    /// `X-Mock-Latency-Ms`: delay before the response head.
+    var latencyMilliseconds: Int64?
+    /// `X-Mock-Chunk-Delay-Ms`: delay between stream events.
+    var chunkDelayMilliseconds: Int64?
+    /// `X-Mock-Chunks`: content pieces in a stream.
+    var chunks: Int?
+    /// `X-Mock-Status`: answer with this error status (OpenAI error body).
+    var status: Int?
+    /// `X-Mock-Retry-After`: seconds in `Retry-After` (429 always carries one, default 1).
+    var retryAfterSeconds: Int?
+    /// `X-Mock-Fail-Times` + `X-Mock-Scenario`: the first N requests of a scenario fail.
+    var failTimes: Int?
+    var scenario: String?
+    /// `X-Mock-Cut-After`: stream N events, or half the JSON body, then close the connection.
+    var cutAfter: Int?
+    /// `X-Mock-Hang: 1`: never answer.
+    var hang = false
+
+    init(headers: HTTPHeaders) {
+        for (name, value) in headers where Self.hasMockPrefix(name) {
+            let number = Int(value.trimmingSpaces())
+            switch name.lowercased() {
+            case "x-mock-latency-ms": latencyMilliseconds = number.map { Int64(max(0, $0)) }
+            case "x-mock-chunk-delay-ms": chunkDelayMilliseconds = number.map { Int64(max(0, $0)) }
+            case "x-mock-chunks": chunks = number.map { max(1, $0) }
+            case "x-mock-status": status = number
+            case "x-mock-retry-after": retryAfterSeconds = number.map { max(0, $0) }
+            case "x-mock-fail-times": failTimes = number.map { max(0, $0) }
+            case "x-mock-scenario": scenario = value.trimmingSpaces()
+            case "x-mock-cut-after": cutAfter = number.map { max(0, $0) }
+            case "x-mock-hang": hang = value.trimmingSpaces() != "0" && !value.isEmpty
+            default: break
+            }
+        }
+    }
+
+    /// Checks the `x-mock-` prefix without allocating: most requests carry no mock header.
+    private static func hasMockPrefix(_ name: String) -> Bool {
+        let prefix: StaticString = "x-mock-"
+        var utf8 = name.utf8.makeIterator()
+        let expected = prefix.utf8Start
+        for offset in 0..<prefix.utf8CodeUnitCount {
+            guard var byte = utf8.next() else { return false }
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte += 32 }
+            guard byte == expected[offset] else { return false }
+        }
+        return true
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var view = Substring(self)
+        while view.first == " " || view.first == "\t" { view.removeFirst() }
+        while view.last == " " || view.last == "\t" { view.removeLast() }
+        return String(view)
+    }
+}

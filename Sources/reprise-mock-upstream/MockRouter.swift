@@ -1,0 +1,212 @@
+import NIOCore
+import NIOHTTP1
+
+/// Turns one complete request into a `ResponsePlan`: control endpoints, fault injection, then
+/// the OpenAI-compatible endpoints. Counting happens here, once per request, in arrival order.
+struct MockRouter: Sendable {
+    let defaults: MockDefaults
+    let state: MockState
+
+    private enum Endpoint {
+        case chatCompletions, completions, embeddings, models
+    }
+
+    func plan(head: HTTPRequestHead, body: ByteBuffer?) -> ResponsePlan {
+        let keepAlive = head.isKeepAlive
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
+            .map(String.init) ?? head.uri
+        if path.hasPrefix("/_mock/") {
+            return control(path: path, method: head.method, keepAlive: keepAlive)
+        }
+        state.record(
+            .init(method: head.method.rawValue, uri: head.uri, headers: head.headers, bodyBytes: body?.readableBytes ?? 0),
+            path: path
+        )
+
+        let faults = MockFaults(headers: head.headers)
+        var plan = ResponsePlan(body: .hang, keepAlive: keepAlive)
+        plan.delayBeforeHead = .milliseconds(faults.latencyMilliseconds ?? defaults.latencyMilliseconds)
+        plan.chunkDelay = .milliseconds(faults.chunkDelayMilliseconds ?? defaults.chunkDelayMilliseconds)
+        plan.cutAfter = faults.cutAfter
+        if faults.hang {
+            return plan
+        }
+        if let injected = injectedFailure(faults) {
+            plan.body = injected(keepAlive)
+            return plan
+        }
+        plan.body = answer(
+            path: path,
+            method: head.method,
+            body: body,
+            chunks: faults.chunks ?? defaults.chunks,
+            keepAlive: keepAlive
+        )
+        return plan
+    }
+
+    private func endpoint(for path: String) -> Endpoint? {
+        switch path {
+        case "/v1/chat/completions", "/chat/completions": return .chatCompletions
+        case "/v1/completions", "/completions": return .completions
+        case "/v1/embeddings", "/embeddings": return .embeddings
+        case "/v1/models", "/models": return .models
+        default: return nil
+        }
+    }
+
+    private func answer(path: String, method: HTTPMethod, body: ByteBuffer?, chunks: Int, keepAlive: Bool) -> ResponsePlan.Body {
+        guard let endpoint = endpoint(for: path) else {
+            return error(
+                404,
+                message: "Unknown request URL: \(method.rawValue) \(path). Please check the URL for typos.",
+                type: "invalid_request_error",
+                code: "unknown_url",
+                keepAlive: keepAlive
+            )
+        }
+        let expectedMethod: HTTPMethod = endpoint == .models ? .GET : .POST
+        guard method == expectedMethod else {
+            return error(
+                405,
+                message: "Method \(method.rawValue) not allowed on \(path): use \(expectedMethod.rawValue).",
+                type: "invalid_request_error",
+                code: "method_not_allowed",
+                keepAlive: keepAlive
+            )
+        }
+        if endpoint == .models {
+            return ResponseBytes.whole(
+                status: 200,
+                reason: "OK",
+                json: Self.modelsJSON,
+                extraHeaders: [("x-request-id", "req_models")],
+                keepAlive: keepAlive
+            )
+        }
+
+        let bytes = body.map { Array($0.readableBytesView) } ?? []
+        let request: JSONValue
+        do {
+            request = try JSONParser.parse(bytes)
+        } catch {
+            return self.error(
+                400,
+                message: "We could not parse the JSON body of your request (\(error)).",
+                type: "invalid_request_error",
+                code: "invalid_json",
+                keepAlive: keepAlive
+            )
+        }
+        guard let model = request["model"]?.stringValue, !model.isEmpty else {
+            return error(
+                400,
+                message: "You must provide a model parameter.",
+                type: "invalid_request_error",
+                code: "missing_required_parameter",
+                param: "model",
+                keepAlive: keepAlive
+            )
+        }
+        let seed = AnswerSeed(
+            hash: FNV1a.hash(bytes),
+            bodyByteCount: bytes.count,
+            request: request,
+            model: model,
+            chunks: max(1, chunks)
+        )
+        let stream = request["stream"]?.boolValue ?? false
+        let answer: AnswerBody
+        switch endpoint {
+        case .chatCompletions: answer = ChatCompletionAnswer.make(seed, stream: stream)
+        case .completions: answer = TextCompletionAnswer.make(seed, stream: stream)
+        case .embeddings, .models: answer = EmbeddingAnswer.make(seed)
+        }
+        let requestID = [("x-request-id", "req_" + seed.idSuffix(salt: 0x4E9))]
+        switch answer {
+        case .json(let json):
+            return ResponseBytes.whole(status: 200, reason: "OK", json: json, extraHeaders: requestID, keepAlive: keepAlive)
+        case .events(let events):
+            return ResponseBytes.stream(events: events, extraHeaders: requestID, keepAlive: keepAlive)
+        }
+    }
+
+    /// `X-Mock-Status` (always, or only for the first `X-Mock-Fail-Times` requests of the
+    /// `X-Mock-Scenario`); `nil` when this request should be answered normally.
+    private func injectedFailure(_ faults: MockFaults) -> ((Bool) -> ResponsePlan.Body)? {
+        let status: Int
+        if let failTimes = faults.failTimes {
+            guard state.shouldFail(scenario: faults.scenario ?? "", failTimes: failTimes) else { return nil }
+            status = faults.status.flatMap { $0 >= 400 ? $0 : nil } ?? 500
+        } else if let injected = faults.status, injected >= 400, injected <= 599 {
+            status = injected
+        } else {
+            return nil
+        }
+        var headers: [(String, String)] = []
+        if let retryAfter = faults.retryAfterSeconds ?? (status == 429 ? 1 : nil) {
+            headers.append(("retry-after", String(retryAfter)))
+        }
+        let (type, code, message): (String, String, String)
+        switch status {
+        case 429: (type, code, message) = ("requests", "rate_limit_exceeded", "Rate limit reached (injected by X-Mock-Status).")
+        case 500...: (type, code, message) = ("server_error", "server_error", "The server had an error while processing your request (injected).")
+        default: (type, code, message) = ("invalid_request_error", "mock_injected_error", "Injected error status \(status).")
+        }
+        return { keepAlive in
+            error(status, message: message, type: type, code: code, extraHeaders: headers, keepAlive: keepAlive)
+        }
+    }
+
+    private func error(
+        _ status: Int,
+        message: String,
+        type: String,
+        code: String,
+        param: String? = nil,
+        extraHeaders: [(String, String)] = [],
+        keepAlive: Bool
+    ) -> ResponsePlan.Body {
+        ResponseBytes.whole(
+            status: status,
+            reason: HTTPResponseStatus(statusCode: status).reasonPhrase,
+            json: OpenAIError.json(message: message, type: type, code: code, param: param),
+            extraHeaders: extraHeaders,
+            keepAlive: keepAlive
+        )
+    }
+
+    private func control(path: String, method: HTTPMethod, keepAlive: Bool) -> ResponsePlan {
+        let body: ResponsePlan.Body
+        switch (method, path) {
+        case (.GET, "/_mock/stats"):
+            body = ResponseBytes.whole(status: 200, reason: "OK", json: state.statsJSON(), keepAlive: keepAlive)
+        case (.POST, "/_mock/reset"):
+            state.reset()
+            body = ResponseBytes.whole(status: 200, reason: "OK", json: "{\"reset\":true}", keepAlive: keepAlive)
+        case (.GET, "/_mock/last-request"):
+            if let json = state.lastRequestJSON() {
+                body = ResponseBytes.whole(status: 200, reason: "OK", json: json, keepAlive: keepAlive)
+            } else {
+                body = error(404, message: "No request recorded yet.", type: "invalid_request_error", code: "no_request", keepAlive: keepAlive)
+            }
+        default:
+            body = error(
+                404,
+                message: "Unknown mock control endpoint: \(method.rawValue) \(path).",
+                type: "invalid_request_error",
+                code: "unknown_url",
+                keepAlive: keepAlive
+            )
+        }
+        return ResponsePlan(body: body, keepAlive: keepAlive)
+    }
+
+    static let modelsJSON: String = {
+        let models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "deepseek-chat", "deepseek-reasoner"]
+        let data = models.map {
+            "{\"id\":\"\($0)\",\"object\":\"model\",\"created\":1700000000,\"owned_by\":\"reprise-mock\"}"
+        }
+        return "{\"object\":\"list\",\"data\":[\(data.joined(separator: ","))]}"
+    }()
+}

@@ -1,0 +1,102 @@
+import NIOCore
+
+/// What the connection handler writes for one request, fully encoded before the first byte
+/// goes out: the handler only sequences writes, delays and closes.
+struct ResponsePlan {
+    enum Body {
+        /// Head and body in one buffer; `bodyOffset` is where the body starts (for cut-half).
+        case whole(ByteBuffer, bodyOffset: Int)
+        /// The head, then each SSE event already framed as an HTTP chunk.
+        case stream(head: ByteBuffer, events: [ByteBuffer])
+        /// `X-Mock-Hang`: nothing is ever written.
+        case hang
+    }
+
+    var body: Body
+    var delayBeforeHead: TimeAmount = .zero
+    var chunkDelay: TimeAmount = .zero
+    /// `X-Mock-Cut-After`: close after this many events (stream) or after half the body (JSON).
+    var cutAfter: Int?
+    var keepAlive: Bool
+
+    static let endOfChunks = ByteBuffer(string: "0\r\n\r\n")
+}
+
+/// Encodes status lines and headers by hand: the mock writes pre-encoded bytes instead of going
+/// through `HTTPResponseEncoder`, which is most of a small server's per-request cost.
+enum ResponseBytes {
+    static func head(
+        status: Int,
+        reason: String,
+        contentType: String,
+        contentLength: Int?,
+        extraHeaders: [(String, String)] = [],
+        keepAlive: Bool
+    ) -> String {
+        var head = "HTTP/1.1 \(status) \(reason)\r\ncontent-type: \(contentType)\r\n"
+        if let contentLength {
+            head += "content-length: \(contentLength)\r\n"
+        } else {
+            head += "transfer-encoding: chunked\r\ncache-control: no-cache\r\n"
+        }
+        for (name, value) in extraHeaders {
+            head += name + ": " + value + "\r\n"
+        }
+        if !keepAlive {
+            head += "connection: close\r\n"
+        }
+        return head + "\r\n"
+    }
+
+    static func whole(
+        status: Int,
+        reason: String,
+        json: String,
+        extraHeaders: [(String, String)] = [],
+        keepAlive: Bool
+    ) -> ResponsePlan.Body {
+        let head = head(
+            status: status,
+            reason: reason,
+            contentType: "application/json",
+            contentLength: json.utf8.count,
+            extraHeaders: extraHeaders,
+            keepAlive: keepAlive
+        )
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(head.utf8.count + json.utf8.count)
+        let bodyOffset = buffer.writeString(head)
+        buffer.writeString(json)
+        return .whole(buffer, bodyOffset: bodyOffset)
+    }
+
+    static func stream(events: [String], extraHeaders: [(String, String)] = [], keepAlive: Bool) -> ResponsePlan.Body {
+        let head = head(
+            status: 200,
+            reason: "OK",
+            contentType: "text/event-stream; charset=utf-8",
+            contentLength: nil,
+            extraHeaders: extraHeaders,
+            keepAlive: keepAlive
+        )
+        let framed = events.map { payload in
+            let size = payload.utf8.count + 8  // "data: " + payload + "\n\n"
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(size + 12)
+            buffer.writeString(String(size, radix: 16))
+            buffer.writeStaticString("\r\ndata: ")
+            buffer.writeString(payload)
+            buffer.writeStaticString("\n\n\r\n")
+            return buffer
+        }
+        return .stream(head: ByteBuffer(string: head), events: framed)
+    }
+}
+
+/// OpenAI's error document: `{"error":{"message","type","param","code"}}`.
+enum OpenAIError {
+    static func json(message: String, type: String, code: String?, param: String? = nil) -> String {
+        "{\"error\":{\"message\":\(JSONText.quoted(message)),\"type\":\(JSONText.quoted(type)),"
+            + "\"param\":\(param.map(JSONText.quoted) ?? "null"),\"code\":\(code.map(JSONText.quoted) ?? "null")}}"
+    }
+}
