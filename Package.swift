@@ -33,7 +33,7 @@ let package = Package(
         ),
         .target(
             name: "RepriseCore",
-            dependencies: ["RepriseCrypto"],
+            dependencies: ["RepriseCrypto", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "RepriseProxy",
             dependencies: [
-                "RepriseCore", "RepriseRedis", "RepriseTLS",
+                "RepriseCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

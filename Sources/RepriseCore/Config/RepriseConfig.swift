@@ -1,0 +1,164 @@
+/// The whole configuration file (`config/reprise.yaml` documents every key and its default).
+///
+/// Decoding rejects unknown keys and wrong types with the key path; `validate()` then checks
+/// values that are well-typed but impossible (a zero timeout, a limit beyond what the HTTP
+/// parser can hold).
+public struct RepriseConfig: Sendable, Decodable {
+    public var server = ServerConfig()
+    public var upstream = UpstreamConfig()
+    public var logging = LoggingConfig()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case server, upstream, logging
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        server = try container.decode(.server, default: ServerConfig())
+        upstream = try container.decode(.upstream, default: UpstreamConfig())
+        logging = try container.decode(.logging, default: LoggingConfig())
+    }
+
+    /// Every impossible value, each with its key path; empty when the configuration is usable.
+    public func validate() -> [ConfigError] {
+        server.validate() + upstream.validate()
+    }
+}
+
+/// `server:` — the client-facing HTTP listener and its limits.
+public struct ServerConfig: Sendable, Decodable {
+    /// The llhttp parser inside NIOHTTP1 refuses header blocks above 80 KiB by itself.
+    public static let parserHeaderLimit = 80 * 1024
+
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+    /// Event loop threads; 0 means one per CPU core.
+    public var threads = 0
+    public var maxBodyBytes = ConfigByteSize.mebibytes(10)
+    public var maxHeaderBytes = ConfigByteSize.kibibytes(64)
+    /// A keep-alive connection with no request in progress is closed after this long.
+    public var idleTimeout = ConfigDuration.seconds(60)
+    /// Time allowed to receive one whole request (head and body) once it started; 408 after.
+    public var requestTimeout = ConfigDuration.seconds(30)
+    /// On SIGTERM/SIGINT, in-flight requests get this long to finish before connections are cut.
+    public var shutdownGracePeriod = ConfigDuration.seconds(25)
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, threads
+        case maxBodyBytes = "max_body_bytes"
+        case maxHeaderBytes = "max_header_bytes"
+        case idleTimeout = "idle_timeout"
+        case requestTimeout = "request_timeout"
+        case shutdownGracePeriod = "shutdown_grace_period"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ServerConfig()
+        listen = try container.decode(.listen, default: defaults.listen)
+        threads = try container.decode(.threads, default: defaults.threads)
+        maxBodyBytes = try container.decode(.maxBodyBytes, default: defaults.maxBodyBytes)
+        maxHeaderBytes = try container.decode(.maxHeaderBytes, default: defaults.maxHeaderBytes)
+        idleTimeout = try container.decode(.idleTimeout, default: defaults.idleTimeout)
+        requestTimeout = try container.decode(.requestTimeout, default: defaults.requestTimeout)
+        shutdownGracePeriod = try container.decode(.shutdownGracePeriod, default: defaults.shutdownGracePeriod)
+    }
+
+    func validate() -> [ConfigError] {
+        var problems: [ConfigError] = []
+        if !(0...256).contains(threads) {
+            problems.append(ConfigError(keyPath: "server.threads", "must be between 0 (one per core) and 256, got \(threads)"))
+        }
+        if maxBodyBytes.bytes < 1 {
+            problems.append(ConfigError(keyPath: "server.max_body_bytes", "must be at least 1 byte"))
+        }
+        if maxHeaderBytes.bytes < 1024 || maxHeaderBytes.bytes > Self.parserHeaderLimit {
+            problems.append(ConfigError(
+                keyPath: "server.max_header_bytes",
+                "must be between 1KiB and 80KiB (the HTTP parser's own limit), got \(maxHeaderBytes)"
+            ))
+        }
+        for (key, value) in [("idle_timeout", idleTimeout), ("request_timeout", requestTimeout)] where value.nanoseconds <= 0 {
+            problems.append(ConfigError(keyPath: "server.\(key)", "must be greater than 0"))
+        }
+        return problems
+    }
+}
+
+/// `upstream:` — where requests go and how long Reprise waits for them.
+public struct UpstreamConfig: Sendable, Decodable {
+    public static let defaultURL = UpstreamURL(parsing: "https://api.deepseek.com")!
+
+    public var url = UpstreamConfig.defaultURL
+    public var connectTimeout = ConfigDuration.seconds(10)
+    /// Longest silence while waiting for the response head or between two body chunks.
+    public var readTimeout = ConfigDuration.seconds(300)
+    /// Whole request, first byte sent to last byte received (long generations stream for minutes).
+    public var totalTimeout = ConfigDuration.seconds(600)
+    public var maxConnectionsPerLoop = 64
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case url
+        case connectTimeout = "connect_timeout"
+        case readTimeout = "read_timeout"
+        case totalTimeout = "total_timeout"
+        case maxConnectionsPerLoop = "max_connections_per_loop"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = UpstreamConfig()
+        url = try container.decode(.url, default: defaults.url)
+        connectTimeout = try container.decode(.connectTimeout, default: defaults.connectTimeout)
+        readTimeout = try container.decode(.readTimeout, default: defaults.readTimeout)
+        totalTimeout = try container.decode(.totalTimeout, default: defaults.totalTimeout)
+        maxConnectionsPerLoop = try container.decode(.maxConnectionsPerLoop, default: defaults.maxConnectionsPerLoop)
+    }
+
+    func validate() -> [ConfigError] {
+        var problems: [ConfigError] = []
+        for (key, value) in [("connect_timeout", connectTimeout), ("read_timeout", readTimeout), ("total_timeout", totalTimeout)]
+        where value.nanoseconds <= 0 {
+            problems.append(ConfigError(keyPath: "upstream.\(key)", "must be greater than 0"))
+        }
+        if !(1...10_000).contains(maxConnectionsPerLoop) {
+            problems.append(ConfigError(keyPath: "upstream.max_connections_per_loop", "must be between 1 and 10000, got \(maxConnectionsPerLoop)"))
+        }
+        return problems
+    }
+}
+
+/// `logging:` — level and line format.
+public struct LoggingConfig: Sendable, Decodable {
+    public enum Level: String, Sendable, Decodable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public enum Format: String, Sendable, Decodable, CaseIterable {
+        case text, json
+    }
+
+    public var level = Level.info
+    public var format = Format.text
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case level, format
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        level = try container.decode(.level, default: .info)
+        format = try container.decode(.format, default: .text)
+    }
+}

@@ -1,0 +1,75 @@
+import NIOCore
+
+/// The errors Reprise itself answers with, in OpenAI's error shape
+/// `{"error":{"message":..,"type":..,"code":..}}` so SDKs surface them like any API error.
+public struct ProxyError: Error, Sendable, Equatable {
+    public var status: Int
+    public var type: String
+    public var code: String
+    public var message: String
+
+    public init(status: Int, type: String, code: String, message: String) {
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+    }
+
+    public static func badRequest(_ message: String) -> Self {
+        Self(status: 400, type: "invalid_request_error", code: "bad_request", message: message)
+    }
+    public static func notFound(_ message: String) -> Self {
+        Self(status: 404, type: "invalid_request_error", code: "not_found", message: message)
+    }
+    public static func requestTimeout(_ message: String) -> Self {
+        Self(status: 408, type: "invalid_request_error", code: "request_timeout", message: message)
+    }
+    public static func bodyTooLarge(limit: Int) -> Self {
+        Self(status: 413, type: "invalid_request_error", code: "request_too_large",
+             message: "request body exceeds the proxy's limit of \(limit) bytes (server.max_body_bytes)")
+    }
+    public static func headersTooLarge(limit: Int) -> Self {
+        Self(status: 431, type: "invalid_request_error", code: "request_header_fields_too_large",
+             message: "request headers exceed the proxy's limit of \(limit) bytes (server.max_header_bytes)")
+    }
+    public static func upstreamUnreachable(_ detail: String) -> Self {
+        Self(status: 502, type: "api_error", code: "upstream_unreachable", message: "upstream unreachable: \(detail)")
+    }
+    public static func upstreamBadResponse(_ detail: String) -> Self {
+        Self(status: 502, type: "api_error", code: "upstream_bad_response", message: "upstream failed: \(detail)")
+    }
+    public static func upstreamTimeout(_ detail: String) -> Self {
+        Self(status: 504, type: "api_error", code: "upstream_timeout", message: "upstream timed out: \(detail)")
+    }
+    public static func unavailable(_ message: String) -> Self {
+        Self(status: 503, type: "api_error", code: "service_unavailable", message: message)
+    }
+
+    /// The JSON body, escaped by hand: this runs on error paths inside the event loop and
+    /// needs no Foundation encoder.
+    public func jsonBody() -> String {
+        "{\"error\":{\"message\":\(JSONString.quote(message)),\"type\":\(JSONString.quote(type)),\"code\":\(JSONString.quote(code))}}"
+    }
+}
+
+enum JSONString {
+    /// A JSON string literal for `text` (RFC 8259 escaping).
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,26 @@
+import NIOCore
+import NIOHTTP1
+
+/// One complete client request: the head and the whole body.
+///
+/// Bodies are gathered (bounded by `server.max_body_bytes`) before dispatch because both the
+/// cache key and a retried upstream attempt need the complete body; responses stream.
+public struct ProxyRequest {
+    public var head: HTTPRequestHead
+    public var body: ByteBuffer?
+    /// When the request head arrived (for latency accounting).
+    public var receivedAt: NIODeadline
+
+    /// The path without the query string.
+    public var path: Substring {
+        let uri = head.uri[...]
+        if let question = uri.firstIndex(of: "?") { return uri[..<question] }
+        return uri
+    }
+}
+
+/// Handles complete requests. Called on the connection's event loop; must eventually end or
+/// abort the writer exactly once.
+public protocol RequestResponder: AnyObject {
+    func respond(to request: ProxyRequest, writer: ResponseWriter)
+}

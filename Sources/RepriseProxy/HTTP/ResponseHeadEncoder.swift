@@ -1,0 +1,59 @@
+import NIOCore
+import NIOHTTP1
+
+/// How a response body is delimited on the wire.
+enum BodyFraming: Equatable {
+    /// `Content-Length: n`; the body bytes follow as they are.
+    case contentLength(Int)
+    /// `Transfer-Encoding: chunked`: each write becomes one chunk (SSE events stay events).
+    case chunked
+    /// No body at all (HEAD, 204, 304).
+    case none
+}
+
+/// Writes the status line and headers of a response straight into a `ByteBuffer`.
+///
+/// Reprise writes responses as bytes instead of going through NIOHTTP1's response encoder: a
+/// stored answer is already bytes, and skipping the encoder saves most of the per-response
+/// work (NOTES-PERF.md). Callers pass headers without framing or connection headers; this adds them.
+enum ResponseHeadEncoder {
+    static func encode(
+        status: HTTPResponseStatus,
+        headers: HTTPHeaders,
+        framing: BodyFraming,
+        keepAlive: Bool,
+        into buffer: inout ByteBuffer
+    ) {
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase.isEmpty ? "Status" : status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        switch framing {
+        case .contentLength(let length):
+            buffer.writeStaticString("content-length: ")
+            buffer.writeString(String(length))
+            buffer.writeStaticString("\r\n")
+        case .chunked:
+            buffer.writeStaticString("transfer-encoding: chunked\r\n")
+        case .none:
+            break
+        }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// The `<hex-size>\r\n` line that opens a chunk.
+    static func writeChunkHeader(size: Int, into buffer: inout ByteBuffer) {
+        buffer.writeString(String(size, radix: 16))
+        buffer.writeStaticString("\r\n")
+    }
+}

@@ -1,1 +1,0 @@
-// RepriseProxy: see ../shared/DESIGN.md (modules). Real sources land beside this file.

@@ -1,0 +1,3 @@
+enum RepriseVersion {
+    static let current = "0.1.0"
+}

@@ -1,1 +1,0 @@
-print("reprise: not built yet")
