@@ -1,1 +1,0 @@
-// RepriseCore: see ../shared/DESIGN.md (modules). Real sources land beside this file.
