@@ -1,0 +1,72 @@
+import RepriseCrypto
+
+/// Computes cache keys: digest over the framed scope and the canonical JSON body.
+///
+/// Framing: a domain tag `reprise-cache-key-v1`, then the fields namespace, route, variant,
+/// method (upper-cased), normalized path, raw query string and canonical body, each written as
+/// an 8-byte big-endian length followed by its bytes — no two different field tuples frame to
+/// the same byte string. Digest: SHA-256, or HMAC-SHA-256 keyed with `cache.secret` when one is
+/// configured (then keys cannot be precomputed by someone who does not know the secret). Hex.
+///
+/// Reusable and not thread-safe (owns the hasher and the canonicalizer's scratch buffers): one
+/// per event loop / thread.
+public final class CacheKeyBuilder {
+    private static let domainTag = Array("reprise-cache-key-v1".utf8)
+
+    private let canonicalizer: JSONCanonicalizer
+    private let hasher: SHA256Hasher
+    private let hmac: HMACSHA256?
+
+    /// - Parameters:
+    ///   - secret: `cache.secret`; nil or empty → plain SHA-256.
+    ///   - ignoredTopLevelFields: `cache.ignored_fields`.
+    ///   - maxDepth: JSON nesting bound; deeper bodies are not cacheable.
+    public init(secret: [UInt8]? = nil,
+                ignoredTopLevelFields: [String] = JSONCanonicalizer.defaultIgnoredTopLevelFields,
+                maxDepth: Int = JSONCanonicalizer.defaultMaxDepth) {
+        canonicalizer = JSONCanonicalizer(ignoredTopLevelFields: ignoredTopLevelFields, maxDepth: maxDepth)
+        hasher = SHA256Hasher()
+        if let secret, !secret.isEmpty { hmac = HMACSHA256(key: secret) } else { hmac = nil }
+    }
+
+    /// The namespace of a request under `mode` (uses this builder's hasher).
+    public func namespace(mode: NamespaceMode, headerValue: (String) -> String?) -> String {
+        mode.namespace(hasher: hasher, headerValue: headerValue)
+    }
+
+    /// The key of a request, or why it cannot have one.
+    public func key<Body: Collection>(scope: CacheScope, body: Body) throws(NotCacheableReason) -> CacheKeyResult
+    where Body.Element == UInt8 {
+        let facts = try canonicalizer.canonicalize(body)
+        return CacheKeyResult(key: CacheKey(namespace: scope.namespace, digest: digest(scope: scope)), facts: facts)
+    }
+
+    /// The canonical body bytes of the last successful `key` call (for tests and debugging).
+    public var lastCanonicalBody: [UInt8] { canonicalizer.output }
+
+    private func digest(scope: CacheScope) -> String {
+        feed(Self.domainTag)
+        feedField(scope.namespace.utf8)
+        feedField(scope.route.utf8)
+        feedField(scope.variant.utf8)
+        feedField(scope.method.uppercased().utf8)
+        feedField(CachePath.normalize(scope.target).utf8)
+        feedField(CachePath.queryString(of: scope.target).utf8)
+        feedField(canonicalizer.output)
+        return (hmac?.finalize() ?? hasher.finalize()).hexString
+    }
+
+    private func feedField<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        var length = UInt64(bytes.count).bigEndian
+        withUnsafeBytes(of: &length) { feed($0) }
+        feed(bytes)
+    }
+
+    private func feed(_ bytes: UnsafeRawBufferPointer) {
+        if let hmac { hmac.update(bytes) } else { hasher.update(bytes) }
+    }
+
+    private func feed<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        if let hmac { hmac.update(bytes) } else { hasher.update(bytes) }
+    }
+}

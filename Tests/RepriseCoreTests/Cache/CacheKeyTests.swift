@@ -1,0 +1,180 @@
+import PropertyBased
+import RepriseCrypto
+import Testing
+@testable import RepriseCore
+
+@Suite struct CacheKeyTests {
+    static let scope = CacheScope(namespace: "ns1", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions")
+
+    func key(_ text: String, scope: CacheScope = Self.scope, builder: CacheKeyBuilder = CacheKeyBuilder()) throws -> CacheKey {
+        try builder.key(scope: scope, body: Array(text.utf8)).key
+    }
+
+    @Test func equivalentBodiesShareAKey() async {
+        await propertyCheck(count: 300, input: Gen.uint64()) { seed in
+            var rng = SplitMix(seed: seed)
+            let body = JSONTestModel.randomBody(&rng)
+            let ignoredNoise: [(String, JValue)] = [("stream", .bool(Bool.random(using: &rng))), ("user", .string(JSONTestModel.randomString(&rng))),
+                                                     ("stream_options", .object([("include_usage", .bool(true))]))]
+            let first = JSONTestModel.render(body, &rng)
+            let second = JSONTestModel.render(body, &rng, extraTopLevel: Array(ignoredNoise.prefix(Int.random(in: 0 ... 3, using: &rng))))
+            let builder = CacheKeyBuilder()
+            let firstKey = try key(first, builder: builder), secondKey = try key(second, builder: builder)
+            #expect(firstKey == secondKey, "\(first)\n\(second)")
+        }
+    }
+
+    /// Changes one leaf (not an ignored field) somewhere in the body.
+    static func mutate(_ value: JValue, _ rng: inout SplitMix) -> JValue? {
+        switch value {
+        case .object(let members):
+            guard !members.isEmpty else { return .object([("x", .null)]) }
+            var copy = members
+            let pick = Int.random(in: 0 ..< copy.count, using: &rng)
+            if Int.random(in: 0 ..< 5, using: &rng) == 0 {
+                copy[pick].0 += "k"   // renamed member
+                if Set(copy.map(\.0)).count != copy.count { return nil }
+                return .object(copy)
+            }
+            guard let changed = mutate(copy[pick].1, &rng) else { return nil }
+            copy[pick].1 = changed
+            return .object(copy)
+        case .array(let elements):
+            guard !elements.isEmpty else { return .array([.null]) }
+            var copy = elements
+            let pick = Int.random(in: 0 ..< copy.count, using: &rng)
+            guard let changed = mutate(copy[pick], &rng) else { return nil }
+            copy[pick] = changed
+            return .array(copy)
+        case .string(let string): return .string(string + "x")
+        case .number(let mantissa, let exponent): return .number(mantissa: mantissa + 1, exponent: exponent)
+        case .bool(let flag): return .bool(!flag)
+        case .null: return .bool(false)
+        }
+    }
+
+    @Test func anySemanticChangeChangesTheKey() async {
+        await propertyCheck(count: 300, input: Gen.uint64()) { seed in
+            var rng = SplitMix(seed: seed)
+            let body = JSONTestModel.randomBody(&rng)
+            guard let changed = Self.mutate(body, &rng) else { return }
+            let builder = CacheKeyBuilder()
+            let before = JSONTestModel.render(body, &rng), after = JSONTestModel.render(changed, &rng)
+            let beforeKey = try key(before, builder: builder), afterKey = try key(after, builder: builder)
+            #expect(beforeKey != afterKey, "\(before)\n\(after)")
+        }
+    }
+
+    @Test func differentNamespacesNeverShareAKey() async {
+        await propertyCheck(count: 200, input: Gen.uint64(), Gen.letterOrNumber.string(of: 1 ... 12), Gen.letterOrNumber.string(of: 1 ... 12)) { seed, first, second in
+            guard first != second else { return }
+            var rng = SplitMix(seed: seed)
+            let text = JSONTestModel.render(JSONTestModel.randomBody(&rng), &rng)
+            var scopeA = Self.scope, scopeB = Self.scope
+            scopeA.namespace = first
+            scopeB.namespace = second
+            let a = try key(text, scope: scopeA), b = try key(text, scope: scopeB)
+            #expect(a.digest != b.digest)
+            #expect(a.redisKey != b.redisKey)
+        }
+    }
+
+    @Test func scopeFieldsAndFraming() throws {
+        let body = #"{"model":"m","messages":[]}"#
+        let base = try key(body)
+        #expect(base.redisKey == "reprise:v1:ns1:\(base.digest)")
+        #expect(base.digest.count == 64)
+        for target in ["/chat/completions", "/v1/chat/completions/", "//v1//chat/completions"] {
+            var scope = Self.scope
+            scope.target = target
+            #expect(try key(body, scope: scope) == base)
+        }
+        var lower = Self.scope
+        lower.method = "post"
+        #expect(try key(body, scope: lower) == base)
+        var changed: [CacheScope] = []
+        for change in 0 ..< 5 {
+            var scope = Self.scope
+            switch change {
+            case 0: scope.route = "other"
+            case 1: scope.variant = "canary"
+            case 2: scope.method = "PUT"
+            case 3: scope.target = "/v1/completions"
+            default: scope.target = "/v1/chat/completions?api-version=2"
+            }
+            changed.append(scope)
+        }
+        for scope in changed { #expect(try key(body, scope: scope) != base) }
+        // Length-prefixed framing: moving bytes between fields changes the key.
+        let a = CacheScope(namespace: "ab", route: "c", variant: "", method: "POST", target: "/x")
+        let b = CacheScope(namespace: "a", route: "bc", variant: "", method: "POST", target: "/x")
+        #expect(try key(body, scope: a) != key(body, scope: b))
+    }
+
+    @Test func secretSwitchesToHMAC() throws {
+        let body = #"{"model":"m"}"#
+        let plain = try key(body)
+        let keyed = try key(body, builder: CacheKeyBuilder(secret: Array("s3cret".utf8)))
+        let otherSecret = try key(body, builder: CacheKeyBuilder(secret: Array("other".utf8)))
+        #expect(plain != keyed)
+        #expect(keyed != otherSecret)
+        #expect(try key(body, builder: CacheKeyBuilder(secret: Array("s3cret".utf8))) == keyed)
+    }
+
+    @Test func notCacheableBodiesHaveNoKey() {
+        #expect(throws: NotCacheableReason.topLevelNotObject) { try key("[]") }
+        #expect(throws: NotCacheableReason.self) { try key("model=m") }
+    }
+}
+
+@Suite struct NamespaceAndPathTests {
+    @Test func parsesModes() throws {
+        #expect(try NamespaceMode(parsing: "credential") == .credential)
+        #expect(try NamespaceMode(parsing: " Global ") == .global)
+        #expect(try NamespaceMode(parsing: "header:X-Tenant") == .header("x-tenant"))
+        for bad in ["", "header:", "header:a b", "tenant", "header"] {
+            #expect(throws: NamespaceMode.ParseError.self) { try NamespaceMode(parsing: bad) }
+        }
+    }
+
+    @Test func credentialNamespaces() {
+        let hasher = SHA256Hasher()
+        let a = NamespaceMode.credential.namespace(hasher: hasher, headers: [(name: "Authorization", value: "Bearer sk-aaa")])
+        let aAgain = NamespaceMode.credential.namespace(hasher: hasher, headers: [(name: "authorization", value: "bearer  sk-aaa ")])
+        let b = NamespaceMode.credential.namespace(hasher: hasher, headers: [(name: "Authorization", value: "Bearer sk-bbb")])
+        let azure = NamespaceMode.credential.namespace(hasher: hasher, headers: [(name: "api-key", value: "sk-aaa")])
+        #expect(a == aAgain)
+        #expect(a != b)
+        #expect(a.count == 32)
+        #expect(azure == a) // the same credential, whichever header carries it
+        #expect(NamespaceMode.credential.namespace(hasher: hasher, headers: []) == "anonymous")
+        #expect(NamespaceMode.credential.namespace(hasher: hasher, headers: [(name: "Authorization", value: "Basic abc")]) == "anonymous")
+        #expect(NamespaceMode.global.namespace(hasher: hasher, headers: [(name: "Authorization", value: "Bearer x")]) == "global")
+    }
+
+    @Test func headerNamespacesAreSanitized() {
+        let hasher = SHA256Hasher()
+        let mode = NamespaceMode.header("x-tenant")
+        #expect(mode.namespace(hasher: hasher, headers: [(name: "X-Tenant", value: "team-a")]) == "team-a")
+        #expect(mode.namespace(hasher: hasher, headers: []) == "anonymous")
+        let odd = mode.namespace(hasher: hasher, headers: [(name: "X-Tenant", value: "a:*")])
+        #expect(odd.hasPrefix("h-"))
+        #expect(!odd.contains(":"))
+        #expect(mode.namespace(hasher: hasher, headers: [(name: "X-Tenant", value: "anonymous")]) != "anonymous")
+    }
+
+    @Test func pathsNormalizeAndMatch() {
+        #expect(CachePath.normalize("/v1/chat/completions") == "/chat/completions")
+        #expect(CachePath.normalize("/chat/completions/?a=1") == "/chat/completions")
+        #expect(CachePath.normalize("/") == "/")
+        #expect(CachePath.queryString(of: "/x?a=1&b=2#f") == "a=1&b=2")
+        let paths = CacheablePaths()
+        #expect(paths.matches("/v1/chat/completions"))
+        #expect(paths.matches("/chat/completions"))
+        #expect(paths.matches("/v1/embeddings/"))
+        #expect(paths.matches("/completions?x=1"))
+        #expect(!paths.matches("/v1/models"))
+        #expect(!paths.matches("/v1/chat/completions/extra"))
+        #expect(CacheablePaths(["/custom"]).matches("/v1/custom"))
+    }
+}
