@@ -66,6 +66,7 @@ extension RedisClient {
 /// Async wrappers of the future-based API.
 extension RedisClient {
     public func send(_ command: RedisCommand) async throws -> RedisReply { try await send(command).get() }
+    public func send(_ arguments: [ByteBuffer]) async throws -> RedisReply { try await send(arguments).get() }
     public func get(_ key: String) async throws -> ByteBuffer? { try await get(key).get() }
     public func set(_ key: String, value: ByteBuffer, ttlMilliseconds: Int64? = nil) async throws {
         try await set(key, value: value, ttlMilliseconds: ttlMilliseconds).get()
