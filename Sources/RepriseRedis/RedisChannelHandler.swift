@@ -77,8 +77,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
         guard let parser else { return }
-        do {
-            try parser.feed(bytes) { reply in self.answer(reply) }
+        do throws(RedisError) {
+            var unexpected = 0
+            try parser.feed(bytes) { reply in
+                if !self.answer(reply) { unexpected += 1 }
+            }
+            if unexpected > 0 {
+                throw RedisError(.protocolError, "\(unexpected) replies arrived with no command waiting for them")
+            }
         } catch {
             logger.warning("Redis protocol error, closing the connection", metadata: ["redis.error": "\(error.message)"])
             failAll(error)
@@ -96,19 +102,17 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    private func answer(_ reply: RedisReply) {
-        guard let head = pending.popFirst() else {
-            // A reply nobody asked for: the stream is out of step, which is a protocol error.
-            logger.warning("Redis reply without a pending command")
-            return
-        }
-        if timedOut.remove(head.id) != nil { return }
+    /// Completes the oldest command; `false` when none waits (the stream is out of step).
+    private func answer(_ reply: RedisReply) -> Bool {
+        guard let head = pending.popFirst() else { return false }
+        if timedOut.remove(head.id) != nil { return true }
         head.timeout?.cancel()
         if case .error(let message) = reply {
             head.promise?.fail(RedisError(.serverError, message))
         } else {
             head.promise?.succeed(reply)
         }
+        return true
     }
 
     private func commandTimedOut(id: UInt64) {
