@@ -177,4 +177,16 @@ struct TLSNetworkTests {
         #expect(after.output.contains(TestHTTPSServer.body))
         try await server.shutdown()
     }
+
+    /// Manual mode for `scripts/tls-scan.sh`: REPRISE_TLS_SERVE_SECONDS=300 swift test --filter serveForScanning
+    /// writes "PORT CA_PATH" to $REPRISE_TLS_SERVE_INFO (default /tmp/reprise-tls-serve.txt) and serves.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["REPRISE_TLS_SERVE_SECONDS"] != nil))
+    func serveForScanning() async throws {
+        let seconds = Int(ProcessInfo.processInfo.environment["REPRISE_TLS_SERVE_SECONDS"] ?? "") ?? 300
+        let info = ProcessInfo.processInfo.environment["REPRISE_TLS_SERVE_INFO"] ?? "/tmp/reprise-tls-serve.txt"
+        let server = try await makeServer()
+        try "\(server.port) \(certificates.caCertificate)\n".write(toFile: info, atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .seconds(seconds))
+        try await server.shutdown()
+    }
 }
