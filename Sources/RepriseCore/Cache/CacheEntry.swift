@@ -1,0 +1,87 @@
+/// A cached answer (DESIGN.md, cache entry contract).
+public struct CacheEntry: Sendable, Equatable {
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public struct Usage: Sendable, Equatable {
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var totalTokens: Int
+        public init(promptTokens: Int, completionTokens: Int, totalTokens: Int) {
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+            self.totalTokens = totalTokens
+        }
+    }
+
+    public enum Body: Sendable, Equatable {
+        /// One JSON document (non-streamed answer).
+        case json([UInt8])
+        /// The `data` payloads of the SSE events in order. The terminal `[DONE]` is *not* stored:
+        /// an entry exists only for completed streams, so it is implied and appended on replay
+        /// (`SSEEncoder.encodeStream`).
+        case events([[UInt8]])
+
+        public var byteCount: Int {
+            switch self {
+            case .json(let bytes): bytes.count
+            case .events(let events): events.reduce(0) { $0 + $1.count }
+            }
+        }
+    }
+
+    public var status: Int
+    /// Kept response headers only (`keptHeaders(from:)`).
+    public var headers: [Header]
+    /// Unix time of storage, milliseconds.
+    public var createdAtMs: Int64
+    /// Time to live, milliseconds.
+    public var ttlMs: Int64
+    public var model: String?
+    public var usage: Usage?
+    public var body: Body
+
+    public init(status: Int, headers: [Header], createdAtMs: Int64, ttlMs: Int64, model: String?, usage: Usage?, body: Body) {
+        self.status = status
+        self.headers = headers
+        self.createdAtMs = createdAtMs
+        self.ttlMs = ttlMs
+        self.model = model
+        self.usage = usage
+        self.body = body
+    }
+
+    /// Age in whole seconds at `nowMs` (for the `Age` header and request `max-age`).
+    public func ageSeconds(nowMs: Int64) -> Int { Int(max(0, nowMs - createdAtMs) / 1000) }
+
+    public func isExpired(nowMs: Int64) -> Bool { nowMs >= createdAtMs + ttlMs }
+
+    /// Approximate memory cost, for the L1 byte budget.
+    public var approximateByteCount: Int {
+        body.byteCount + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+            + (model?.utf8.count ?? 0) + (body.eventCount * 16) + 128
+    }
+
+    /// Response headers worth replaying. An allowlist, not a denylist: every per-request header
+    /// (`date`, `x-request-id`, `openai-processing-ms`, `set-cookie`, rate-limit counters, hop-by-hop
+    /// and framing headers like `content-length` / `transfer-encoding` / `connection`, vendor
+    /// trace ids) is dropped without having to be known by name.
+    public static let keptHeaderNames: Set<String> = ["content-type", "content-language"]
+
+    public static func keptHeaders(from headers: [(name: String, value: String)], keep: Set<String> = keptHeaderNames) -> [Header] {
+        headers.compactMap { keep.contains($0.name.lowercased()) ? Header(name: $0.name.lowercased(), value: $0.value) : nil }
+    }
+}
+
+extension CacheEntry.Body {
+    var eventCount: Int {
+        if case .events(let events) = self { return events.count }
+        return 0
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Synchronization
+
+/// Counters of a `MemoryCache`.
+public struct MemoryCacheStats: Sendable, Equatable {
+    public var count: Int
+    public var bytes: Int
+    /// Entries removed to stay under `maxBytes`.
+    public var evictions: Int
+    /// Entries removed because their TTL ran out.
+    public var expirations: Int
+}
+
+/// The L1 cache: LRU within a byte budget, per-entry size limit, TTL checked on `get`.
+///
+/// O(1) `get`/`set`/`remove`: a dictionary from key to slot plus an intrusive doubly linked list
+/// threaded through an array of slots (freed slots are reused through a free list), so the hot
+/// path allocates nothing beyond the dictionary's own storage. `removeAll(namespace:)` is O(n)
+/// (purge is rare). Thread-safe: one `Mutex` around the state; the value is returned copied
+/// (for `CacheEntry`, arrays are shared copy-on-write, so no bytes are copied).
+public final class MemoryCache<Value: Sendable>: Sendable {
+    /// `cache.memory.max_bytes`.
+    public let maxBytes: Int
+    /// Per-entry limit; larger values are not stored.
+    public let maxEntryBytes: Int
+    private let now: @Sendable () -> Int64
+    private let state: Mutex<State>
+
+    /// - Parameter now: clock in Unix milliseconds (injectable for tests).
+    public init(maxBytes: Int, maxEntryBytes: Int, now: @escaping @Sendable () -> Int64 = MemoryCache.wallClockMs) {
+        self.maxBytes = maxBytes
+        self.maxEntryBytes = min(maxEntryBytes, maxBytes)
+        self.now = now
+        self.state = Mutex(State())
+    }
+
+    @Sendable public static func wallClockMs() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    /// The value for `key` if present and not expired (an expired one is removed); marks it most
+    /// recently used.
+    public func get(_ key: String) -> Value? {
+        let nowMs = now()
+        return state.withLock { state in
+            guard let slot = state.index[key] else { return nil }
+            if state.slots[slot].expiresAtMs <= nowMs {
+                state.remove(slot: slot)
+                state.expirations += 1
+                return nil
+            }
+            state.moveToFront(slot)
+            return state.slots[slot].value
+        }
+    }
+
+    /// Stores `value` (replacing any previous value of `key`), evicting least recently used
+    /// entries until the budget holds. Returns false (and stores nothing, removing an older
+    /// value of the key) when `cost` exceeds `maxEntryBytes` or `ttlMs` is not positive.
+    @discardableResult
+    public func set(_ key: String, namespace: String, value: Value, cost: Int, ttlMs: Int64) -> Bool {
+        let nowMs = now()
+        return state.withLock { state in
+            if let existing = state.index[key] { state.remove(slot: existing) }
+            guard cost <= maxEntryBytes, cost >= 0, ttlMs > 0 else { return false }
+            while state.bytes + cost > maxBytes, state.tail != State.none {
+                state.remove(slot: state.tail)
+                state.evictions += 1
+            }
+            state.insertAtFront(Slot(key: key, namespace: namespace, value: value, cost: cost,
+                                     expiresAtMs: nowMs + ttlMs, previous: State.none, next: State.none))
+            return true
+        }
+    }
+
+    @discardableResult
+    public func remove(_ key: String) -> Bool {
+        state.withLock { state in
+            guard let slot = state.index[key] else { return false }
+            state.remove(slot: slot)
+            return true
+        }
+    }
+
+    /// Purges one namespace; returns how many entries went. O(n).
+    @discardableResult
+    public func removeAll(namespace: String) -> Int {
+        state.withLock { state in
+            var removed = 0
+            var slot = state.head
+            while slot != State.none {
+                let next = state.slots[slot].next
+                if state.slots[slot].namespace == namespace {
+                    state.remove(slot: slot)
+                    removed += 1
+                }
+                slot = next
+            }
+            return removed
+        }
+    }
+
+    /// Purges everything; returns how many entries went.
+    @discardableResult
+    public func removeAll() -> Int {
+        state.withLock { state in
+            let count = state.index.count
+            let evictions = state.evictions, expirations = state.expirations
+            state = State()
+            state.evictions = evictions
+            state.expirations = expirations
+            return count
+        }
+    }
+
+    public var stats: MemoryCacheStats {
+        state.withLock { MemoryCacheStats(count: $0.index.count, bytes: $0.bytes, evictions: $0.evictions, expirations: $0.expirations) }
+    }
+
+    /// Keys from most to least recently used (for tests and debugging; O(n)).
+    public var keysByRecency: [String] {
+        state.withLock { state in
+            var keys: [String] = []
+            var slot = state.head
+            while slot != State.none {
+                keys.append(state.slots[slot].key)
+                slot = state.slots[slot].next
+            }
+            return keys
+        }
+    }
+
+    private struct Slot {
+        var key: String
+        var namespace: String
+        var value: Value?
+        var cost: Int
+        var expiresAtMs: Int64
+        var previous: Int
+        var next: Int
+    }
+
+    private struct State {
+        static var none: Int { -1 }
+        var slots: [Slot] = []
+        var freeSlots: [Int] = []
+        var index: [String: Int] = [:]
+        var head = State.none
+        var tail = State.none
+        var bytes = 0
+        var evictions = 0
+        var expirations = 0
+
+        mutating func insertAtFront(_ slot: Slot) {
+            let position: Int
+            if let free = freeSlots.popLast() {
+                position = free
+                slots[position] = slot
+            } else {
+                position = slots.count
+                slots.append(slot)
+            }
+            index[slot.key] = position
+            bytes += slot.cost
+            link(position)
+        }
+
+        mutating func remove(slot position: Int) {
+            unlink(position)
+            index[slots[position].key] = nil
+            bytes -= slots[position].cost
+            // Drop the value now so its memory goes with the entry, and keep the slot for reuse.
+            slots[position].value = nil
+            slots[position].key = ""
+            slots[position].namespace = ""
+            freeSlots.append(position)
+        }
+
+        mutating func moveToFront(_ position: Int) {
+            guard head != position else { return }
+            unlink(position)
+            link(position)
+        }
+
+        private mutating func link(_ position: Int) {
+            slots[position].previous = State.none
+            slots[position].next = head
+            if head != State.none { slots[head].previous = position }
+            head = position
+            if tail == State.none { tail = position }
+        }
+
+        private mutating func unlink(_ position: Int) {
+            let previous = slots[position].previous, next = slots[position].next
+            if previous != State.none { slots[previous].next = next } else { head = next }
+            if next != State.none { slots[next].previous = previous } else { tail = previous }
+            slots[position].previous = State.none
+            slots[position].next = State.none
+        }
+    }
+}
