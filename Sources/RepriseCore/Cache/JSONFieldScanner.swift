@@ -1,0 +1,139 @@
+/// A minimal read-only JSON walker over bytes, for the few fields the stream recorder reads from
+/// each chunk (`model`, `choices[].finish_reason`, `usage`) without building a tree. Lenient by
+/// design: anything it cannot read yields nil, never a trap.
+struct JSONFieldScanner {
+    let bytes: [UInt8]
+
+    /// The members of the object at `start`: name (raw, unescaped only if it has no escapes) and value range.
+    func members(ofObjectAt start: Int) -> [(name: ArraySlice<UInt8>, value: Range<Int>)]? {
+        var index = skipWhitespace(start)
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
+        index = skipWhitespace(index + 1)
+        var result: [(name: ArraySlice<UInt8>, value: Range<Int>)] = []
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { return result }
+        while true {
+            guard let nameEnd = stringEnd(index) else { return nil }
+            let name = bytes[(index + 1) ..< (nameEnd - 1)]
+            index = skipWhitespace(nameEnd)
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+            let valueStart = skipWhitespace(index + 1)
+            guard let valueEnd = valueEnd(valueStart) else { return nil }
+            result.append((name, valueStart ..< valueEnd))
+            index = skipWhitespace(valueEnd)
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "}") { return result }
+            guard bytes[index] == UInt8(ascii: ",") else { return nil }
+            index = skipWhitespace(index + 1)
+        }
+    }
+
+    /// Element ranges of the array at `start`.
+    func elements(ofArrayAt start: Int) -> [Range<Int>]? {
+        var index = skipWhitespace(start)
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        index = skipWhitespace(index + 1)
+        var result: [Range<Int>] = []
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { return result }
+        while true {
+            guard let end = valueEnd(index) else { return nil }
+            result.append(index ..< end)
+            index = skipWhitespace(end)
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "]") { return result }
+            guard bytes[index] == UInt8(ascii: ",") else { return nil }
+            index = skipWhitespace(index + 1)
+        }
+    }
+
+    func member(_ name: String, in members: [(name: ArraySlice<UInt8>, value: Range<Int>)]) -> Range<Int>? {
+        members.first { $0.name.elementsEqual(name.utf8) }?.value
+    }
+
+    func isNull(_ range: Range<Int>) -> Bool { bytes[range].elementsEqual("null".utf8) }
+
+    /// A string value without escapes (model names have none); nil otherwise.
+    func simpleString(_ range: Range<Int>) -> String? {
+        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\""), !bytes[range].contains(UInt8(ascii: "\\")) else { return nil }
+        return String(validating: bytes[(range.lowerBound + 1) ..< (range.upperBound - 1)], as: UTF8.self)
+    }
+
+    func integer(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
+
+    func skipWhitespace(_ start: Int) -> Int {
+        var index = start
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
+        return index
+    }
+
+    /// End (exclusive) of the string starting with `"` at `start`.
+    func stringEnd(_ start: Int) -> Int? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "\"") else { return nil }
+        var index = start + 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index += 2
+            case UInt8(ascii: "\""): return index + 1
+            default: index += 1
+            }
+        }
+        return nil
+    }
+
+    /// End (exclusive) of the value at `start`, bracket-matched; strings skipped as a whole.
+    func valueEnd(_ start: Int) -> Int? {
+        guard start < bytes.count else { return nil }
+        switch bytes[start] {
+        case UInt8(ascii: "\""): return stringEnd(start)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            var index = start
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    guard let end = stringEnd(index) else { return nil }
+                    index = end
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { return index + 1 }
+                default: break
+                }
+                index += 1
+            }
+            return nil
+        default:
+            var index = start
+            while index < bytes.count, !",}] \n\r\t".utf8.contains(bytes[index]) { index += 1 }
+            return index > start ? index : nil
+        }
+    }
+}
+
+/// Fields of one answer (a JSON document or one stream chunk) that an entry records.
+struct ResponseFields {
+    var model: String?
+    var usage: CacheEntry.Usage?
+    var finishReasonSeen = false
+
+    init(json: [UInt8]) {
+        let scanner = JSONFieldScanner(bytes: json)
+        guard let members = scanner.members(ofObjectAt: 0) else { return }
+        if let range = scanner.member("model", in: members) { model = scanner.simpleString(range) }
+        if let range = scanner.member("usage", in: members), !scanner.isNull(range),
+           let usageMembers = scanner.members(ofObjectAt: range.lowerBound) {
+            func count(_ name: String) -> Int? { scanner.member(name, in: usageMembers).flatMap(scanner.integer) }
+            if let prompt = count("prompt_tokens") {
+                let completion = count("completion_tokens") ?? 0
+                usage = CacheEntry.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: count("total_tokens") ?? prompt + completion)
+            }
+        }
+        if let range = scanner.member("choices", in: members), let choices = scanner.elements(ofArrayAt: range.lowerBound) {
+            for choice in choices {
+                guard let choiceMembers = scanner.members(ofObjectAt: choice.lowerBound),
+                      let reason = scanner.member("finish_reason", in: choiceMembers) else { continue }
+                if !scanner.isNull(reason) { finishReasonSeen = true }
+            }
+        }
+    }
+}
