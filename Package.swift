@@ -107,7 +107,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RepriseTLSTests",
-            dependencies: ["RepriseTLS", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "RepriseTLS", "COpenSSL",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -204,7 +204,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func responseEnded(keepAlive: Bool) {
         guard case .responding = state else { return }
-        if !keepAlive {
+        if !keepAlive || isDraining {
             state = .closing
             if lingerBeforeClose {
                 lingerAndClose()
@@ -216,13 +216,21 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         state = .idle
         armIdleTimer()
         // Serve pipelined requests that arrived meanwhile, in order.
-        while case .idle = state, let part = queuedParts.popFirst() {
+        while acceptsRequestParts, let part = queuedParts.popFirst() {
             handle(part)
         }
-        if case .responding = state { return }
+        guard acceptsRequestParts else { return }
         if readPending {
             readPending = false
             context.read()
+        }
+    }
+
+    /// Idle or receiving: the next request part can be handled now rather than queued.
+    private var acceptsRequestParts: Bool {
+        switch state {
+        case .idle, .receiving: return true
+        case .responding, .closing: return false
         }
     }
 

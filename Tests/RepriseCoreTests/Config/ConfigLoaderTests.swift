@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+@testable import RepriseCore
+
+@Suite struct ConfigLoaderTests {
+    private func problems(_ yaml: String, environment: [String: String] = [:]) -> [ConfigError] {
+        do {
+            _ = try ConfigLoader.parse(yaml: yaml, environment: environment)
+            return []
+        } catch let error as ConfigFileError {
+            return error.problems
+        } catch {
+            Issue.record("unexpected error type: \(error)")
+            return []
+        }
+    }
+
+    @Test func emptyDocumentMeansDefaults() throws {
+        let config = try ConfigLoader.parse(yaml: "")
+        #expect(config.server.listen == ListenAddress(host: "127.0.0.1", port: 8080))
+        #expect(config.upstream.url.description == "https://api.deepseek.com")
+        #expect(config.server.maxBodyBytes == .mebibytes(10))
+    }
+
+    @Test func shippedConfigFileIsValidAndEqualsTheDefaults() throws {
+        let file = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("config/reprise.yaml").path
+        let loaded = try ConfigLoader.load(file: file)
+        let defaults = RepriseConfig()
+        #expect(loaded.server.listen == defaults.server.listen)
+        #expect(loaded.server.threads == defaults.server.threads)
+        #expect(loaded.server.maxBodyBytes == defaults.server.maxBodyBytes)
+        #expect(loaded.server.maxHeaderBytes == defaults.server.maxHeaderBytes)
+        #expect(loaded.server.idleTimeout == defaults.server.idleTimeout)
+        #expect(loaded.server.requestTimeout == defaults.server.requestTimeout)
+        #expect(loaded.server.shutdownGracePeriod == defaults.server.shutdownGracePeriod)
+        #expect(loaded.upstream.url == defaults.upstream.url)
+        #expect(loaded.upstream.connectTimeout == defaults.upstream.connectTimeout)
+        #expect(loaded.upstream.readTimeout == defaults.upstream.readTimeout)
+        #expect(loaded.upstream.totalTimeout == defaults.upstream.totalTimeout)
+        #expect(loaded.upstream.maxConnectionsPerLoop == defaults.upstream.maxConnectionsPerLoop)
+        #expect(loaded.logging.level == defaults.logging.level)
+        #expect(loaded.logging.format == defaults.logging.format)
+    }
+
+    @Test func goodFileWithEveryKindOfValue() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            server:
+              listen: "[::1]:0"
+              threads: 2
+              max_body_bytes: 512KiB
+              max_header_bytes: 16384
+              idle_timeout: 250ms
+              request_timeout: 1.5
+              shutdown_grace_period: 1m
+            upstream:
+              url: http://127.0.0.1:9090/openai/
+              connect_timeout: 2s
+            logging:
+              level: debug
+              format: json
+            """)
+        #expect(config.server.listen == ListenAddress(host: "::1", port: 0))
+        #expect(config.server.threads == 2)
+        #expect(config.server.maxBodyBytes.bytes == 512 * 1024)
+        #expect(config.server.maxHeaderBytes.bytes == 16384)
+        #expect(config.server.idleTimeout == .milliseconds(250))
+        #expect(config.server.requestTimeout == .milliseconds(1500))
+        #expect(config.server.shutdownGracePeriod == .seconds(60))
+        #expect(config.upstream.url.origin == "http://127.0.0.1:9090")
+        #expect(config.upstream.url.pathPrefix == "/openai")
+        #expect(config.logging.format == .json)
+    }
+
+    @Test func unknownKeyNamesItsPath() {
+        let found = problems("server:\n  listn: 127.0.0.1:1\n")
+        #expect(found.map(\.keyPath) == ["server.listn"])
+        #expect(found.first?.message.contains("listen") == true)
+        #expect(problems("cache_ttl: 5\n").map(\.keyPath) == ["cache_ttl"])
+    }
+
+    @Test func wrongTypeNamesItsPath() {
+        #expect(problems("server:\n  threads: many\n").map(\.keyPath) == ["server.threads"])
+        #expect(problems("server: 5\n").map(\.keyPath) == ["server"])
+        #expect(problems("logging:\n  level: loud\n").map(\.keyPath) == ["logging.level"])
+        #expect(problems("server:\n  idle_timeout: soon\n").map(\.keyPath) == ["server.idle_timeout"])
+        #expect(problems("server:\n  max_body_bytes: 10 parsecs\n").map(\.keyPath) == ["server.max_body_bytes"])
+        #expect(problems("server:\n  listen: localhost\n").map(\.keyPath) == ["server.listen"])
+        #expect(problems("upstream:\n  url: ftp://example.com\n").map(\.keyPath) == ["upstream.url"])
+    }
+
+    @Test func impossibleValuesAreAllReported() {
+        let found = problems("""
+            server:
+              threads: -1
+              max_header_bytes: 1MiB
+              idle_timeout: 0s
+            upstream:
+              total_timeout: 0
+              max_connections_per_loop: 0
+            """)
+        #expect(Set(found.map(\.keyPath)) == [
+            "server.threads", "server.max_header_bytes", "server.idle_timeout",
+            "upstream.total_timeout", "upstream.max_connections_per_loop",
+        ])
+    }
+
+    @Test func notYAMLOrNotAMapping() {
+        #expect(problems("server: [unclosed\n").count == 1)
+        #expect(problems("- a\n- b\n").first?.message.contains("mapping") == true)
+    }
+
+    @Test func environmentInterpolation() throws {
+        let config = try ConfigLoader.parse(
+            yaml: "server:\n  listen: 127.0.0.1:${PORT}\n  threads: ${THREADS:-3}\nupstream:\n  url: ${UPSTREAM}\n",
+            environment: ["PORT": "9999", "UPSTREAM": "http://10.0.0.1:81"]
+        )
+        #expect(config.server.listen.port == 9999)
+        #expect(config.server.threads == 3)
+        #expect(config.upstream.url.description == "http://10.0.0.1:81")
+
+        let missing = problems("upstream:\n  url: ${NOT_SET_ANYWHERE}\n")
+        #expect(missing.map(\.keyPath) == ["upstream.url"])
+        #expect(missing.first?.message.contains("NOT_SET_ANYWHERE") == true)
+    }
+
+    @Test func interpolationSyntax() throws {
+        let env = ["A": "x", "B": "y"]
+        #expect(try EnvironmentInterpolation.expand("${A}-${B}", environment: env).get() == "x-y")
+        #expect(try EnvironmentInterpolation.expand("$${A} costs $5", environment: env).get() == "${A} costs $5")
+        #expect(try EnvironmentInterpolation.expand("${C:-fallback}", environment: env).get() == "fallback")
+        #expect(throws: EnvironmentInterpolation.Failure.self) { try EnvironmentInterpolation.expand("${A", environment: env).get() }
+        #expect(throws: EnvironmentInterpolation.Failure.self) { try EnvironmentInterpolation.expand("${A B}", environment: env).get() }
+    }
+
+    @Test func fileErrorsNameTheFile() {
+        do {
+            _ = try ConfigLoader.load(file: "/nonexistent/reprise.yaml")
+            Issue.record("expected an error")
+        } catch let error as ConfigFileError {
+            #expect(error.file == "/nonexistent/reprise.yaml")
+            #expect(error.description.contains("/nonexistent/reprise.yaml"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func valueParsers() {
+        #expect(ConfigDuration(parsing: "1h") == .seconds(3600))
+        #expect(ConfigDuration(parsing: "-1s") == nil)
+        #expect(ConfigByteSize(parsing: "1GiB")?.bytes == 1 << 30)
+        #expect(ConfigByteSize(parsing: "99999999999999999GiB") == nil)
+        #expect(ListenAddress(parsing: "0.0.0.0:65536") == nil)
+        #expect(ListenAddress(parsing: "::1:80") == nil)
+        #expect(UpstreamURL(parsing: "https://user:pw@host") == nil)
+        #expect(UpstreamURL(parsing: "https://[::1]:8443/v")?.origin == "https://[::1]:8443")
+    }
+}

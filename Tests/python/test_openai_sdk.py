@@ -1,0 +1,66 @@
+"""The real OpenAI Python SDK talking to the mock upstream through Reprise."""
+import openai
+import pytest
+
+from conftest import mock_stats
+
+
+@pytest.fixture
+def client(reprise):
+    return openai.OpenAI(base_url=reprise.url + "/v1", api_key="sk-test-e2e", max_retries=0, timeout=30)
+
+
+@pytest.fixture
+def direct(mock_upstream):
+    return openai.OpenAI(base_url=mock_upstream.url + "/v1", api_key="sk-test-e2e", max_retries=0, timeout=30)
+
+
+MESSAGES = [{"role": "user", "content": "Say something deterministic about caching."}]
+
+
+def test_chat_completion_matches_the_upstream(client, direct):
+    via_proxy = client.chat.completions.create(model="deepseek-chat", messages=MESSAGES)
+    straight = direct.chat.completions.create(model="deepseek-chat", messages=MESSAGES)
+    assert via_proxy.model_dump() == straight.model_dump()
+    assert via_proxy.choices[0].message.content
+    assert via_proxy.usage.total_tokens > 0
+
+
+def test_streamed_chat_completion_matches_the_upstream(client, direct):
+    def collect(sdk):
+        chunks = list(
+            sdk.chat.completions.create(
+                model="deepseek-chat", messages=MESSAGES, stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        return chunks
+
+    via_proxy = collect(client)
+    straight = collect(direct)
+    assert [c.model_dump() for c in via_proxy] == [c.model_dump() for c in straight]
+    text = "".join(c.choices[0].delta.content or "" for c in via_proxy if c.choices)
+    assert text
+    assert via_proxy[-1].usage is not None
+    assert any(c.choices and c.choices[0].finish_reason == "stop" for c in via_proxy)
+
+
+def test_raw_response_headers_carry_the_cache_status(client):
+    raw = client.chat.completions.with_raw_response.create(model="deepseek-chat", messages=MESSAGES)
+    assert raw.headers.get("x-cache") in {"BYPASS", "MISS", "HIT"}
+    assert raw.parse().choices[0].message.content
+
+
+def test_upstream_errors_reach_the_sdk_as_api_errors(client, mock_upstream):
+    before = mock_stats(mock_upstream)["requests"]
+    with pytest.raises(openai.RateLimitError) as info:
+        client.chat.completions.create(
+            model="deepseek-chat", messages=MESSAGES, extra_headers={"X-Mock-Status": "429"}
+        )
+    assert info.value.status_code == 429
+    assert mock_stats(mock_upstream)["requests"] == before + 1
+
+
+def test_models_list_passes_through(client):
+    models = client.models.list()
+    assert len(models.data) > 0
