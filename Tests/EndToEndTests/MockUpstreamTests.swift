@@ -308,6 +308,27 @@ struct MockUpstreamTests {
         }
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withMockUpstream { mock in
+            let chat = #"{"model":"m","messages":[]}"#
+            let stream = #"{"model":"m","stream":true,"messages":[]}"#
+            // The first answer is delayed: the later ones must still come after it.
+            let request =
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: mock\r\nContent-Length: \(chat.utf8.count)\r\n"
+                + "X-Mock-Latency-Ms: 100\r\n\r\n\(chat)"
+                + "GET /v1/models HTTP/1.1\r\nHost: mock\r\n\r\n"
+                + "POST /v1/chat/completions HTTP/1.1\r\nHost: mock\r\nContent-Length: \(stream.utf8.count)\r\n"
+                + "Connection: close\r\n\r\n\(stream)"
+            let answer = try await RawTCPClient.exchange(port: mock.port, request: request)
+            #expect(answer.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4)
+            let chatAt = try #require(answer.range(of: #""object":"chat.completion""#)?.lowerBound)
+            let modelsAt = try #require(answer.range(of: #""owned_by""#)?.lowerBound)
+            let doneAt = try #require(answer.range(of: "data: [DONE]")?.lowerBound)
+            #expect(chatAt < modelsAt && modelsAt < doneAt)
+            #expect(answer.hasSuffix("0\r\n\r\n"), "the stream ends with the terminating chunk")
+        }
+    }
+
     @Test func exitsCleanlyOnSIGTERM() async throws {
         let mock = try await MockUpstream.start()
         _ = try await TestHTTP.send(.GET, mock.url("/v1/models"))
