@@ -1,4 +1,4 @@
-import CHiredis
+internal import CHiredis
 import NIOCore
 
 /// Formats commands into RESP with hiredis's `redisFormatCommandArgv` (binary-safe: every

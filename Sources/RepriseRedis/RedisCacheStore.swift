@@ -83,7 +83,7 @@ public final class RedisCacheStore: Sendable {
                 }
                 promise.succeed(value)
             case .failure(let error):
-                self.logger.debug("Redis lookup failed", metadata: ["redis.error": "\(error)"])
+                self.logger.debug("Redis lookup failed", metadata: [RedisLogKeys.error: "\(error)"])
                 self.recordFailure(lookup: true)
                 promise.succeed(nil)
             }
@@ -107,7 +107,7 @@ public final class RedisCacheStore: Sendable {
                     _ = state.breaker.commandSucceeded()
                 }
             case .failure(let error):
-                self.logger.debug("Redis store dropped", metadata: ["redis.error": "\(error)"])
+                self.logger.debug("Redis store dropped", metadata: [RedisLogKeys.error: "\(error)"])
                 self.recordFailure(lookup: false)
             }
         }
@@ -140,7 +140,7 @@ public final class RedisCacheStore: Sendable {
             break
         case .opened(let failures, let probeAt):
             logger.warning("Redis breaker opened: lookups answer miss without Redis until a probe succeeds", metadata: [
-                "redis.consecutiveFailures": "\(failures)",
+                RedisLogKeys.consecutiveFailures: "\(failures)",
             ])
             scheduleProbe(at: probeAt)
         case .scheduleProbe(let probeAt):
@@ -155,7 +155,7 @@ public final class RedisCacheStore: Sendable {
                     }
                 }
                 if case .failure(let error) = result {
-                    self.logger.debug("Redis probe failed", metadata: ["redis.error": "\(error)"])
+                    self.logger.debug("Redis probe failed", metadata: [RedisLogKeys.error: "\(error)"])
                 }
                 self.run(next)
             }

@@ -86,7 +86,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                 throw RedisError(.protocolError, "\(unexpected) replies arrived with no command waiting for them")
             }
         } catch {
-            logger.warning("Redis protocol error, closing the connection", metadata: ["redis.error": "\(error.message)"])
+            logger.warning("Redis protocol error, closing the connection", metadata: [RedisLogKeys.error: "\(error.message)"])
             failAll(error)
             context.close(promise: nil)
         }

@@ -137,7 +137,7 @@ final class RedisConnectionSlot: Sendable {
             return
         }
         if state.value.failures > 0 {
-            logger.info("Redis reconnected", metadata: ["redis.failedAttempts": "\(state.value.failures)"])
+            logger.info("Redis reconnected", metadata: [RedisLogKeys.failedAttempts: "\(state.value.failures)"])
         }
         state.value.connection = .connected(channel, handler)
         state.value.failures = 0
@@ -155,9 +155,9 @@ final class RedisConnectionSlot: Sendable {
             state.value.retryAt = .now() + delay
             state.value.lastError = error
             logger.warning("Redis connect failed", metadata: [
-                "redis.error": "\(error.code.rawValue): \(error.message)",
-                "redis.failedAttempts": "\(state.value.failures)",
-                "redis.retryInMilliseconds": "\(delay.nanoseconds / 1_000_000)",
+                RedisLogKeys.error: "\(error.code.rawValue): \(error.message)",
+                RedisLogKeys.failedAttempts: "\(state.value.failures)",
+                RedisLogKeys.retryInMilliseconds: "\(delay.nanoseconds / 1_000_000)",
             ])
         }
         promise.fail(error)

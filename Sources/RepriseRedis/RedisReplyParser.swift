@@ -1,4 +1,4 @@
-import CHiredis
+internal import CHiredis
 import NIOCore
 
 /// Bounds on what a server may send, enforced while parsing (hiredis 0.14.1 has none).
