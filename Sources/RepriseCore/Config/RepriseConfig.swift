@@ -6,12 +6,14 @@
 public struct RepriseConfig: Sendable, Decodable {
     public var server = ServerConfig()
     public var upstream = UpstreamConfig()
+    public var cache = CacheConfig()
+    public var admin = AdminConfig()
     public var logging = LoggingConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, upstream, logging
+        case server, upstream, cache, admin, logging
     }
 
     public init(from decoder: any Decoder) throws {
@@ -19,12 +21,14 @@ public struct RepriseConfig: Sendable, Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         server = try container.decode(.server, default: ServerConfig())
         upstream = try container.decode(.upstream, default: UpstreamConfig())
+        cache = try container.decode(.cache, default: CacheConfig())
+        admin = try container.decode(.admin, default: AdminConfig())
         logging = try container.decode(.logging, default: LoggingConfig())
     }
 
     /// Every impossible value, each with its key path; empty when the configuration is usable.
     public func validate() -> [ConfigError] {
-        server.validate() + upstream.validate()
+        server.validate() + upstream.validate() + cache.validate() + admin.validate()
     }
 }
 

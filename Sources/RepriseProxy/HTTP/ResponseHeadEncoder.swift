@@ -24,6 +24,13 @@ enum ResponseHeadEncoder {
         keepAlive: Bool,
         into buffer: inout ByteBuffer
     ) {
+        encodeHead(status: status, headers: headers, framing: framing, into: &buffer)
+        writeEnd(keepAlive: keepAlive, into: &buffer)
+    }
+
+    /// The status line and headers, without the connection header and the blank line (a stored
+    /// answer keeps this part and adds the per-request rest).
+    static func encodeHead(status: HTTPResponseStatus, headers: HTTPHeaders, framing: BodyFraming, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(status.code))
         buffer.writeStaticString(" ")
@@ -45,6 +52,10 @@ enum ResponseHeadEncoder {
         case .none:
             break
         }
+    }
+
+    /// `connection: close` when the connection ends after this response, then the blank line.
+    static func writeEnd(keepAlive: Bool, into buffer: inout ByteBuffer) {
         if !keepAlive {
             buffer.writeStaticString("connection: close\r\n")
         }

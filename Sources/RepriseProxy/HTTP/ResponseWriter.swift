@@ -112,6 +112,24 @@ public final class ResponseWriter {
         connection.abortConnection()
     }
 
+    /// A stored answer: its pre-encoded head, then `age`, then its body; the stored buffers
+    /// are written as they are (no copy), one flush.
+    func sendStored(head: ByteBuffer, ageSeconds: Int, body: ByteBuffer) {
+        precondition(state == .awaitingHead, "response head written twice")
+        state = .streamingBody
+        guard !clientGone, let connection else { return }
+        if connection.isDraining { keepAlive = false }
+        var tail = context.channel.allocator.buffer(capacity: 48)
+        tail.writeStaticString("age: ")
+        tail.writeString(String(ageSeconds))
+        tail.writeStaticString("\r\n")
+        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, into: &tail)
+        context.write(NIOAny(head), promise: nil)
+        context.write(NIOAny(tail), promise: nil)
+        if !isHeadRequest { context.write(NIOAny(body), promise: nil) }
+        end()
+    }
+
     /// A whole small response in one write.
     public func send(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer) {
         writeHead(status: status, headers: headers, contentLength: body.readableBytes)

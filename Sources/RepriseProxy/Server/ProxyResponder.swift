@@ -2,17 +2,28 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import RepriseCore
 
-/// Routes a complete request: Reprise's own endpoints first, everything else to the upstream.
+/// Routes a complete request: Reprise's own endpoints first, then the cache, then the upstream.
 final class ProxyResponder: RequestResponder, Sendable {
     private let upstream: UpstreamClient
     private let state: ServerState
     private let logger: Logger
+    private let cacheConfig: CacheConfig
+    private let cachePaths: CacheablePaths
+    private let cache: ResponseCache
+    private let keyBuilders: CacheKeyBuilders
+    private let admin: AdminEndpoints
 
-    init(upstream: UpstreamClient, state: ServerState, logger: Logger) {
+    init(upstream: UpstreamClient, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState, logger: Logger) {
         self.upstream = upstream
         self.state = state
         self.logger = logger
+        self.cacheConfig = config.cache
+        self.cachePaths = CacheablePaths(config.cache.paths)
+        self.cache = cache
+        self.keyBuilders = keyBuilders
+        self.admin = AdminEndpoints(token: config.admin.token, cache: cache)
     }
 
     func respond(to request: ProxyRequest, writer: ResponseWriter) {
@@ -32,13 +43,71 @@ final class ProxyResponder: RequestResponder, Sendable {
                 break
             }
         }
-        forward(request, writer: writer, cacheStatus: "BYPASS")
+        if request.path.hasPrefix("/admin/") {
+            admin.respond(to: request, writer: writer)
+            return
+        }
+        if cacheConfig.enabled, request.head.method == .POST, cachePaths.matches(request.head.uri) {
+            serveCacheable(request, writer: writer)
+        } else {
+            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+        }
     }
 
-    private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: String) {
+    /// Key, decision, lookup; a hit is written from the stored bytes, a miss goes upstream with
+    /// a tee that stores the answer.
+    private func serveCacheable(_ request: ProxyRequest, writer: ResponseWriter) {
+        let builder = keyBuilders.builder(on: writer.eventLoop)
+        let headers = request.head.headers
+        let namespace = builder.namespace(mode: cacheConfig.namespace) { headers.first(name: $0) }
+        let scope = CacheScope(namespace: namespace, route: "default", variant: "primary", method: "POST", target: request.head.uri)
+        let keyed: CacheKeyResult
+        do {
+            keyed = try builder.key(scope: scope, body: request.body?.readableBytesView ?? ByteBuffer().readableBytesView)
+        } catch {
+            // Not JSON, or JSON we refuse to key: the upstream gives the answer (and the error).
+            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            return
+        }
+        let decision = CacheDecision.decide(
+            policy: cacheConfig.policy,
+            cacheControl: CacheControlDirectives(parsing: headers["cache-control"]),
+            ttlHeader: headers.first(name: "x-reprise-cache-ttl"),
+            facts: keyed.facts,
+            generation: CachePath.isGeneration(normalizedPath: CachePath.normalize(request.head.uri))
+        )
+        if decision.isBypass {
+            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            return
+        }
+        if decision.lookup, let answer = cache.lookupMemory(keyed.key) {
+            let age = answer.entry.ageSeconds(nowMs: ResponseCache.nowMs())
+            if decision.accepts(ageSeconds: age), replay(answer, age: age, facts: keyed.facts, writer: writer) {
+                return
+            }
+        }
+        let tee = decision.store ? CacheTee(key: keyed.key, ttlSeconds: decision.ttlSeconds, cache: cache) : nil
+        forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+    }
+
+    /// Writes a stored answer in the shape the request asked for; false when the stored answer
+    /// cannot be converted to that shape (then the request is treated as a miss).
+    private func replay(_ answer: CachedAnswer, age: Int, facts: RequestFacts, writer: ResponseWriter) -> Bool {
+        let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
+        do {
+            let encoded = try answer.encoded(for: shape)
+            writer.sendStored(head: encoded.head, ageSeconds: age, body: encoded.body)
+            return true
+        } catch {
+            logger.warning("stored answer cannot be replayed in the requested shape", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: String, tee: CacheTee?) {
         let upstreamRequest: HTTPClient.Request
         do {
-            upstreamRequest = try upstream.makeRequest(for: request)
+            upstreamRequest = try upstream.makeRequest(for: request, identityEncoding: tee != nil)
         } catch let error as ProxyError {
             writer.send(error: error)
             return
@@ -48,7 +117,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         var extra = HTTPHeaders()
         extra.add(name: "x-cache", value: cacheStatus)
-        let relay = UpstreamRelay(writer: writer, extraHeaders: extra)
+        let relay = UpstreamRelay(writer: writer, extraHeaders: extra, tee: tee)
         let task = upstream.httpClient.execute(
             request: upstreamRequest,
             delegate: relay,

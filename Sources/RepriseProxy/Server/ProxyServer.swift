@@ -24,7 +24,11 @@ public final class ProxyServer: Service {
 
     public func run() async throws {
         let upstream = UpstreamClient(config: config.upstream, eventLoopGroup: group)
-        let responder = ProxyResponder(upstream: upstream, state: state, logger: logger)
+        let cache = ResponseCache(config: config.cache, logger: logger)
+        let responder = ProxyResponder(
+            upstream: upstream, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
+            config: config, state: state, logger: logger
+        )
         let server = config.server
         let limits = ConnectionLimits(
             maxBodyBytes: server.maxBodyBytes.bytes,

@@ -41,7 +41,14 @@ public final class UpstreamClient: Sendable {
     /// Response headers the proxy computes itself.
     static let responseHeadersNotForwarded: Set<String> = ["content-length"]
 
-    func makeRequest(for request: ProxyRequest) throws -> HTTPClient.Request {
+    /// Request headers meant for Reprise itself (`X-Reprise-Cache-TTL`, ...), never forwarded.
+    static func isProxyControlHeader(_ lowercasedName: String) -> Bool {
+        lowercasedName.hasPrefix("x-reprise-")
+    }
+
+    /// - Parameter identityEncoding: ask the upstream for an uncompressed body (answers that
+    ///   may be cached are recorded and converted, which needs readable bytes).
+    func makeRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws -> HTTPClient.Request {
         var uri = request.head.uri
         // An absolute-form target (`http://host/path`) is reduced to its path.
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
@@ -51,7 +58,15 @@ public final class UpstreamClient: Sendable {
         guard uri.hasPrefix("/") else {
             throw ProxyError.badRequest("the request target '\(uri)' is not a path")
         }
-        let headers = HopByHopHeaders.removing(from: request.head.headers, alsoRemoving: Self.requestHeadersNotForwarded)
+        var headers = HopByHopHeaders.removing(from: request.head.headers, alsoRemoving: Self.requestHeadersNotForwarded)
+        if headers.contains(where: { Self.isProxyControlHeader($0.name.lowercased()) }) {
+            var kept = HTTPHeaders()
+            for (name, value) in headers where !Self.isProxyControlHeader(name.lowercased()) { kept.add(name: name, value: value) }
+            headers = kept
+        }
+        if identityEncoding {
+            headers.replaceOrAdd(name: "accept-encoding", value: "identity")
+        }
         let body: HTTPClient.Body? = request.body.map { .byteBuffer($0) }
         do {
             return try HTTPClient.Request(

@@ -15,11 +15,14 @@ final class UpstreamRelay: HTTPClientResponseDelegate, @unchecked Sendable {
     private let writer: ResponseWriter
     private let extraHeaders: HTTPHeaders
     private let eventLoop: EventLoop
+    /// Records the answer for the cache when the request may be stored.
+    private let tee: CacheTee?
 
-    init(writer: ResponseWriter, extraHeaders: HTTPHeaders) {
+    init(writer: ResponseWriter, extraHeaders: HTTPHeaders, tee: CacheTee?) {
         self.writer = writer
         self.extraHeaders = extraHeaders
         self.eventLoop = writer.eventLoop
+        self.tee = tee
     }
 
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
@@ -28,17 +31,21 @@ final class UpstreamRelay: HTTPClientResponseDelegate, @unchecked Sendable {
         headers.add(contentsOf: extraHeaders)
         let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
         let contentLength = isChunked ? nil : head.headers.first(name: "content-length").flatMap(Int.init)
+        tee?.head(head)
         writer.writeHead(status: head.status, headers: headers, contentLength: contentLength)
         return eventLoop.makeSucceededVoidFuture()
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
+        tee?.body(buffer)
         return writer.writeBodyPart(buffer)
     }
 
     func didFinishRequest(task: HTTPClient.Task<Void>) throws {
         eventLoop.preconditionInEventLoop()
+        // Stored only when the client received the whole answer too.
+        if !writer.clientGone { tee?.finished() }
         writer.end()
     }
 

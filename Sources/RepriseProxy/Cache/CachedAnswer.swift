@@ -1,0 +1,103 @@
+import NIOCore
+import NIOHTTP1
+import RepriseCore
+import Synchronization
+
+/// The form in which an answer is replayed to a client.
+enum ReplayShape: Hashable, Sendable {
+    /// One JSON document (`"stream": false`).
+    case json
+    /// Server-sent events ending in `data: [DONE]`; with or without the usage chunk the
+    /// request asked for in `stream_options.include_usage`.
+    case stream(includeUsage: Bool)
+}
+
+/// A stored answer ready to be written: the response bytes of each shape it was asked in,
+/// pre-encoded once (status line, kept headers, content-length, body) so a hit writes stored
+/// `ByteBuffer`s without re-encoding anything.
+final class CachedAnswer: Sendable {
+    struct Encoded: Sendable {
+        /// Status line and headers, without `age`, `connection` and the blank line that ends them.
+        var head: ByteBuffer
+        var body: ByteBuffer
+    }
+
+    let entry: CacheEntry
+    /// Bytes this answer holds in memory (the L1 budget counts it).
+    let cost: Int
+    private let nativeShape: ReplayShape
+    private let native: Encoded
+    /// Shapes converted on demand (a JSON request answered from a stream, ...), kept for the
+    /// next hit. Converting is the slow path; serving a kept conversion is not.
+    private let converted = Mutex<[ReplayShape: Encoded]>([:])
+
+    init(entry: CacheEntry) {
+        self.entry = entry
+        switch entry.body {
+        case .json(let bytes):
+            nativeShape = .json
+            native = Self.encode(entry: entry, contentType: Self.contentType(of: entry, fallback: "application/json"), body: bytes)
+        case .events(let events):
+            let hasUsage = events.contains(where: Self.isUsageChunk)
+            nativeShape = .stream(includeUsage: hasUsage)
+            native = Self.encode(entry: entry, contentType: "text/event-stream; charset=utf-8", body: SSEEncoder.encodeStream(events: events))
+        }
+        cost = native.head.readableBytes + native.body.readableBytes + entry.approximateByteCount
+    }
+
+    /// The bytes for `shape`, converting from the stored shape when they differ.
+    func encoded(for shape: ReplayShape) throws(ShapeConversionError) -> Encoded {
+        if shape == nativeShape { return native }
+        if let done = converted.withLock({ $0[shape] }) { return done }
+        let body: [UInt8]
+        let contentType: String
+        switch (entry.body, shape) {
+        case (.json(let json), .stream(let includeUsage)):
+            body = SSEEncoder.encodeStream(events: try StreamSynthesizer.synthesize(json: json, includeUsage: includeUsage))
+            contentType = "text/event-stream; charset=utf-8"
+        case (.events(let events), .json):
+            body = try StreamAssembler.assemble(events: events)
+            contentType = "application/json"
+        case (.events(let events), .stream(let includeUsage)):
+            // Recorded with the other usage choice: rebuild the stream through the assembled
+            // document so the usage chunk is present exactly when asked for.
+            let json = try StreamAssembler.assemble(events: events)
+            body = SSEEncoder.encodeStream(events: try StreamSynthesizer.synthesize(json: json, includeUsage: includeUsage))
+            contentType = "text/event-stream; charset=utf-8"
+        case (.json, .json):
+            return native
+        }
+        let encoded = Self.encode(entry: entry, contentType: contentType, body: body)
+        converted.withLock { $0[shape] = encoded }
+        return encoded
+    }
+
+    /// The usage-only chunk OpenAI sends last when `include_usage` is set: `"choices":[]`.
+    private static func isUsageChunk(_ data: [UInt8]) -> Bool {
+        let needle = Array(#""choices":[]"#.utf8)
+        guard data.count >= needle.count else { return false }
+        for start in 0...(data.count - needle.count) where data[start] == needle[0] {
+            if data[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
+    }
+
+    private static func contentType(of entry: CacheEntry, fallback: String) -> String {
+        entry.headers.first { $0.name.lowercased() == "content-type" }?.value ?? fallback
+    }
+
+    private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        for header in entry.headers where header.name.lowercased() != "content-type" {
+            headers.add(name: header.name, value: header.value)
+        }
+        headers.add(name: "x-cache", value: "HIT")
+        var head = ByteBuffer()
+        ResponseHeadEncoder.encodeHead(
+            status: HTTPResponseStatus(statusCode: entry.status), headers: headers,
+            framing: .contentLength(body.count), into: &head
+        )
+        return Encoded(head: head, body: ByteBuffer(bytes: body))
+    }
+}
