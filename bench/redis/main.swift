@@ -119,23 +119,32 @@ let oursGetSequential = try measure("GET", requests: requests) {
     for index in 0..<requests { _ = try client.get("key:\(index % 1000)").wait() }
 }
 let pipelinedRequests = requests * 4
-let oursSetPipelined = try measure("SET", requests: pipelinedRequests) {
-    var sent = 0
-    while sent < pipelinedRequests {
-        let batch = min(window, pipelinedRequests - sent)
-        let futures = (0..<batch).map { client.set("key:\((sent + $0) % 1000)", value: value) }
-        for future in futures { try future.wait() }
-        sent += batch
+
+/// Windows of `window` commands, each sent when the previous window is answered (what
+/// redis-benchmark -P does), issued on the connection's event loop as the proxy does.
+func pipelined(total: Int, _ makeCommand: @escaping @Sendable (Int) -> EventLoopFuture<Void>) throws {
+    let loop = client.eventLoop
+    let done = loop.makePromise(of: Void.self)
+    @Sendable func sendWindow(from start: Int) {
+        guard start < total else { return done.succeed() }
+        let batch = min(window, total - start)
+        let futures = (0..<batch).map { makeCommand(start + $0) }
+        EventLoopFuture.andAllSucceed(futures, on: loop).whenComplete { result in
+            switch result {
+            case .success: sendWindow(from: start + batch)
+            case .failure(let error): done.fail(error)
+            }
+        }
     }
+    loop.execute { sendWindow(from: 0) }
+    try done.futureResult.wait()
+}
+
+let oursSetPipelined = try measure("SET", requests: pipelinedRequests) {
+    try pipelined(total: pipelinedRequests) { client.set("key:\($0 % 1000)", value: value) }
 }
 let oursGetPipelined = try measure("GET", requests: pipelinedRequests) {
-    var sent = 0
-    while sent < pipelinedRequests {
-        let batch = min(window, pipelinedRequests - sent)
-        let futures = (0..<batch).map { client.get("key:\((sent + $0) % 1000)") }
-        for future in futures { _ = try future.wait() }
-        sent += batch
-    }
+    try pipelined(total: pipelinedRequests) { client.get("key:\($0 % 1000)").map { _ in } }
 }
 try client.shutdown().wait()
 try group.syncShutdownGracefully()
