@@ -11,6 +11,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let router: MockRouter
+    private var answers = AnswerCache()
     private var receivingHead: HTTPRequestHead?
     private var receivingBody: ByteBuffer?
     private var waiting = CircularBuffer<ResponsePlan>(initialCapacity: 4)
@@ -38,7 +39,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
         case .end:
             guard let head = receivingHead, !closingOnPurpose else { return }
             receivingHead = nil
-            waiting.append(router.plan(head: head, body: receivingBody))
+            waiting.append(router.plan(head: head, body: receivingBody, cache: &answers))
             receivingBody = nil
             if !responding {
                 startNext(context: context)

@@ -11,7 +11,7 @@ struct MockRouter: Sendable {
         case chatCompletions, completions, embeddings, models
     }
 
-    func plan(head: HTTPRequestHead, body: ByteBuffer?) -> ResponsePlan {
+    func plan(head: HTTPRequestHead, body: ByteBuffer?, cache: inout AnswerCache) -> ResponsePlan {
         let keepAlive = head.isKeepAlive
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
             .map(String.init) ?? head.uri
@@ -37,6 +37,7 @@ struct MockRouter: Sendable {
         }
         plan.body = answer(
             path: path,
+            cache: &cache,
             method: head.method,
             body: body,
             chunks: faults.chunks ?? defaults.chunks,
@@ -55,7 +56,7 @@ struct MockRouter: Sendable {
         }
     }
 
-    private func answer(path: String, method: HTTPMethod, body: ByteBuffer?, chunks: Int, keepAlive: Bool) -> ResponsePlan.Body {
+    private func answer(path: String, cache: inout AnswerCache, method: HTTPMethod, body: ByteBuffer?, chunks: Int, keepAlive: Bool) -> ResponsePlan.Body {
         guard let endpoint = endpoint(for: path) else {
             return error(
                 404,
@@ -86,6 +87,11 @@ struct MockRouter: Sendable {
         }
 
         let bytes = body.map { Array($0.readableBytesView) } ?? []
+        let hash = FNV1a.hash(bytes)
+        let cacheKey = AnswerCache.Key(bodyHash: hash, path: path, chunks: max(1, chunks), keepAlive: keepAlive)
+        if let cached = cache.lookup(cacheKey, body: bytes) {
+            return cached
+        }
         let request: JSONValue
         do {
             request = try JSONParser.parse(bytes)
@@ -109,7 +115,7 @@ struct MockRouter: Sendable {
             )
         }
         let seed = AnswerSeed(
-            hash: FNV1a.hash(bytes),
+            hash: hash,
             bodyByteCount: bytes.count,
             request: request,
             model: model,
@@ -123,12 +129,15 @@ struct MockRouter: Sendable {
         case .embeddings, .models: answer = EmbeddingAnswer.make(seed)
         }
         let requestID = [("x-request-id", "req_" + seed.idSuffix(salt: 0x4E9))]
+        let encoded: ResponsePlan.Body
         switch answer {
         case .json(let json):
-            return ResponseBytes.whole(status: 200, reason: "OK", json: json, extraHeaders: requestID, keepAlive: keepAlive)
+            encoded = ResponseBytes.whole(status: 200, reason: "OK", json: json, extraHeaders: requestID, keepAlive: keepAlive)
         case .events(let events):
-            return ResponseBytes.stream(events: events, extraHeaders: requestID, keepAlive: keepAlive)
+            encoded = ResponseBytes.stream(events: events, extraHeaders: requestID, keepAlive: keepAlive)
         }
+        cache.store(cacheKey, body: bytes, answer: encoded)
+        return encoded
     }
 
     /// `X-Mock-Status` (always, or only for the first `X-Mock-Fail-Times` requests of the
