@@ -13,24 +13,27 @@ struct RedisRequest {
 /// One promise per command. A command that timed out keeps its place in the queue (its reply
 /// will still come, and is then dropped), so later replies stay matched to their commands. On
 /// a protocol error, an error or close, every pending promise fails and the channel closes.
+///
+/// Timeouts use one timer per connection, armed at the earliest pending deadline, rather than
+/// a scheduled task per command (NIO cancels scheduled tasks in linear time, which deep
+/// pipelines would pay per reply).
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
+        /// `nil` once the command timed out: its reply is dropped when it comes.
         var promise: EventLoopPromise<RedisReply>?
-        var timeout: Scheduled<Void>?
-        var id: UInt64
+        var deadline: NIODeadline
     }
 
     private let limits: RedisReplyLimits
     private let logger: Logger
     private var parser: RedisReplyParser?
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
-    private var nextID: UInt64 = 0
-    /// Ids of commands whose promise was already failed by their timeout.
-    private var timedOut: Set<UInt64> = []
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
     private var closedError: RedisError?
 
     init(limits: RedisReplyLimits, logger: Logger) {
@@ -64,13 +67,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             writePromise?.fail(error)
             return
         }
-        let id = nextID
-        nextID &+= 1
-        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let timeout = context.eventLoop.scheduleTask(deadline: request.deadline) {
-            loopBoundSelf.value.commandTimedOut(id: id)
+        pending.append(Pending(promise: request.promise, deadline: request.deadline))
+        if let armed = timerDeadline, armed <= request.deadline {
+            // The armed timer fires first; it re-arms for this command if needed.
+        } else {
+            timer?.cancel()
+            armTimer(at: request.deadline, eventLoop: context.eventLoop)
         }
-        pending.append(Pending(promise: request.promise, timeout: timeout, id: id))
         context.write(wrapOutboundOut(buffer), promise: writePromise)
     }
 
@@ -105,8 +108,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     /// Completes the oldest command; `false` when none waits (the stream is out of step).
     private func answer(_ reply: RedisReply) -> Bool {
         guard let head = pending.popFirst() else { return false }
-        if timedOut.remove(head.id) != nil { return true }
-        head.timeout?.cancel()
         if case .error(let message) = reply {
             head.promise?.fail(RedisError(.serverError, message))
         } else {
@@ -115,22 +116,39 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         return true
     }
 
-    private func commandTimedOut(id: UInt64) {
-        // Ids are handed out in order and leave from the front, so the offset is the index.
-        guard let first = pending.first, id >= first.id, id - first.id < UInt64(pending.count) else { return }
-        let index = pending.index(pending.startIndex, offsetBy: Int(id - first.id))
-        guard let promise = pending[index].promise else { return }
-        pending[index].promise = nil
-        pending[index].timeout = nil
-        timedOut.insert(id)
-        promise.fail(RedisError(.commandTimeout, "no reply within the command timeout"))
+    private func armTimer(at deadline: NIODeadline, eventLoop: any EventLoop) {
+        let loopBoundSelf = NIOLoopBound(self, eventLoop: eventLoop)
+        timerDeadline = deadline
+        timer = eventLoop.scheduleTask(deadline: deadline) {
+            loopBoundSelf.value.timerFired(eventLoop: eventLoop)
+        }
+    }
+
+    /// Fails every command past its deadline, then re-arms at the earliest deadline left.
+    private func timerFired(eventLoop: any EventLoop) {
+        timer = nil
+        timerDeadline = nil
+        let now = NIODeadline.now()
+        var earliest: NIODeadline?
+        for index in pending.indices {
+            guard let promise = pending[index].promise else { continue }
+            let deadline = pending[index].deadline
+            if deadline <= now {
+                pending[index].promise = nil
+                promise.fail(RedisError(.commandTimeout, "no reply within the command timeout"))
+            } else if earliest.map({ deadline < $0 }) ?? true {
+                earliest = deadline
+            }
+        }
+        if let earliest, closedError == nil { armTimer(at: earliest, eventLoop: eventLoop) }
     }
 
     private func failAll(_ error: RedisError) {
         if closedError == nil { closedError = error }
-        timedOut.removeAll()
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
         while let entry = pending.popFirst() {
-            entry.timeout?.cancel()
             entry.promise?.fail(error)
         }
     }
