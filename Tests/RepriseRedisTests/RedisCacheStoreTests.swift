@@ -14,7 +14,7 @@ struct RedisCacheStoreTests {
         var configuration = try RedisConfiguration(url: server.url)
         configuration.poolSize = 2
         configuration.commandTimeout = .seconds(2)
-        configuration.connectTimeout = .milliseconds(500)
+        configuration.connectTimeout = .seconds(5)
         configuration.reconnectBaseDelay = .milliseconds(20)
         configuration.reconnectMaxDelay = .milliseconds(200)
         let client = RedisClient(configuration: configuration, eventLoopGroup: testGroup)
