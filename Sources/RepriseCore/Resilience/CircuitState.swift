@@ -1,0 +1,51 @@
+/// The public face of a breaker's state (logs, metrics, admin endpoints).
+public enum CircuitState: String, Sendable, Hashable, CaseIterable {
+    case closed
+    case open
+    case halfOpen = "half_open"
+
+    /// Gauge value for `llm_upstream_circuit_state`: 0 closed, 1 half-open, 2 open.
+    public var gaugeValue: Int {
+        switch self {
+        case .closed: return 0
+        case .halfOpen: return 1
+        case .open: return 2
+        }
+    }
+}
+
+/// One state change, for the caller to log and count.
+public struct CircuitTransition: Sendable, Hashable, CustomStringConvertible {
+    public enum Cause: Sendable, Hashable {
+        /// `failures` of `outcomes` in the window were failures.
+        case failureRate(failures: Int, outcomes: Int)
+        case consecutiveFailures(Int)
+        case openDurationElapsed
+        case probeFailed
+        case probesSucceeded(Int)
+        /// A half-open circuit's probes were never recorded within the probe timeout.
+        case probesLost
+    }
+
+    public var from: CircuitState
+    public var to: CircuitState
+    public var cause: Cause
+    /// Uptime nanoseconds of the event that caused it.
+    public var at: UInt64
+    /// Increases by one per transition of this breaker: orders log lines written from several
+    /// threads.
+    public var generation: UInt64
+
+    public var description: String {
+        let why: String
+        switch cause {
+        case .failureRate(let failures, let outcomes): why = "\(failures) of \(outcomes) calls failed in the window"
+        case .consecutiveFailures(let count): why = "\(count) consecutive failures"
+        case .openDurationElapsed: why = "open duration elapsed"
+        case .probeFailed: why = "a probe failed"
+        case .probesSucceeded(let count): why = "\(count) probes succeeded"
+        case .probesLost: why = "probes were not recorded within the probe timeout"
+        }
+        return "circuit \(from.rawValue) -> \(to.rawValue): \(why)"
+    }
+}
