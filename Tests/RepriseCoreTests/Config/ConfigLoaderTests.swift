@@ -40,6 +40,18 @@ import Testing
         #expect(loaded.upstream.readTimeout == defaults.upstream.readTimeout)
         #expect(loaded.upstream.totalTimeout == defaults.upstream.totalTimeout)
         #expect(loaded.upstream.maxConnectionsPerLoop == defaults.upstream.maxConnectionsPerLoop)
+        #expect(loaded.cache.enabled == defaults.cache.enabled)
+        #expect(loaded.cache.ttl == defaults.cache.ttl)
+        #expect(loaded.cache.maxTTL == defaults.cache.maxTTL)
+        #expect(loaded.cache.namespace == defaults.cache.namespace)
+        #expect(loaded.cache.paths == defaults.cache.paths)
+        #expect(loaded.cache.ignoredFields == defaults.cache.ignoredFields)
+        #expect(loaded.cache.secret == defaults.cache.secret)
+        #expect(loaded.cache.nonDeterministic == defaults.cache.nonDeterministic)
+        #expect(loaded.cache.maxEntryBytes == defaults.cache.maxEntryBytes)
+        #expect(loaded.cache.memory.enabled == defaults.cache.memory.enabled)
+        #expect(loaded.cache.memory.maxBytes == defaults.cache.memory.maxBytes)
+        #expect(loaded.admin.token == defaults.admin.token)
         #expect(loaded.logging.level == defaults.logging.level)
         #expect(loaded.logging.format == defaults.logging.format)
     }
@@ -104,6 +116,31 @@ import Testing
             "server.threads", "server.max_header_bytes", "server.idle_timeout",
             "upstream.total_timeout", "upstream.max_connections_per_loop",
         ])
+    }
+
+    @Test func cacheSection() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            cache:
+              namespace: header:X-Team
+              non_deterministic: bypass
+              ttl: 10m
+              paths: [/v1/chat/completions]
+              memory:
+                max_bytes: 64MiB
+            admin:
+              token: ${ADMIN_TOKEN}
+            """, environment: ["ADMIN_TOKEN": "0123456789abcdef-admin"])
+        #expect(config.cache.namespace == .header("x-team"))
+        #expect(config.cache.nonDeterministic == .bypass)
+        #expect(config.cache.policy.defaultTTLSeconds == 600)
+        #expect(config.cache.memory.maxBytes == .mebibytes(64))
+        #expect(config.admin.token == "0123456789abcdef-admin")
+
+        #expect(problems("cache:\n  namespace: tenant\n").map(\.keyPath) == ["cache.namespace"])
+        #expect(problems("cache:\n  non_deterministic: sometimes\n").map(\.keyPath) == ["cache.non_deterministic"])
+        #expect(problems("cache:\n  memory:\n    size: 1\n").map(\.keyPath) == ["cache.memory.size"])
+        #expect(Set(problems("cache:\n  ttl: 2h\n  max_ttl: 1h\n  paths: [v1/x]\n").map(\.keyPath)) == ["cache.max_ttl", "cache.paths[0]"])
+        #expect(problems("admin:\n  token: short\n").map(\.keyPath) == ["admin.token"])
     }
 
     @Test func notYAMLOrNotAMapping() {

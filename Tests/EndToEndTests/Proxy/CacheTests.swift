@@ -1,0 +1,228 @@
+import Foundation
+import Testing
+
+/// The exact-match cache end to end: the real `reprise` in front of the real mock upstream,
+/// whose request counter proves when the upstream was (not) called.
+@Suite(.serialized) struct CacheTests {
+    static let adminToken = "test-admin-token-0123456789"
+    static let chat = #"{"model":"deepseek-chat","messages":[{"role":"user","content":"What is a cache?"}]}"#
+    static let chatReordered = "{\n  \"messages\" : [ { \"content\" : \"What is a cache?\", \"role\" : \"user\" } ],\n  \"model\" : \"deepseek-chat\", \"stream\": false }"
+    static let streamed = #"{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"What is a cache?"}]}"#
+
+    private func withProxy(yaml: String = "", _ body: (MockUpstream, RepriseProcess) async throws -> Void) async throws {
+        let mock = try await MockUpstream.start()
+        let proxy: RepriseProcess
+        do {
+            proxy = try await RepriseProcess.start(upstream: mock.baseURL, yaml: "admin:\n  token: \(Self.adminToken)\n" + yaml)
+        } catch {
+            await mock.stop()
+            throw error
+        }
+        do {
+            try await body(mock, proxy)
+        } catch {
+            Issue.record("reprise stderr:\n\(proxy.process.stderr)")
+            await proxy.stop()
+            await mock.stop()
+            throw error
+        }
+        await proxy.stop()
+        await mock.stop()
+    }
+
+    private func post(
+        _ proxy: RepriseProcess, _ body: String, path: String = "/v1/chat/completions",
+        token: String = "sk-tenant-a", headers: [String] = []
+    ) throws -> RawHTTPConnection.Response {
+        let connection = try proxy.connect()
+        var request = "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n"
+        for header in headers { request += header + "\r\n" }
+        request += "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        try connection.send(request)
+        return try connection.readResponse()
+    }
+
+    /// Checks a response's `X-Cache`, reporting the caller's line.
+    private func expectCacheStatus(
+        _ expected: String, _ response: RawHTTPConnection.Response, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        #expect(response.header("x-cache") == expected, sourceLocation: sourceLocation)
+    }
+
+    private func upstreamCalls(_ mock: MockUpstream) async throws -> Int {
+        try await mock.stats().requests
+    }
+
+    @Test func repeatedJSONRequestIsAHitWithoutAnUpstreamCall() async throws {
+        try await withProxy { mock, proxy in
+            let first = try post(proxy, Self.chat)
+            #expect(first.status == 200)
+            #expect(first.header("x-cache") == "MISS")
+            #expect(first.header("age") == nil)
+            let second = try post(proxy, Self.chatReordered)
+            #expect(second.header("x-cache") == "HIT")
+            #expect(second.header("age") == "0")
+            #expect(second.body == first.body)
+            #expect(second.header("content-type") == first.header("content-type"))
+            #expect(try await self.upstreamCalls(mock) == 1)
+        }
+    }
+
+    @Test func streamedAnswerIsRecordedAndReplayed() async throws {
+        try await withProxy { mock, proxy in
+            let live = try post(proxy, Self.streamed)
+            #expect(live.header("x-cache") == "MISS")
+            #expect(live.text.hasSuffix("data: [DONE]\n\n"))
+            let replayed = try post(proxy, Self.streamed)
+            #expect(replayed.header("x-cache") == "HIT")
+            #expect(replayed.header("content-type")?.hasPrefix("text/event-stream") == true)
+            #expect(replayed.text == live.text)
+            // The JSON shape of the same question comes from the recorded stream.
+            let assembled = try post(proxy, Self.chat)
+            #expect(assembled.header("x-cache") == "HIT")
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(assembled.body)) as? [String: Any])
+            #expect(document["object"] as? String == "chat.completion")
+            #expect(try await self.upstreamCalls(mock) == 1)
+        }
+    }
+
+    @Test func jsonEntryAnswersAStreamingRequest() async throws {
+        try await withProxy { mock, proxy in
+            let json = try post(proxy, Self.chat)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.body)) as? [String: Any])
+            let content = try #require(((object["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String)
+            let stream = try post(proxy, Self.streamed)
+            #expect(stream.header("x-cache") == "HIT")
+            #expect(stream.text.hasSuffix("data: [DONE]\n\n"))
+            var text = ""
+            for line in stream.text.split(separator: "\n") where line.hasPrefix("data: {") {
+                let chunk = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])
+                #expect(chunk["object"] as? String == "chat.completion.chunk")
+                let delta = (chunk["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
+                text += delta?["content"] as? String ?? ""
+            }
+            #expect(text == content)
+            #expect(try await self.upstreamCalls(mock) == 1)
+        }
+    }
+
+    @Test func tenantsNeverShareAnswers() async throws {
+        try await withProxy { mock, proxy in
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, token: "sk-tenant-a"))
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, token: "sk-tenant-b"))
+            try expectCacheStatus("HIT", self.post(proxy, Self.chat, token: "sk-tenant-a"))
+            try expectCacheStatus("HIT", self.post(proxy, Self.chat, token: "sk-tenant-b"))
+            #expect(try await self.upstreamCalls(mock) == 2)
+        }
+    }
+
+    @Test func globalNamespaceSharesAcrossCredentials() async throws {
+        try await withProxy(yaml: "cache:\n  namespace: global\n") { mock, proxy in
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, token: "sk-one"))
+            try expectCacheStatus("HIT", self.post(proxy, Self.chat, token: "sk-two"))
+            #expect(try await self.upstreamCalls(mock) == 1)
+        }
+    }
+
+    @Test func requestDirectives() async throws {
+        try await withProxy { mock, proxy in
+            // no-store: answered, never stored.
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, headers: ["Cache-Control: no-store"]))
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, headers: ["Cache-Control: no-store"]))
+            #expect(try await self.upstreamCalls(mock) == 2)
+            // A normal request stores; no-cache skips the lookup but refreshes the entry.
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat))
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, headers: ["Cache-Control: no-cache"]))
+            #expect(try await self.upstreamCalls(mock) == 4)
+            // no-store may be answered from cache.
+            try expectCacheStatus("HIT", self.post(proxy, Self.chat, headers: ["Cache-Control: no-store"]))
+            // max-age: an entry older than N seconds is not acceptable.
+            try await Task.sleep(for: .milliseconds(2100))
+            let fresh = try post(proxy, Self.chat, headers: ["Cache-Control: max-age=60"])
+            #expect(fresh.header("x-cache") == "HIT")
+            #expect(Int(fresh.header("age") ?? "") ?? 0 >= 2)
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, headers: ["Cache-Control: max-age=1"]))
+            #expect(try await self.upstreamCalls(mock) == 5)
+        }
+    }
+
+    @Test func ttlHeaderSetsTheLifetime() async throws {
+        try await withProxy { mock, proxy in
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, headers: ["X-Reprise-Cache-TTL: 1"]))
+            try expectCacheStatus("HIT", self.post(proxy, Self.chat))
+            try await Task.sleep(for: .milliseconds(1600))
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat))
+            // The control header is Reprise's own: the upstream never sees it.
+            let seen = try #require(try await mock.lastRequest())
+            #expect(seen.headers["x-reprise-cache-ttl"] == nil)
+            #expect(try await self.upstreamCalls(mock) == 2)
+        }
+    }
+
+    @Test func brokenAndFailedAnswersAreNotStored() async throws {
+        try await withProxy { mock, proxy in
+            // An upstream error.
+            #expect(try self.post(proxy, Self.chat, headers: ["X-Mock-Status: 500"]).status == 500)
+            // A stream cut in the middle.
+            #expect(throws: RawHTTPConnection.Failure.self) { try post(proxy, Self.streamed, headers: ["X-Mock-Cut-After: 2"]) }
+            try await Task.sleep(for: .milliseconds(200))
+            // Neither left an entry: the next request goes upstream.
+            try expectCacheStatus("MISS", self.post(proxy, Self.streamed))
+            #expect(try await self.upstreamCalls(mock) == 3)
+        }
+    }
+
+    @Test func clientThatLeavesMidStreamStoresNothing() async throws {
+        try await withProxy { mock, proxy in
+            let connection = try proxy.connect()
+            let body = Self.streamed
+            try connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-tenant-a\r\nX-Mock-Chunks: 10\r\nX-Mock-Chunk-Delay-Ms: 150\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            try await Task.sleep(for: .milliseconds(400))
+            _ = consume connection  // closes the socket mid-stream
+            try await Task.sleep(for: .milliseconds(2500))
+            try expectCacheStatus("MISS", self.post(proxy, Self.streamed))
+            #expect(try await self.upstreamCalls(mock) == 2)
+            #expect(try await mock.stats().clientDisconnects >= 1)
+        }
+    }
+
+    @Test func uncacheableRequestsBypass() async throws {
+        try await withProxy { mock, proxy in
+            let models = try proxy.connect()
+            try models.send("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try models.readResponse().header("x-cache") == "BYPASS")
+            let broken = try post(proxy, "{not json")
+            #expect(broken.header("x-cache") == "BYPASS")
+            #expect(broken.status == 400)  // the upstream's own answer
+            #expect(try await self.upstreamCalls(mock) == 2)
+        }
+    }
+
+    @Test func nonDeterministicRequestsCanBypass() async throws {
+        try await withProxy(yaml: "cache:\n  non_deterministic: bypass\n") { mock, proxy in
+            let sampled = #"{"model":"deepseek-chat","temperature":0.7,"messages":[{"role":"user","content":"x"}]}"#
+            try expectCacheStatus("BYPASS", self.post(proxy, sampled))
+            try expectCacheStatus("BYPASS", self.post(proxy, sampled))
+            let greedy = #"{"model":"deepseek-chat","temperature":0,"messages":[{"role":"user","content":"x"}]}"#
+            try expectCacheStatus("MISS", self.post(proxy, greedy))
+            try expectCacheStatus("HIT", self.post(proxy, greedy))
+            #expect(try await self.upstreamCalls(mock) == 3)
+        }
+    }
+
+    @Test func adminPurge() async throws {
+        try await withProxy { mock, proxy in
+            _ = try post(proxy, Self.chat, token: "sk-tenant-a")
+            _ = try post(proxy, Self.chat, token: "sk-tenant-b")
+            let unauthorized = try post(proxy, "", path: "/admin/cache", token: "wrong-token-wrong-token")
+            #expect(unauthorized.status != 200)
+            let connection = try proxy.connect()
+            try connection.send("DELETE /admin/cache HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(Self.adminToken)\r\n\r\n")
+            let purged = try connection.readResponse()
+            #expect(purged.status == 200)
+            #expect(purged.text.contains("\"purged\":2"))
+            try expectCacheStatus("MISS", self.post(proxy, Self.chat, token: "sk-tenant-a"))
+            #expect(try await self.upstreamCalls(mock) == 3)
+        }
+    }
+}
