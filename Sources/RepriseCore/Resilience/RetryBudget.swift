@@ -41,9 +41,9 @@ public final class RetryBudget: Sendable {
     public func tryAcquireRetry(now: UInt64) -> Bool {
         window.withLock { window in
             let seen = window.total(now: now)
-            guard Double(seen.retries) < policy.ratio * Double(seen.requests) + Double(policy.allowancePerWindow) else {
-                return false
-            }
+            // Whole retries only: 0.2 × 1 request earns no retry of its own.
+            let earned = Int((policy.ratio * Double(seen.requests)).rounded(.down))
+            guard seen.retries < earned + policy.allowancePerWindow else { return false }
             window.add(Counts(retries: 1), now: now)
             return true
         }

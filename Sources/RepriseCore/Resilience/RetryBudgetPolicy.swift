@@ -1,7 +1,7 @@
 /// How many retries an upstream may receive on top of its requests (`upstream.retry.budget.*`).
 ///
 /// Over any sliding `window`, retries are granted while
-/// `retries < ratio × requests + minRetriesPerSecond × windowSeconds`. Under a sustained total
+/// `retries < ⌊ratio × requests⌋ + ⌊minRetriesPerSecond × windowSeconds⌋`. Under a sustained total
 /// outage this keeps upstream calls within `(1 + ratio) × requests` plus the small allowance,
 /// instead of `max_attempts × requests`.
 ///
