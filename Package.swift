@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "RepriseProxy",
             dependencies: [
-                "RepriseCore",
+                "RepriseCore", "RepriseRedis", "RepriseTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -91,6 +91,18 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // `swift run -c release RedisBench`: RepriseRedis round trips against redis-benchmark.
+        .executableTarget(
+            name: "RedisBench",
+            dependencies: [
+                "RepriseRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "bench/redis",
             swiftSettings: swiftSettings
         ),
 

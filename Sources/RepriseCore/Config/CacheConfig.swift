@@ -18,11 +18,12 @@ public struct CacheConfig: Sendable, Decodable {
     /// Largest answer stored; larger answers pass through uncached.
     public var maxEntryBytes = ConfigByteSize.mebibytes(4)
     public var memory = MemoryCacheConfig()
+    public var redis = RedisCacheConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, ttl, namespace, paths, secret, memory
+        case enabled, ttl, namespace, paths, secret, memory, redis
         case maxTTL = "max_ttl"
         case ignoredFields = "ignored_fields"
         case nonDeterministic = "non_deterministic"
@@ -55,6 +56,7 @@ public struct CacheConfig: Sendable, Decodable {
         }
         maxEntryBytes = try container.decode(.maxEntryBytes, default: defaults.maxEntryBytes)
         memory = try container.decode(.memory, default: defaults.memory)
+        redis = try container.decode(.redis, default: defaults.redis)
     }
 
     func validate() -> [ConfigError] {
@@ -77,7 +79,7 @@ public struct CacheConfig: Sendable, Decodable {
                 "must be at least cache.max_entry_bytes (\(maxEntryBytes)), got \(memory.maxBytes)"
             ))
         }
-        return problems
+        return problems + redis.validate()
     }
 
     /// The cache policy values for `CacheDecision.decide`.
@@ -107,6 +109,71 @@ public struct MemoryCacheConfig: Sendable, Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         enabled = try container.decode(.enabled, default: true)
         maxBytes = try container.decode(.maxBytes, default: MemoryCacheConfig().maxBytes)
+    }
+}
+
+/// `cache.redis:` — Redis as the shared L2 behind L1 (fleet-wide cache). Off when `url` is empty.
+///
+/// Redis is an accelerator, never a dependency: when it is slow or down, lookups count as misses
+/// after `lookup_timeout`, stores are dropped, and a breaker stops calling it until probes succeed.
+public struct RedisCacheConfig: Sendable, Decodable {
+    /// `redis://[user:password@]host[:port][/db]` or `unix:///path/redis.sock?db=N`; empty: no Redis.
+    public var url = ""
+    public var poolSize = 2
+    public var connectTimeout = ConfigDuration.seconds(1)
+    /// Timeout of stores and purges.
+    public var commandTimeout = ConfigDuration.seconds(1)
+    /// How long a lookup may take before it counts as a miss.
+    public var lookupTimeout = ConfigDuration.milliseconds(50)
+    /// Consecutive failures that open the breaker (Redis is then skipped and probed).
+    public var breakerFailures = 5
+    /// Time between probes while the breaker is open.
+    public var breakerProbeInterval = ConfigDuration.milliseconds(500)
+
+    public init() {}
+
+    public var isEnabled: Bool { !url.isEmpty }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case url
+        case poolSize = "pool_size"
+        case connectTimeout = "connect_timeout"
+        case commandTimeout = "command_timeout"
+        case lookupTimeout = "lookup_timeout"
+        case breakerFailures = "breaker_failures"
+        case breakerProbeInterval = "breaker_probe_interval"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = RedisCacheConfig()
+        url = try container.decode(.url, default: defaults.url)
+        poolSize = try container.decode(.poolSize, default: defaults.poolSize)
+        connectTimeout = try container.decode(.connectTimeout, default: defaults.connectTimeout)
+        commandTimeout = try container.decode(.commandTimeout, default: defaults.commandTimeout)
+        lookupTimeout = try container.decode(.lookupTimeout, default: defaults.lookupTimeout)
+        breakerFailures = try container.decode(.breakerFailures, default: defaults.breakerFailures)
+        breakerProbeInterval = try container.decode(.breakerProbeInterval, default: defaults.breakerProbeInterval)
+    }
+
+    func validate() -> [ConfigError] {
+        var problems: [ConfigError] = []
+        if !url.isEmpty, !(url.hasPrefix("redis://") || url.hasPrefix("unix://")) {
+            problems.append(ConfigError(keyPath: "cache.redis.url", "must start with redis:// or unix:// (rediss:// is not supported: hiredis 0.14 has no TLS)"))
+        }
+        if !(1...64).contains(poolSize) {
+            problems.append(ConfigError(keyPath: "cache.redis.pool_size", "must be between 1 and 64, got \(poolSize)"))
+        }
+        for (key, value) in [("connect_timeout", connectTimeout), ("command_timeout", commandTimeout),
+                             ("lookup_timeout", lookupTimeout), ("breaker_probe_interval", breakerProbeInterval)]
+        where value.nanoseconds <= 0 {
+            problems.append(ConfigError(keyPath: "cache.redis.\(key)", "must be greater than 0"))
+        }
+        if breakerFailures < 1 {
+            problems.append(ConfigError(keyPath: "cache.redis.breaker_failures", "must be at least 1"))
+        }
+        return problems
     }
 }
 

@@ -2,21 +2,27 @@ import Foundation
 import Logging
 import NIOCore
 import RepriseCore
+import RepriseRedis
 
-/// The cache tiers behind one interface: L1 in memory (this process); Redis as L2 when
-/// configured. Lookups on the hit path touch L1 only, synchronously, on the calling loop.
+/// The cache tiers behind one interface: L1 in memory (this process), then Redis as L2 when
+/// `cache.redis.url` is set. L1 is looked up synchronously on the calling loop (the hit path);
+/// Redis only after an L1 miss, and a Redis hit fills L1.
 final class ResponseCache: Sendable {
     private let memory: MemoryCache<CachedAnswer>?
+    private let redis: RedisCacheStore?
     let maxEntryBytes: Int
     private let logger: Logger
 
-    init(config: CacheConfig, logger: Logger) {
+    init(config: CacheConfig, redis: RedisCacheStore?, logger: Logger) {
         self.memory = config.memory.enabled
             ? MemoryCache(maxBytes: config.memory.maxBytes.bytes, maxEntryBytes: config.maxEntryBytes.bytes * 3)
             : nil
+        self.redis = redis
         self.maxEntryBytes = config.maxEntryBytes.bytes
         self.logger = logger
     }
+
+    var hasRedis: Bool { redis != nil }
 
     static func nowMs() -> Int64 { MemoryCache<CachedAnswer>.wallClockMs() }
 
@@ -25,18 +31,54 @@ final class ResponseCache: Sendable {
         memory?.get(key.redisKey)
     }
 
-    /// Stores a finished answer in every tier.
-    func store(_ entry: CacheEntry, key: CacheKey) {
-        let answer = CachedAnswer(entry: entry)
-        if let memory, !memory.set(key.redisKey, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
-            logger.debug("answer too large for the memory cache", metadata: ["bytes": "\(answer.cost)"])
+    /// The Redis answer for `key`, completed on `eventLoop`; nil on a miss, an expired or corrupt
+    /// entry, or any Redis trouble (fail-open: the store answers nil within its lookup timeout).
+    func lookupRedis(_ key: CacheKey, on eventLoop: EventLoop) -> EventLoopFuture<CachedAnswer?> {
+        guard let redis else { return eventLoop.makeSucceededFuture(nil) }
+        return redis.lookup(key.redisKey, on: eventLoop).map { [self] value -> CachedAnswer? in
+            guard let value else { return nil }
+            let entry: CacheEntry
+            do {
+                entry = try CacheEntryCodec.decode(Array(value.readableBytesView))
+            } catch {
+                logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(key.redisKey)", "error": "\(error)"])
+                return nil
+            }
+            let now = Self.nowMs()
+            guard !entry.isExpired(nowMs: now) else { return nil }
+            let answer = CachedAnswer(entry: entry)
+            // Fill L1 for the rest of the entry's life.
+            let remaining = entry.createdAtMs + entry.ttlMs - now
+            if let memory, remaining > 0 {
+                _ = memory.set(key.redisKey, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: remaining)
+            }
+            return answer
         }
     }
 
-    /// Removes a namespace's answers (or all when nil); returns how many were removed.
-    func purge(namespace: String?) -> Int {
-        guard let memory else { return 0 }
-        if let namespace { return memory.removeAll(namespace: namespace) }
-        return memory.removeAll()
+    /// Stores a finished answer in every tier (Redis in the background; failures are counted by
+    /// the store and never reach the client).
+    func store(_ entry: CacheEntry, key: CacheKey) {
+        if let memory {
+            let answer = CachedAnswer(entry: entry)
+            if !memory.set(key.redisKey, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
+                logger.debug("answer too large for the memory cache", metadata: ["bytes": "\(answer.cost)"])
+            }
+        }
+        if let redis {
+            redis.store(key.redisKey, value: ByteBuffer(bytes: CacheEntryCodec.encode(entry)), ttlMilliseconds: entry.ttlMs)
+        }
+    }
+
+    /// Removes a namespace's answers (or all when nil) from every tier; the count is L1's plus
+    /// Redis's. A Redis failure fails the future: an operator asked and must know.
+    func purge(namespace: String?, on eventLoop: EventLoop) -> EventLoopFuture<Int> {
+        var removed = 0
+        if let memory {
+            removed = namespace.map { memory.removeAll(namespace: $0) } ?? memory.removeAll()
+        }
+        guard let redis else { return eventLoop.makeSucceededFuture(removed) }
+        let prefix = namespace.map { "reprise:\(CacheKey.version):\($0):" } ?? "reprise:\(CacheKey.version):"
+        return redis.purge(prefix: prefix).hop(to: eventLoop).map { removed + $0 }
     }
 }

@@ -28,10 +28,17 @@ struct AdminEndpoints: Sendable {
         switch (request.head.method, request.path) {
         case (.DELETE, "/admin/cache"):
             let namespace = Self.queryValue("namespace", in: request.head.uri)
-            let removed = cache.purge(namespace: namespace)
             let scope = namespace.map { JSONString.quote($0) } ?? "null"
-            writer.send(status: .ok, headers: ["content-type": "application/json"],
-                        body: ByteBuffer(string: "{\"purged\":\(removed),\"namespace\":\(scope)}"))
+            cache.purge(namespace: namespace, on: writer.eventLoop).assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let removed):
+                    writer.send(status: .ok, headers: ["content-type": "application/json"],
+                                body: ByteBuffer(string: "{\"purged\":\(removed),\"namespace\":\(scope)}"))
+                case .failure(let error):
+                    writer.send(error: ProxyError(status: 502, type: "api_error", code: "purge_failed",
+                                                  message: "the memory cache was purged, Redis was not: \(error)"))
+                }
+            }
         default:
             writer.send(error: .notFound("no admin endpoint \(request.head.method) \(request.path)"))
         }

@@ -80,14 +80,27 @@ final class ProxyResponder: RequestResponder, Sendable {
             forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
             return
         }
-        if decision.lookup, let answer = cache.lookupMemory(keyed.key) {
-            let age = answer.entry.ageSeconds(nowMs: ResponseCache.nowMs())
-            if decision.accepts(ageSeconds: age), replay(answer, age: age, facts: keyed.facts, writer: writer) {
-                return
-            }
+        if decision.lookup, let answer = cache.lookupMemory(keyed.key), serveIfAcceptable(answer, decision: decision, facts: keyed.facts, writer: writer) {
+            return
         }
         let tee = decision.store ? CacheTee(key: keyed.key, ttlSeconds: decision.ttlSeconds, cache: cache) : nil
-        forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+        guard decision.lookup, cache.hasRedis else {
+            forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+            return
+        }
+        cache.lookupRedis(keyed.key, on: writer.eventLoop).assumeIsolated().whenSuccess { [self] answer in
+            guard !writer.clientGone else { return }
+            if let answer, serveIfAcceptable(answer, decision: decision, facts: keyed.facts, writer: writer) {
+                return
+            }
+            forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+        }
+    }
+
+    /// Serves `answer` when the request's `max-age` accepts its age and its shape converts.
+    private func serveIfAcceptable(_ answer: CachedAnswer, decision: CacheDecision, facts: RequestFacts, writer: ResponseWriter) -> Bool {
+        let age = answer.entry.ageSeconds(nowMs: ResponseCache.nowMs())
+        return decision.accepts(ageSeconds: age) && replay(answer, age: age, facts: facts, writer: writer)
     }
 
     /// Writes a stored answer in the shape the request asked for; false when the stored answer

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import RepriseCore
+import RepriseRedis
 import ServiceLifecycle
 
 /// The proxy as a service: binds the listener, serves until a graceful shutdown is requested,
@@ -24,7 +25,15 @@ public final class ProxyServer: Service {
 
     public func run() async throws {
         let upstream = UpstreamClient(config: config.upstream, eventLoopGroup: group)
-        let cache = ResponseCache(config: config.cache, logger: logger)
+        let redis: (client: RedisClient, store: RedisCacheStore)?
+        do {
+            redis = try makeRedisStore()
+        } catch {
+            try? await upstream.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let cache = ResponseCache(config: config.cache, redis: redis?.store, logger: logger)
         let responder = ProxyResponder(
             upstream: upstream, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
             config: config, state: state, logger: logger
@@ -87,9 +96,42 @@ public final class ProxyServer: Service {
             logger.warning("grace period over: closing connections", metadata: ["open_connections": "\(state.openConnectionCount)"])
             state.closeAllConnections()
         }
+        redis?.store.shutdown()
+        try? await redis?.client.shutdown().get()
         try? await upstream.shutdown()
         try? await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// The Redis L2 store when `cache.redis.url` is set. Connecting starts in the background:
+    /// Redis being down at start is no reason not to serve.
+    private func makeRedisStore() throws -> (client: RedisClient, store: RedisCacheStore)? {
+        let settings = config.cache.redis
+        guard config.cache.enabled, settings.isEnabled else { return nil }
+        var redisConfig: RedisConfiguration
+        do {
+            redisConfig = try RedisConfiguration(url: settings.url)
+        } catch {
+            throw ConfigFileError(file: "configuration", problems: [ConfigError(keyPath: "cache.redis.url", "\(error)")])
+        }
+        redisConfig.poolSize = settings.poolSize
+        redisConfig.connectTimeout = .nanoseconds(settings.connectTimeout.nanoseconds)
+        redisConfig.commandTimeout = .nanoseconds(settings.commandTimeout.nanoseconds)
+        let client = RedisClient(configuration: redisConfig, eventLoopGroup: group, logger: logger)
+        let store = RedisCacheStore(
+            client: client,
+            configuration: .init(
+                lookupTimeout: .nanoseconds(settings.lookupTimeout.nanoseconds),
+                breaker: .init(failureThreshold: settings.breakerFailures,
+                               probeInterval: .nanoseconds(settings.breakerProbeInterval.nanoseconds))
+            ),
+            logger: logger
+        )
+        let logger = self.logger
+        client.connect().whenFailure { error in
+            logger.warning("Redis not reachable at start; serving without it until it answers", metadata: ["error": "\(error)"])
+        }
+        return (client, store)
     }
 }
 
