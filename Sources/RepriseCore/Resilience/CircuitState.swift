@@ -1,7 +1,20 @@
 /// The public face of a breaker's state (logs, metrics, admin endpoints).
 public enum CircuitState: String, Sendable, Hashable, CaseIterable {
+    /// Calls flow; outcomes are counted over the sliding window.
+    /// Can transition to:
+    ///   - `open` when the window holds at least `minimumRequests` outcomes and the failure
+    ///     fraction reaches `failureRateThreshold`, or after `consecutiveFailures` failures in a row.
     case closed
+    /// Every call is rejected (fail fast or fallback) until the open duration has passed.
+    /// Can transition to:
+    ///   - `halfOpen` at the first `admit` once `openDuration` has passed (no timer: lazily).
     case open
+    /// Up to `halfOpenMaxProbes` calls at once go through as probes; the rest are rejected.
+    /// Can transition to:
+    ///   - `closed` after `halfOpenSuccessesToClose` probe successes (the window starts empty);
+    ///   - `open` on any probe failure, for a full `openDuration`;
+    ///   - `halfOpen` (a new generation with fresh slots) when every slot was held past
+    ///     `probeTimeout` by probes whose outcome was never recorded.
     case halfOpen = "half_open"
 
     /// Gauge value for `llm_upstream_circuit_state`: 0 closed, 1 half-open, 2 open.
