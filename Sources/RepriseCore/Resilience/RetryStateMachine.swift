@@ -33,6 +33,8 @@ public struct RetryStateMachine: Sendable {
         /// No further attempt. When `lastFailure` is `.status`, forward that upstream response
         /// as it is (with its `Retry-After`: the client is the one to wait); otherwise answer with
         /// an error: 504 for `.timeoutBeforeFirstByte` or `.deadlineExceeded`, 502 otherwise.
+        /// With `.responseAlreadyStarted` the client already has a head: end what was sent
+        /// (an SSE error event or a closed connection), and cache nothing.
         case giveUp(RetryGiveUpReason, lastFailure: AttemptFailure?)
     }
 
