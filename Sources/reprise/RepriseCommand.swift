@@ -65,7 +65,13 @@ struct Serve: AsyncParsableCommand {
         }
         LoggingSetup.bootstrap(config.logging)
         let logger = Logger(label: "reprise")
-        let server = ProxyServer(config: config, logger: logger)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(config: config, logger: logger)
+        } catch let error as ConfigFileError {
+            FileHandle.standardError.write(Data("reprise: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
@@ -89,6 +95,8 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let config = try ConfigLoader.load(file: path)
+            // Also checks what the file names: certificate files, the Redis URL.
+            _ = try ProxyServer(config: config, logger: Logger(label: "reprise.check-config"))
             print("\(path): OK (listen \(config.server.listen), upstream \(config.upstream.url))")
         } catch let error as ConfigFileError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))

@@ -48,11 +48,12 @@ public struct ServerConfig: Sendable, Decodable {
     public var requestTimeout = ConfigDuration.seconds(30)
     /// On SIGTERM/SIGINT, in-flight requests get this long to finish before connections are cut.
     public var shutdownGracePeriod = ConfigDuration.seconds(25)
+    public var tls = TLSConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, threads
+        case listen, threads, tls
         case maxBodyBytes = "max_body_bytes"
         case maxHeaderBytes = "max_header_bytes"
         case idleTimeout = "idle_timeout"
@@ -71,6 +72,7 @@ public struct ServerConfig: Sendable, Decodable {
         idleTimeout = try container.decode(.idleTimeout, default: defaults.idleTimeout)
         requestTimeout = try container.decode(.requestTimeout, default: defaults.requestTimeout)
         shutdownGracePeriod = try container.decode(.shutdownGracePeriod, default: defaults.shutdownGracePeriod)
+        tls = try container.decode(.tls, default: defaults.tls)
     }
 
     func validate() -> [ConfigError] {
@@ -90,7 +92,7 @@ public struct ServerConfig: Sendable, Decodable {
         for (key, value) in [("idle_timeout", idleTimeout), ("request_timeout", requestTimeout)] where value.nanoseconds <= 0 {
             problems.append(ConfigError(keyPath: "server.\(key)", "must be greater than 0"))
         }
-        return problems
+        return problems + tls.validate()
     }
 }
 

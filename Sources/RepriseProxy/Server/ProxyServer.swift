@@ -5,39 +5,78 @@ import NIOHTTP1
 import NIOPosix
 import RepriseCore
 import RepriseRedis
+import RepriseTLS
 import ServiceLifecycle
+import UnixSignals
 
-/// The proxy as a service: binds the listener, serves until a graceful shutdown is requested,
-/// then drains (readiness off, stop accepting, let in-flight requests finish within the grace
-/// period, close the rest).
+/// The proxy as a service: binds the listeners (plain HTTP, and HTTPS when `server.tls` is set),
+/// serves until a graceful shutdown is requested, then drains (readiness off, stop accepting,
+/// let in-flight requests finish within the grace period, close the rest).
 public final class ProxyServer: Service {
     private let config: RepriseConfig
     private let logger: Logger
     public let state = ServerState()
-    private let group: MultiThreadedEventLoopGroup
+    private let threads: Int
+    private let tls: TLSContextProvider?
+    private let redisConfiguration: RedisConfiguration?
 
-    public init(config: RepriseConfig, logger: Logger) {
+    /// Checks what the configuration names outside itself (certificate files, the Redis URL);
+    /// a problem throws a `ConfigFileError` naming the key and the file.
+    public init(config: RepriseConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
-        let threads = config.server.threads == 0 ? System.coreCount : config.server.threads
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.tls = try Self.makeTLSProvider(config.server.tls, logger: logger)
+        self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
+        self.threads = config.server.threads == 0 ? System.coreCount : config.server.threads
     }
 
     public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let upstream = UpstreamClient(config: config.upstream, eventLoopGroup: group)
-        let redis: (client: RedisClient, store: RedisCacheStore)?
-        do {
-            redis = try makeRedisStore()
-        } catch {
-            try? await upstream.shutdown()
-            try? await group.shutdownGracefully()
-            throw error
-        }
+        let redis = makeRedisStore(group: group)
         let cache = ResponseCache(config: config.cache, redis: redis?.store, logger: logger)
         let responder = ProxyResponder(
             upstream: upstream, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
             config: config, state: state, logger: logger
         )
+        var listeners: [Channel] = []
+        do {
+            listeners.append(try await bind(config.server.listen, scheme: "http", group: group, responder: responder, tls: nil))
+            if let tls, let address = config.server.tls.listen {
+                listeners.append(try await bind(address, scheme: "https", group: group, responder: responder, tls: tls))
+            }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            try? await upstream.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        state.setReady(true)
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            if let tls {
+                tasks.addTask { await self.reloadCertificatesOnSIGHUP(tls) }
+                tasks.addTask {
+                    await TLSCertificateWatcher(
+                        provider: tls, pollInterval: .nanoseconds(self.config.server.tls.reloadInterval.nanoseconds), logger: self.logger
+                    ).run()
+                }
+            }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+
+        await drain(listeners: listeners)
+        redis?.store.shutdown()
+        try? await redis?.client.shutdown().get()
+        try? await upstream.shutdown()
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    private func bind(
+        _ address: ListenAddress, scheme: String, group: EventLoopGroup, responder: ProxyResponder, tls: TLSContextProvider?
+    ) async throws -> Channel {
         let server = config.server
         let limits = ConnectionLimits(
             maxBodyBytes: server.maxBodyBytes.bytes,
@@ -45,6 +84,7 @@ public final class ProxyServer: Service {
             idleTimeout: .nanoseconds(server.idleTimeout.nanoseconds),
             requestTimeout: .nanoseconds(server.requestTimeout.nanoseconds)
         )
+        let handshakeTimeout = TimeAmount.nanoseconds(server.tls.handshakeTimeout.nanoseconds)
         let state = self.state
         let logger = self.logger
         let listener: Channel
@@ -57,38 +97,39 @@ public final class ProxyServer: Service {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         state.register(channel)
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes))
-                        )
-                        try channel.pipeline.syncOperations.addHandler(
-                            HTTPConnectionHandler(responder: responder, limits: limits, logger: logger)
-                        )
+                        let pipeline = channel.pipeline.syncOperations
+                        if let tls {
+                            // New connections take the current certificate; a reload swaps it
+                            // for the next ones while open connections keep theirs.
+                            try pipeline.addHandler(try tls.makeHandler(handshakeTimeout: handshakeTimeout))
+                        }
+                        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                        try pipeline.addHandler(HTTPConnectionHandler(responder: responder, limits: limits, logger: logger))
                     }
                 }
-                .bind(host: server.listen.host, port: server.listen.port)
+                .bind(host: address.host, port: address.port)
                 .get()
         } catch {
-            try? await upstream.shutdown()
-            try? await group.shutdownGracefully()
-            throw ServerStartError(address: server.listen.description, underlying: error)
+            throw ServerStartError(address: address.description, underlying: error)
         }
-        let port = listener.localAddress?.port ?? server.listen.port
-        let host = server.listen.host.contains(":") ? "[\(server.listen.host)]" : server.listen.host
+        let port = listener.localAddress?.port ?? address.port
+        let host = address.host.contains(":") ? "[\(address.host)]" : address.host
         // Tests and scripts read this line to learn the port (port 0 in the config).
-        FileHandle.standardOutput.write(Data("reprise listening on http://\(host):\(port)\n".utf8))
-        logger.info("listening", metadata: ["address": "\(host):\(port)", "upstream": "\(upstream.baseURL)"])
-        state.setReady(true)
+        FileHandle.standardOutput.write(Data("reprise listening on \(scheme)://\(host):\(port)\n".utf8))
+        logger.info("listening", metadata: ["address": "\(scheme)://\(host):\(port)", "upstream": "\(config.upstream.url)"])
+        return listener
+    }
 
-        try? await gracefulShutdown()
-
+    private func drain(listeners: [Channel]) async {
+        let grace = config.server.shutdownGracePeriod
         logger.info("shutting down: draining connections", metadata: [
             "open_connections": "\(state.openConnectionCount)",
-            "grace_period": "\(server.shutdownGracePeriod)",
+            "grace_period": "\(grace)",
         ])
         state.setReady(false)
-        try? await listener.close()
+        for listener in listeners { try? await listener.close() }
         state.drainConnections()
-        let deadline = ContinuousClock.now + .nanoseconds(server.shutdownGracePeriod.nanoseconds)
+        let deadline = ContinuousClock.now + .nanoseconds(grace.nanoseconds)
         while state.openConnectionCount > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -96,18 +137,45 @@ public final class ProxyServer: Service {
             logger.warning("grace period over: closing connections", metadata: ["open_connections": "\(state.openConnectionCount)"])
             state.closeAllConnections()
         }
-        redis?.store.shutdown()
-        try? await redis?.client.shutdown().get()
-        try? await upstream.shutdown()
-        try? await group.shutdownGracefully()
-        logger.info("stopped")
     }
 
-    /// The Redis L2 store when `cache.redis.url` is set. Connecting starts in the background:
-    /// Redis being down at start is no reason not to serve.
-    private func makeRedisStore() throws -> (client: RedisClient, store: RedisCacheStore)? {
-        let settings = config.cache.redis
-        guard config.cache.enabled, settings.isEnabled else { return nil }
+    private func reloadCertificatesOnSIGHUP(_ tls: TLSContextProvider) async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            do {
+                let context = try tls.reload()
+                logger.info("TLS certificate reloaded on SIGHUP", metadata: ["subject": "\(context.certificateSubject)", "serial": "\(context.certificateSerial)"])
+            } catch {
+                logger.error("TLS reload on SIGHUP failed; keeping the current certificate", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private static func makeTLSProvider(_ tls: TLSConfig, logger: Logger) throws -> TLSContextProvider? {
+        guard tls.isEnabled else { return nil }
+        let configuration = TLSServerConfiguration(
+            certificateChainPath: tls.certificate,
+            privateKeyPath: tls.privateKey,
+            clientCertificateAuthorityPath: tls.clientCA.isEmpty ? nil : tls.clientCA,
+            minimumVersion: tls.minVersion == .tls13 ? .tls13 : .tls12,
+            tls12CipherList: tls.ciphers.isEmpty ? TLSServerConfiguration.modernTLS12CipherList : tls.ciphers
+        )
+        do {
+            return try TLSContextProvider(configuration: configuration, logger: logger)
+        } catch {
+            let key: String
+            switch error.path {
+            case tls.certificate: key = "server.tls.certificate"
+            case tls.privateKey: key = "server.tls.private_key"
+            case tls.clientCA where !tls.clientCA.isEmpty: key = "server.tls.client_ca"
+            default: key = error.kind == .badSetting ? "server.tls.ciphers" : "server.tls"
+            }
+            throw ConfigFileError(file: error.path ?? "configuration", problems: [ConfigError(keyPath: key, "\(error)")])
+        }
+    }
+
+    private static func makeRedisConfiguration(_ cache: CacheConfig) throws -> RedisConfiguration? {
+        let settings = cache.redis
+        guard cache.enabled, settings.isEnabled else { return nil }
         var redisConfig: RedisConfiguration
         do {
             redisConfig = try RedisConfiguration(url: settings.url)
@@ -117,7 +185,15 @@ public final class ProxyServer: Service {
         redisConfig.poolSize = settings.poolSize
         redisConfig.connectTimeout = .nanoseconds(settings.connectTimeout.nanoseconds)
         redisConfig.commandTimeout = .nanoseconds(settings.commandTimeout.nanoseconds)
-        let client = RedisClient(configuration: redisConfig, eventLoopGroup: group, logger: logger)
+        return redisConfig
+    }
+
+    /// The Redis L2 store when `cache.redis.url` is set. Connecting starts in the background:
+    /// Redis being down at start is no reason not to serve.
+    private func makeRedisStore(group: EventLoopGroup) -> (client: RedisClient, store: RedisCacheStore)? {
+        guard let redisConfiguration else { return nil }
+        let settings = config.cache.redis
+        let client = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
         let store = RedisCacheStore(
             client: client,
             configuration: .init(
