@@ -7,13 +7,14 @@ public struct RepriseConfig: Sendable, Decodable {
     public var server = ServerConfig()
     public var upstream = UpstreamConfig()
     public var cache = CacheConfig()
+    public var coalescing = CoalescingConfig()
     public var admin = AdminConfig()
     public var logging = LoggingConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, upstream, cache, admin, logging
+        case server, upstream, cache, coalescing, admin, logging
     }
 
     public init(from decoder: any Decoder) throws {
@@ -22,13 +23,14 @@ public struct RepriseConfig: Sendable, Decodable {
         server = try container.decode(.server, default: ServerConfig())
         upstream = try container.decode(.upstream, default: UpstreamConfig())
         cache = try container.decode(.cache, default: CacheConfig())
+        coalescing = try container.decode(.coalescing, default: CoalescingConfig())
         admin = try container.decode(.admin, default: AdminConfig())
         logging = try container.decode(.logging, default: LoggingConfig())
     }
 
     /// Every impossible value, each with its key path; empty when the configuration is usable.
     public func validate() -> [ConfigError] {
-        server.validate() + upstream.validate() + cache.validate() + admin.validate()
+        server.validate() + upstream.validate() + cache.validate() + coalescing.validate() + admin.validate()
     }
 }
 
@@ -48,6 +50,9 @@ public struct ServerConfig: Sendable, Decodable {
     public var requestTimeout = ConfigDuration.seconds(30)
     /// On SIGTERM/SIGINT, in-flight requests get this long to finish before connections are cut.
     public var shutdownGracePeriod = ConfigDuration.seconds(25)
+    /// On SIGTERM, readiness turns false at once but the listener keeps accepting this long, so
+    /// Kubernetes stops routing new requests here before connections are refused.
+    public var drainDelay = ConfigDuration.seconds(2)
     public var tls = TLSConfig()
 
     public init() {}
@@ -59,6 +64,7 @@ public struct ServerConfig: Sendable, Decodable {
         case idleTimeout = "idle_timeout"
         case requestTimeout = "request_timeout"
         case shutdownGracePeriod = "shutdown_grace_period"
+        case drainDelay = "drain_delay"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,6 +78,7 @@ public struct ServerConfig: Sendable, Decodable {
         idleTimeout = try container.decode(.idleTimeout, default: defaults.idleTimeout)
         requestTimeout = try container.decode(.requestTimeout, default: defaults.requestTimeout)
         shutdownGracePeriod = try container.decode(.shutdownGracePeriod, default: defaults.shutdownGracePeriod)
+        drainDelay = try container.decode(.drainDelay, default: defaults.drainDelay)
         tls = try container.decode(.tls, default: defaults.tls)
     }
 
@@ -107,11 +114,21 @@ public struct UpstreamConfig: Sendable, Decodable {
     /// Whole request, first byte sent to last byte received (long generations stream for minutes).
     public var totalTimeout = ConfigDuration.seconds(600)
     public var maxConnectionsPerLoop = 64
+    /// Longest wait for the response head of one attempt (time to first byte); then the attempt
+    /// fails and may be retried.
+    public var firstByteTimeout = ConfigDuration.seconds(60)
+    /// Used while the primary upstream's circuit is open; unset: fail fast with 503.
+    public var fallbackURL: UpstreamURL?
+    public var retry = RetryConfig()
+    public var circuitBreaker = CircuitBreakerConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case url
+        case url, retry
+        case firstByteTimeout = "first_byte_timeout"
+        case fallbackURL = "fallback_url"
+        case circuitBreaker = "circuit_breaker"
         case connectTimeout = "connect_timeout"
         case readTimeout = "read_timeout"
         case totalTimeout = "total_timeout"
@@ -127,18 +144,23 @@ public struct UpstreamConfig: Sendable, Decodable {
         readTimeout = try container.decode(.readTimeout, default: defaults.readTimeout)
         totalTimeout = try container.decode(.totalTimeout, default: defaults.totalTimeout)
         maxConnectionsPerLoop = try container.decode(.maxConnectionsPerLoop, default: defaults.maxConnectionsPerLoop)
+        firstByteTimeout = try container.decode(.firstByteTimeout, default: defaults.firstByteTimeout)
+        fallbackURL = try container.decodeIfPresent(UpstreamURL.self, forKey: .fallbackURL)
+        retry = try container.decode(.retry, default: defaults.retry)
+        circuitBreaker = try container.decode(.circuitBreaker, default: defaults.circuitBreaker)
     }
 
     func validate() -> [ConfigError] {
         var problems: [ConfigError] = []
-        for (key, value) in [("connect_timeout", connectTimeout), ("read_timeout", readTimeout), ("total_timeout", totalTimeout)]
+        for (key, value) in [("connect_timeout", connectTimeout), ("read_timeout", readTimeout), ("total_timeout", totalTimeout),
+                             ("first_byte_timeout", firstByteTimeout)]
         where value.nanoseconds <= 0 {
             problems.append(ConfigError(keyPath: "upstream.\(key)", "must be greater than 0"))
         }
         if !(1...10_000).contains(maxConnectionsPerLoop) {
             problems.append(ConfigError(keyPath: "upstream.max_connections_per_loop", "must be between 1 and 10000, got \(maxConnectionsPerLoop)"))
         }
-        return problems
+        return problems + retry.validate() + (circuitBreaker.enabled ? circuitBreaker.validate() : [])
     }
 }
 

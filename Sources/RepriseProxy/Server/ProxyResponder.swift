@@ -6,7 +6,7 @@ import RepriseCore
 
 /// Routes a complete request: Reprise's own endpoints first, then the cache, then the upstream.
 final class ProxyResponder: RequestResponder, Sendable {
-    private let upstream: UpstreamClient
+    private let targets: UpstreamTargets
     private let state: ServerState
     private let logger: Logger
     private let cacheConfig: CacheConfig
@@ -15,8 +15,8 @@ final class ProxyResponder: RequestResponder, Sendable {
     private let keyBuilders: CacheKeyBuilders
     private let admin: AdminEndpoints
 
-    init(upstream: UpstreamClient, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState, logger: Logger) {
-        self.upstream = upstream
+    init(targets: UpstreamTargets, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState, logger: Logger) {
+        self.targets = targets
         self.state = state
         self.logger = logger
         self.cacheConfig = config.cache
@@ -118,27 +118,7 @@ final class ProxyResponder: RequestResponder, Sendable {
     }
 
     private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: String, tee: CacheTee?) {
-        let upstreamRequest: HTTPClient.Request
-        do {
-            upstreamRequest = try upstream.makeRequest(for: request, identityEncoding: tee != nil)
-        } catch let error as ProxyError {
-            writer.send(error: error)
-            return
-        } catch {
-            writer.send(error: .badRequest("\(error)"))
-            return
-        }
-        var extra = HTTPHeaders()
-        extra.add(name: "x-cache", value: cacheStatus)
-        let relay = UpstreamRelay(writer: writer, extraHeaders: extra, tee: tee)
-        let task = upstream.httpClient.execute(
-            request: upstreamRequest,
-            delegate: relay,
-            eventLoop: .delegateAndChannel(on: writer.eventLoop),
-            deadline: .now() + upstream.totalTimeout,
-            logger: nil
-        )
-        writer.onClientGone { task.cancel() }
+        UpstreamExchange(request: request, writer: writer, targets: targets, cacheStatus: cacheStatus, tee: tee).start()
     }
 
     private static let jsonHeaders: HTTPHeaders = ["content-type": "application/json"]

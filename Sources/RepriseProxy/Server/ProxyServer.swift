@@ -32,11 +32,11 @@ public final class ProxyServer: Service {
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let upstream = UpstreamClient(config: config.upstream, eventLoopGroup: group)
+        let targets = makeUpstreamTargets(group: group)
         let redis = makeRedisStore(group: group)
         let cache = ResponseCache(config: config.cache, redis: redis?.store, logger: logger)
         let responder = ProxyResponder(
-            upstream: upstream, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
+            targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
             config: config, state: state, logger: logger
         )
         var listeners: [Channel] = []
@@ -47,7 +47,7 @@ public final class ProxyServer: Service {
             }
         } catch {
             for listener in listeners { try? await listener.close() }
-            try? await upstream.shutdown()
+            await targets.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -69,7 +69,7 @@ public final class ProxyServer: Service {
         await drain(listeners: listeners)
         redis?.store.shutdown()
         try? await redis?.client.shutdown().get()
-        try? await upstream.shutdown()
+        await targets.shutdown()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }
@@ -120,6 +120,25 @@ public final class ProxyServer: Service {
         return listener
     }
 
+    private func makeUpstreamTargets(group: EventLoopGroup) -> UpstreamTargets {
+        let upstream = config.upstream
+        let primary = UpstreamTarget(
+            name: upstream.url.description, client: UpstreamClient(config: upstream, eventLoopGroup: group),
+            config: upstream, logger: logger
+        )
+        let fallback = upstream.fallbackURL.map { url -> UpstreamTarget in
+            var fallbackConfig = upstream
+            fallbackConfig.url = url
+            return UpstreamTarget(name: url.description, client: UpstreamClient(config: fallbackConfig, eventLoopGroup: group),
+                                  config: fallbackConfig, logger: logger)
+        }
+        return UpstreamTargets(
+            primary: primary, fallback: fallback,
+            retryPolicy: upstream.retry.policy(deadline: upstream.totalTimeout),
+            firstByteTimeoutNanoseconds: upstream.firstByteTimeout.nanoseconds
+        )
+    }
+
     private func drain(listeners: [Channel]) async {
         let grace = config.server.shutdownGracePeriod
         logger.info("shutting down: draining connections", metadata: [
@@ -127,6 +146,8 @@ public final class ProxyServer: Service {
             "grace_period": "\(grace)",
         ])
         state.setReady(false)
+        // Keep accepting a moment so load balancers see /readyz fail before connections are refused.
+        try? await Task.sleep(for: .nanoseconds(config.server.drainDelay.nanoseconds))
         for listener in listeners { try? await listener.close() }
         state.drainConnections()
         let deadline = ContinuousClock.now + .nanoseconds(grace.nanoseconds)

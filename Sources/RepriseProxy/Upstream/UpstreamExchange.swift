@@ -1,0 +1,311 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RepriseCore
+
+/// One client request's conversation with the upstream(s): admission by the circuit breaker
+/// (or the fallback), attempts with a time-to-first-byte limit, retries with backoff while
+/// nothing reached the client, then the chosen answer streamed to the client (and the tee).
+///
+/// The decisions are made by `RetryStateMachine` and `CircuitBreaker`; this class runs the
+/// actions. It lives on the client connection's event loop, like the writer it feeds.
+final class UpstreamExchange {
+    private enum AttemptMode {
+        /// Waiting for the response head.
+        case awaitingHead
+        /// This attempt's answer goes to the client.
+        case delivering
+        /// A retry was decided: the rest of this attempt is dropped, then the next one starts.
+        case discarding(retryAfterNanoseconds: UInt64)
+        case done
+    }
+
+    private let request: ProxyRequest
+    private let writer: ResponseWriter
+    private let targets: UpstreamTargets
+    private let cacheStatus: String
+    private let tee: CacheTee?
+    private let eventLoop: EventLoop
+    private var retry: RetryStateMachine
+    private var attempt = 0
+    private var mode = AttemptMode.done
+    private var task: HTTPClient.Task<Void>?
+    private var firstByteTimer: Scheduled<Void>?
+    private var firstByteTimedOut = false
+    private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
+    private let totalDeadline: NIODeadline
+
+    init(request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: String, tee: CacheTee?) {
+        self.request = request
+        self.writer = writer
+        self.targets = targets
+        self.cacheStatus = cacheStatus
+        self.tee = tee
+        self.eventLoop = writer.eventLoop
+        let now = NIODeadline.now().uptimeNanoseconds
+        self.retry = RetryStateMachine(policy: targets.retryPolicy, budget: targets.primary.budget, startedAt: now)
+        self.totalDeadline = NIODeadline.uptimeNanoseconds(retry.deadline)
+    }
+
+    func start() {
+        writer.onClientGone { [self] in
+            mode = .done
+            firstByteTimer?.cancel()
+            task?.cancel()
+        }
+        startAttempt()
+    }
+
+    // MARK: Attempts
+
+    private func startAttempt() {
+        guard !writer.clientGone else { return }
+        let now = NIODeadline.now().uptimeNanoseconds
+        switch retry.startAttempt(now: now) {
+        case .giveUp(let reason, let lastFailure):
+            giveUp(reason, lastFailure: lastFailure)
+            return
+        case .start(let number, _):
+            attempt = number
+        }
+        guard let target = admit(now: now) else { return }
+        let upstreamRequest: HTTPClient.Request
+        do {
+            upstreamRequest = try target.client.makeRequest(for: request, identityEncoding: tee != nil)
+        } catch let error as ProxyError {
+            finish(error: error)
+            return
+        } catch {
+            finish(error: .badRequest("\(error)"))
+            return
+        }
+        mode = .awaitingHead
+        firstByteTimedOut = false
+        let thisAttempt = attempt
+        task = target.client.httpClient.execute(
+            request: upstreamRequest,
+            delegate: AttemptRelay(exchange: self, attempt: thisAttempt),
+            eventLoop: .delegateAndChannel(on: eventLoop),
+            deadline: totalDeadline,
+            logger: nil
+        )
+        let firstByteDelay = min(targets.firstByteTimeoutNanoseconds, totalDeadline.uptimeNanoseconds > now ? Int64(totalDeadline.uptimeNanoseconds - now) : 0)
+        firstByteTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(firstByteDelay)) { [self] in
+            guard attempt == thisAttempt, case .awaitingHead = mode else { return }
+            firstByteTimedOut = true
+            task?.cancel()
+        }
+    }
+
+    /// The upstream for this attempt: the primary when its breaker admits, else the fallback,
+    /// else a 503 (circuit open) with `Retry-After`; nil when answered.
+    private func admit(now: UInt64) -> UpstreamTarget? {
+        ticket = nil
+        guard let breaker = targets.primary.breaker else { return targets.primary }
+        switch breaker.admit(now: now) {
+        case .allowed(let granted), .allowedAsProbe(let granted):
+            ticket = (breaker, granted)
+            return targets.primary
+        case .rejected(let retryAfter):
+            if let fallback = targets.fallback {
+                if let fallbackBreaker = fallback.breaker {
+                    switch fallbackBreaker.admit(now: now) {
+                    case .allowed(let granted), .allowedAsProbe(let granted):
+                        ticket = (fallbackBreaker, granted)
+                        return fallback
+                    case .rejected:
+                        break
+                    }
+                } else {
+                    return fallback
+                }
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "retry-after", value: RetryAfter.headerValue(nanoseconds: retryAfter))
+            finish(error: ProxyError(status: 503, type: "api_error", code: "upstream_circuit_open",
+                                     message: "the upstream is failing; requests are refused until it recovers"),
+                   extraHeaders: headers)
+            return nil
+        }
+    }
+
+    private func recordBreaker(_ outcome: CircuitBreakerOutcome) {
+        guard let held = ticket else { return }
+        ticket = nil
+        _ = held.breaker.record(held.ticket, outcome: outcome, now: NIODeadline.now().uptimeNanoseconds)
+    }
+
+    // MARK: Called by AttemptRelay (on the event loop)
+
+    fileprivate func received(head: HTTPResponseHead, attempt number: Int) -> Bool {
+        guard number == attempt, case .awaitingHead = mode else { return false }
+        firstByteTimer?.cancel()
+        let status = Int(head.status.code)
+        recordBreaker(CircuitBreakerOutcome(status: status))
+        if retry.isRetryable(status: status) {
+            let action = retry.attemptFailed(.status(status, retryAfter: head.headers.first(name: "retry-after")), now: NIODeadline.now().uptimeNanoseconds)
+            if case .retry(let delay) = action {
+                mode = .discarding(retryAfterNanoseconds: delay)
+                return false
+            }
+        } else {
+            _ = retry.responseStarted()
+        }
+        mode = .delivering
+        var headers = HopByHopHeaders.removing(from: head.headers, alsoRemoving: UpstreamClient.responseHeadersNotForwarded)
+        headers.add(name: "x-cache", value: cacheStatus)
+        headers.add(name: "x-reprise-attempts", value: String(attempt))
+        let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+        let contentLength = isChunked ? nil : head.headers.first(name: "content-length").flatMap(Int.init)
+        tee?.head(head)
+        writer.writeHead(status: head.status, headers: headers, contentLength: contentLength)
+        return true
+    }
+
+    fileprivate func received(body: ByteBuffer, attempt number: Int) -> EventLoopFuture<Void> {
+        guard number == attempt, case .delivering = mode else { return eventLoop.makeSucceededVoidFuture() }
+        tee?.body(body)
+        return writer.writeBodyPart(body)
+    }
+
+    fileprivate func finished(attempt number: Int) {
+        guard number == attempt else { return }
+        switch mode {
+        case .delivering:
+            mode = .done
+            // Stored only when the client received the whole answer too.
+            if !writer.clientGone { tee?.finished() }
+            writer.end()
+        case .discarding(let delay):
+            scheduleRetry(after: delay)
+        case .awaitingHead, .done:
+            break
+        }
+    }
+
+    fileprivate func failed(_ error: Error, attempt number: Int) {
+        guard number == attempt else { return }
+        firstByteTimer?.cancel()
+        switch mode {
+        case .done:
+            return
+        case .delivering:
+            // Part of the answer is already with the client: only a cut connection tells it
+            // the message is incomplete. Never retried, never stored.
+            mode = .done
+            writer.abort()
+        case .discarding(let delay):
+            scheduleRetry(after: delay)
+        case .awaitingHead:
+            let failure = classify(error)
+            recordBreaker(CircuitBreakerOutcome(failure))
+            switch retry.attemptFailed(failure, now: NIODeadline.now().uptimeNanoseconds) {
+            case .retry(let delay):
+                scheduleRetry(after: delay)
+            case .giveUp(let reason, let lastFailure):
+                giveUp(reason, lastFailure: lastFailure ?? failure, error: error)
+            case .deliver:
+                giveUp(.notRetryable, lastFailure: failure, error: error)
+            }
+        }
+    }
+
+    private func scheduleRetry(after delay: UInt64) {
+        mode = .done
+        guard !writer.clientGone else { return }
+        eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) { [self] in
+            startAttempt()
+        }
+    }
+
+    private func classify(_ error: Error) -> AttemptFailure {
+        if firstByteTimedOut { return .timeoutBeforeFirstByte }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return .connectError
+            case .readTimeout: return .timeoutBeforeFirstByte
+            case .deadlineExceeded: return .timeoutBeforeFirstByte
+            case .remoteConnectionClosed: return .connectError
+            default: return .otherError
+            }
+        }
+        if error is NIOConnectionError || error is IOError || error is ChannelError { return .connectError }
+        return .otherError
+    }
+
+    private func giveUp(_ reason: RetryGiveUpReason, lastFailure: AttemptFailure?, error: Error? = nil) {
+        mode = .done
+        let proxyError: ProxyError
+        switch (reason, lastFailure) {
+        case (.deadlineExceeded, _), (_, .timeoutBeforeFirstByte?):
+            proxyError = .upstreamTimeout(firstByteTimedOut
+                ? "no response head within upstream.first_byte_timeout"
+                : error.map { UpstreamExchange.proxyError(for: $0).message } ?? "no answer within upstream.total_timeout")
+        default:
+            proxyError = error.map { UpstreamExchange.proxyError(for: $0) } ?? .upstreamUnreachable("gave up: \(reason.rawValue)")
+        }
+        finish(error: proxyError)
+    }
+
+    /// Reprise's answer for an upstream failure before any byte reached the client.
+    static func proxyError(for error: Error) -> ProxyError {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout:
+                return .upstreamTimeout("no connection within upstream.connect_timeout")
+            case .readTimeout:
+                return .upstreamTimeout("no data within upstream.read_timeout")
+            case .deadlineExceeded:
+                return .upstreamTimeout("no complete answer within upstream.total_timeout")
+            case .remoteConnectionClosed:
+                return .upstreamBadResponse("the upstream closed the connection before answering")
+            default:
+                return .upstreamUnreachable("\(error)")
+            }
+        }
+        return .upstreamUnreachable("\(error)")
+    }
+
+    private func finish(error: ProxyError, extraHeaders: HTTPHeaders = HTTPHeaders()) {
+        mode = .done
+        guard !writer.clientGone, !writer.headWritten else { return }
+        var headers = extraHeaders
+        headers.add(name: "x-cache", value: cacheStatus)
+        headers.add(name: "x-reprise-attempts", value: String(attempt))
+        writer.send(error: error, extraHeaders: headers)
+    }
+}
+
+/// The AsyncHTTPClient delegate of one attempt; forwards to the exchange with its attempt
+/// number so events of an abandoned attempt are ignored.
+///
+/// AsyncHTTPClient calls it on the client connection's event loop (`.delegateAndChannel(on:)`),
+/// where the exchange lives; that confinement makes the unchecked `Sendable` sound.
+private final class AttemptRelay: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Void
+    private let exchange: UpstreamExchange
+    private let attempt: Int
+
+    init(exchange: UpstreamExchange, attempt: Int) {
+        self.exchange = exchange
+        self.attempt = attempt
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        _ = exchange.received(head: head, attempt: attempt)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        exchange.received(body: buffer, attempt: attempt)
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
+        exchange.finished(attempt: attempt)
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Void>, _ error: Error) {
+        exchange.failed(error, attempt: attempt)
+    }
+}
