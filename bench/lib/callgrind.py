@@ -1,0 +1,113 @@
+"""Instructions and allocations per cached hit, under valgrind --tool=callgrind (NOTES-PERF.md):
+repeatable where requests/s on a shared machine is not. valgrind 3.19 cannot read Swift 6.3's
+DWARF 5, so Reprise runs from a copy made with `objcopy --strip-debug`."""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import rawhttp
+from table import Row
+
+ALLOCATORS = ("malloc", "calloc", "realloc", "swift_allocObject", "posix_memalign", "aligned_alloc")
+
+
+def parse_dump(path):
+    """Total Ir and call counts of the allocation functions in one callgrind dump."""
+    names = {}
+    total = None
+    calls = {name: 0 for name in ALLOCATORS}
+    current_callee = None
+    name_re = re.compile(r"^c?fn=\((\d+)\)(?: (.*))?$")
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                m = name_re.match(line.rstrip("\n"))
+                if m:
+                    ident, name = m.group(1), m.group(2)
+                    if name is not None:
+                        names[ident] = name
+                    if line.startswith("cfn="):
+                        current_callee = names.get(ident)
+                continue
+            if line.startswith("calls="):
+                if current_callee is not None:
+                    base = current_callee.split("'")[0]
+                    if base in calls:
+                        calls[base] += int(line[6:].split()[0])
+                current_callee = None
+                continue
+            if line.startswith("totals:") or (total is None and line.startswith("summary:")):
+                total = int(line.split(":")[1].split()[0])
+    return total, calls
+
+
+class CallgrindRun:
+    def __init__(self, bench, registry, systems, work_dir):
+        self.bench = bench
+        self.registry = registry
+        self.systems = systems
+        self.work_dir = work_dir
+
+    def valgrind(self, name):
+        out = os.path.join(self.work_dir, f"callgrind.{name}.%p")
+        return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+                "--collect-atstart=yes"], os.path.join(self.work_dir, f"callgrind.{name}.")
+
+    def measure(self, target, prefix, requests, body_nonce, conc=8):
+        o = self.bench.o
+        body = rawhttp.chat_body(f"What is the capital of France? (bench {body_nonce})")
+        from scenarios import sample_x_cache
+        target.x_cache = sample_x_cache(target.port, body)
+        # Warm-up (caches, pools, lazily initialised state), then count only the measured run.
+        self.bench.wrk(target, "fixed", conc, duration=120, max_requests=max(500, requests // 10), nonce=body_nonce)
+        subprocess.run(["callgrind_control", "-z", str(target.child.pid)], capture_output=True, timeout=120)
+        result = self.bench.wrk(target, "fixed", conc, duration=o.callgrind_max_seconds, max_requests=requests,
+                                nonce=body_nonce)
+        before = set(glob.glob(prefix + "*"))
+        subprocess.run(["callgrind_control", "-d", str(target.child.pid)], capture_output=True, timeout=300)
+        dump = None
+        for _ in range(600):
+            new = sorted(set(glob.glob(prefix + "*")) - before, key=os.path.getmtime)
+            if new and os.path.getsize(new[-1]) > 0:
+                time.sleep(1)
+                dump = new[-1]
+                break
+            time.sleep(0.5)
+        if dump is None:
+            raise RuntimeError(f"no callgrind dump for {target.label}")
+        total, calls = parse_dump(dump)
+        n = max(result.requests, 1)
+        allocs = calls["malloc"] + calls["calloc"] + calls["realloc"] + calls["posix_memalign"] + calls["aligned_alloc"]
+        return Row("callgrind hit-json", conc, target.label,
+                   **{"X-Cache seen": target.x_cache,
+                      "notes": f"{total / n:,.0f} instructions/request; malloc-family calls/request {allocs / n:.2f}"
+                               f" (swift_allocObject {calls['swift_allocObject'] / n:.2f}); "
+                               f"{result.requests} requests measured, {result.errors} errors; dump {os.path.basename(dump)}"})
+
+    def run(self):
+        from scenarios import Target, log
+        o = self.bench.o
+        rows = []
+        mock = self.systems.start_mock()
+        stripped = os.path.join(self.work_dir, "reprise-stripped")
+        shutil.copy(self.systems.binary("reprise"), stripped)
+        subprocess.run(["objcopy", "--strip-debug", stripped], check=True)
+        nonce = f"callgrind-{self.bench.run_id}"
+
+        wrapper, prefix = self.valgrind("reprise")
+        log(f"callgrind: Reprise (1 event loop) under valgrind, {o.callgrind_requests} hits")
+        child = self.systems.start_reprise("CACHE_L1_YAML", mock.port, threads=1, wrapper=wrapper,
+                                           binary=stripped, timeout=300)
+        rows.append(self.measure(Target("reprise-L1 (1 loop)", child.port, child), prefix, o.callgrind_requests, nonce))
+        self.registry.stop(child, grace=30)
+
+        wrapper, prefix = self.valgrind("nginx")
+        log(f"callgrind: nginx proxy_cache (one process, master_process off) under valgrind, {o.callgrind_requests} hits")
+        child = self.systems.start_nginx("cache", mock.port, workers=1, extra_globals=" master_process off;",
+                                         wrapper=wrapper)
+        rows.append(self.measure(Target("nginx-cache (1 worker)", child.port, child), prefix, o.callgrind_requests, nonce))
+        self.registry.stop(child, grace=30)
+        return rows
