@@ -20,6 +20,7 @@ final class CachedAnswer: Sendable {
         /// Status line and headers, without `age`, `connection` and the blank line that ends them.
         var head: ByteBuffer
         var body: ByteBuffer
+        var contentType: String
     }
 
     let entry: CacheEntry
@@ -98,6 +99,6 @@ final class CachedAnswer: Sendable {
             status: HTTPResponseStatus(statusCode: entry.status), headers: headers,
             framing: .contentLength(body.count), into: &head
         )
-        return Encoded(head: head, body: ByteBuffer(bytes: body))
+        return Encoded(head: head, body: ByteBuffer(bytes: body), contentType: contentType)
     }
 }

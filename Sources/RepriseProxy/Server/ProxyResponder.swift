@@ -14,6 +14,8 @@ final class ProxyResponder: RequestResponder, Sendable {
     private let cache: ResponseCache
     private let keyBuilders: CacheKeyBuilders
     private let admin: AdminEndpoints
+    /// Coalescing of identical misses; nil when `coalescing.enabled` is false.
+    private let flights: FlightRegistry?
 
     init(targets: UpstreamTargets, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState, logger: Logger) {
         self.targets = targets
@@ -24,6 +26,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         self.cache = cache
         self.keyBuilders = keyBuilders
         self.admin = AdminEndpoints(token: config.admin.token, cache: cache)
+        self.flights = config.coalescing.enabled ? FlightRegistry(config: config.coalescing) : nil
     }
 
     func respond(to request: ProxyRequest, writer: ResponseWriter) {
@@ -85,7 +88,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         let tee = decision.store ? CacheTee(key: keyed.key, ttlSeconds: decision.ttlSeconds, cache: cache) : nil
         guard decision.lookup, cache.hasRedis else {
-            forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+            forwardMiss(request, key: keyed.key, facts: keyed.facts, decision: decision, writer: writer, tee: tee)
             return
         }
         cache.lookupRedis(keyed.key, on: writer.eventLoop).assumeIsolated().whenSuccess { [self] answer in
@@ -93,6 +96,32 @@ final class ProxyResponder: RequestResponder, Sendable {
             if let answer, serveIfAcceptable(answer, decision: decision, facts: keyed.facts, writer: writer) {
                 return
             }
+            forwardMiss(request, key: keyed.key, facts: keyed.facts, decision: decision, writer: writer, tee: tee)
+        }
+    }
+
+    /// A miss goes upstream once per key at a time: identical requests in the meantime join
+    /// the flight in progress (`X-Cache: COALESCED`) instead of calling the upstream again.
+    private func forwardMiss(
+        _ request: ProxyRequest, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter, tee: CacheTee?
+    ) {
+        let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
+        guard let flights, decision.lookup else {
+            forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+            return
+        }
+        let role = flights.joinOrLead(key) {
+            Flight(leaderLoop: writer.eventLoop, leaderShape: shape, maxEntryBytes: cache.maxEntryBytes)
+        }
+        switch role {
+        case .follower(let flight):
+            flight.join(writer: writer, shape: shape)
+        case .leader(let flight):
+            UpstreamExchange(
+                request: request, writer: writer, targets: targets, cacheStatus: "MISS", tee: tee,
+                flight: flight, onLanded: { flights.land(key, flight: flight) }
+            ).start()
+        case .alone:
             forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
         }
     }

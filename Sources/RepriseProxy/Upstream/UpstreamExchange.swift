@@ -35,8 +35,16 @@ final class UpstreamExchange {
     private var firstByteTimedOut = false
     private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
     private let totalDeadline: NIODeadline
+    /// Set when this request leads a coalesced flight: followers receive what the client does.
+    private let flight: Flight?
+    private let onLanded: (() -> Void)?
 
-    init(request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: String, tee: CacheTee?) {
+    init(
+        request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: String, tee: CacheTee?,
+        flight: Flight? = nil, onLanded: (() -> Void)? = nil
+    ) {
+        self.flight = flight
+        self.onLanded = onLanded
         self.request = request
         self.writer = writer
         self.targets = targets
@@ -49,18 +57,39 @@ final class UpstreamExchange {
     }
 
     func start() {
+        flight?.onAbandoned = { [self] in cancel() }
         writer.onClientGone { [self] in
-            mode = .done
-            firstByteTimer?.cancel()
-            task?.cancel()
+            if let flight {
+                // Followers still wait: the call goes on for them (and for the cache).
+                flight.leaderLeft()
+            } else {
+                cancel()
+            }
         }
         startAttempt()
+    }
+
+    /// Nobody waits for the answer any more: stop the upstream call and any retry.
+    private func cancel() {
+        mode = .done
+        firstByteTimer?.cancel()
+        task?.cancel()
+        land()
+    }
+
+    /// True when neither the client nor a follower still wants the answer.
+    private var abandoned: Bool {
+        writer.clientGone && !(flight?.hasActiveFollowers ?? false)
+    }
+
+    private func land() {
+        onLanded?()
     }
 
     // MARK: Attempts
 
     private func startAttempt() {
-        guard !writer.clientGone else { return }
+        guard !abandoned else { return }
         let now = NIODeadline.now().uptimeNanoseconds
         switch retry.startAttempt(now: now) {
         case .giveUp(let reason, let lastFailure):
@@ -159,6 +188,7 @@ final class UpstreamExchange {
         let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
         let contentLength = isChunked ? nil : head.headers.first(name: "content-length").flatMap(Int.init)
         tee?.head(head)
+        flight?.received(status: head.status, headers: headers, contentLength: contentLength)
         writer.writeHead(status: head.status, headers: headers, contentLength: contentLength)
         return true
     }
@@ -166,6 +196,7 @@ final class UpstreamExchange {
     fileprivate func received(body: ByteBuffer, attempt number: Int) -> EventLoopFuture<Void> {
         guard number == attempt, case .delivering = mode else { return eventLoop.makeSucceededVoidFuture() }
         tee?.body(body)
+        flight?.received(part: body)
         return writer.writeBodyPart(body)
     }
 
@@ -174,8 +205,10 @@ final class UpstreamExchange {
         switch mode {
         case .delivering:
             mode = .done
-            // Stored only when the client received the whole answer too.
-            if !writer.clientGone { tee?.finished() }
+            // Stored only when the whole answer was received by the client or by followers.
+            if !writer.clientGone || flight != nil { tee?.finished() }
+            flight?.completed()
+            land()
             writer.end()
         case .discarding(let delay):
             scheduleRetry(after: delay)
@@ -194,6 +227,8 @@ final class UpstreamExchange {
             // Part of the answer is already with the client: only a cut connection tells it
             // the message is incomplete. Never retried, never stored.
             mode = .done
+            flight?.cut()
+            land()
             writer.abort()
         case .discarding(let delay):
             scheduleRetry(after: delay)
@@ -213,7 +248,7 @@ final class UpstreamExchange {
 
     private func scheduleRetry(after delay: UInt64) {
         mode = .done
-        guard !writer.clientGone else { return }
+        guard !abandoned else { return }
         eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(min(delay, UInt64(Int64.max))))) { [self] in
             startAttempt()
         }
@@ -269,10 +304,12 @@ final class UpstreamExchange {
 
     private func finish(error: ProxyError, extraHeaders: HTTPHeaders = HTTPHeaders()) {
         mode = .done
-        guard !writer.clientGone, !writer.headWritten else { return }
         var headers = extraHeaders
         headers.add(name: "x-cache", value: cacheStatus)
         headers.add(name: "x-reprise-attempts", value: String(attempt))
+        flight?.failed(error, headers: headers)
+        land()
+        guard !writer.clientGone, !writer.headWritten else { return }
         writer.send(error: error, extraHeaders: headers)
     }
 }

@@ -1,0 +1,201 @@
+import NIOCore
+import NIOHTTP1
+import RepriseCore
+
+/// One upstream call shared by concurrent identical requests (single flight).
+///
+/// The leader's `UpstreamExchange` feeds it the upstream answer; followers joined from any
+/// event loop receive it: a follower that wants the same shape as the leader gets the head, the
+/// parts already sent and the rest as they arrive; a follower that wants the other shape (a JSON
+/// request joining a stream, or the reverse) gets the converted answer when it completes.
+///
+/// Mutable state lives on the leader's event loop (`leaderLoop`); followers' writers live on
+/// their own loops and are only touched there. Every entry point hops accordingly, which is what
+/// makes the unchecked `Sendable` sound.
+final class Flight: @unchecked Sendable {
+    enum Outcome {
+        case inProgress
+        case completed
+        /// The upstream answer broke after its head (a cut stream).
+        case cut
+        /// Reprise's own error before any upstream head (circuit open, unreachable, timeout).
+        case failed(ProxyError, HTTPHeaders)
+    }
+
+    private struct Follower {
+        let id: ObjectIdentifier
+        let writer: NIOLoopBound<ResponseWriter>
+        let shape: ReplayShape
+        /// Receives the leader's bytes as they come (same shape as the leader's answer).
+        let live: Bool
+        var headSent = false
+        var gone = false
+    }
+
+    let leaderLoop: EventLoop
+    private let leaderShape: ReplayShape
+    private let maxEntryBytes: Int
+    private var followers: [Follower] = []
+    private var head: (status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?)?
+    private var parts: [ByteBuffer] = []
+    private var bufferedBytes = 0
+    private(set) var outcome = Outcome.inProgress
+    /// Called on the leader loop when the leader's client left and no follower remains.
+    var onAbandoned: (() -> Void)?
+    private(set) var leaderClientGone = false
+
+    init(leaderLoop: EventLoop, leaderShape: ReplayShape, maxEntryBytes: Int) {
+        self.leaderLoop = leaderLoop
+        self.leaderShape = leaderShape
+        self.maxEntryBytes = maxEntryBytes
+    }
+
+    /// Followers still waiting for (part of) the answer.
+    var hasActiveFollowers: Bool { followers.contains { !$0.gone } }
+
+    // MARK: Joining (from a follower's loop)
+
+    /// Adds a follower; called on the follower's loop.
+    func join(writer: ResponseWriter, shape: ReplayShape) {
+        let id = ObjectIdentifier(writer)
+        let bound = NIOLoopBound(writer, eventLoop: writer.eventLoop)
+        writer.onClientGone { [self] in
+            leaderLoop.execute { self.followerLeft(id) }
+        }
+        leaderLoop.execute { [self] in
+            followers.append(Follower(id: id, writer: bound, shape: shape, live: shape == leaderShape))
+            catchUp(followers.count - 1)
+        }
+    }
+
+    private func followerLeft(_ id: ObjectIdentifier) {
+        guard let index = followers.firstIndex(where: { $0.id == id }) else { return }
+        followers[index].gone = true
+        if leaderClientGone, !hasActiveFollowers, case .inProgress = outcome { onAbandoned?() }
+    }
+
+    /// The leader's own client left; the flight lives on while followers wait.
+    func leaderLeft() {
+        leaderClientGone = true
+        if !hasActiveFollowers, case .inProgress = outcome { onAbandoned?() }
+    }
+
+    // MARK: Fed by the leader's exchange (on the leader loop)
+
+    func received(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
+        var shared = headers
+        shared.replaceOrAdd(name: "x-cache", value: "COALESCED")
+        head = (status, shared, contentLength)
+        for index in followers.indices where followers[index].live { catchUp(index) }
+    }
+
+    func received(part: ByteBuffer) {
+        bufferedBytes += part.readableBytes
+        parts.append(part)
+        for index in followers.indices where followers[index].live && followers[index].headSent {
+            send(to: followers[index]) { writer in writer.writeBodyPart(part) }
+        }
+    }
+
+    func completed() {
+        outcome = .completed
+        for index in followers.indices { catchUp(index) }
+    }
+
+    func cut() {
+        outcome = .cut
+        for index in followers.indices { catchUp(index) }
+    }
+
+    func failed(_ error: ProxyError, headers: HTTPHeaders) {
+        outcome = .failed(error, headers)
+        for index in followers.indices { catchUp(index) }
+    }
+
+    // MARK: Delivery
+
+    /// Brings one follower as far as the flight is.
+    private func catchUp(_ index: Int) {
+        let follower = followers[index]
+        guard !follower.gone else { return }
+        if case .failed(let error, let headers) = outcome {
+            var coalescedHeaders = headers
+            coalescedHeaders.replaceOrAdd(name: "x-cache", value: "COALESCED")
+            let shared = coalescedHeaders
+            followers[index].gone = true
+            send(to: follower) { writer in
+                if writer.headWritten { writer.abort() } else { writer.send(error: error, extraHeaders: shared) }
+            }
+            return
+        }
+        if follower.live {
+            if let head, !follower.headSent {
+                followers[index].headSent = true
+                let backlog = parts
+                send(to: follower) { writer in
+                    writer.writeHead(status: head.status, headers: head.headers, contentLength: head.contentLength)
+                    for part in backlog { writer.writeBodyPart(part) }
+                }
+            }
+            switch outcome {
+            case .completed:
+                followers[index].gone = true
+                send(to: follower) { writer in writer.end() }
+            case .cut:
+                followers[index].gone = true
+                send(to: follower) { writer in writer.abort() }
+            case .inProgress, .failed:
+                break
+            }
+            return
+        }
+        // Another shape: answered once the whole answer is known.
+        switch outcome {
+        case .inProgress:
+            return
+        case .cut, .failed:
+            followers[index].gone = true
+            send(to: follower) { writer in writer.send(error: .upstreamBadResponse("the shared upstream answer broke off")) }
+        case .completed:
+            followers[index].gone = true
+            guard let converted = convertedAnswer(for: follower.shape) else {
+                send(to: follower) { writer in writer.send(error: .upstreamBadResponse("the shared upstream answer cannot be given in the requested shape")) }
+                return
+            }
+            send(to: follower) { writer in writer.send(status: converted.status, headers: converted.headers, body: converted.body) }
+        }
+    }
+
+    private func convertedAnswer(for shape: ReplayShape) -> (status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer)? {
+        guard let head, (200..<300).contains(Int(head.status.code)), bufferedBytes <= maxEntryBytes else { return nil }
+        let headerPairs = head.headers.map { ($0.name, $0.value) }
+        let entry: CacheEntry?
+        var body = [UInt8]()
+        body.reserveCapacity(bufferedBytes)
+        for part in parts { body.append(contentsOf: part.readableBytesView) }
+        switch leaderShape {
+        case .json:
+            entry = CacheEntry.forJSONResponse(status: Int(head.status.code), headers: headerPairs, body: body,
+                                               nowMs: ResponseCache.nowMs(), ttlMs: 1, maxBytes: maxEntryBytes)
+        case .stream:
+            var recorder = StreamRecorder(maxBytes: maxEntryBytes)
+            recorder.feed(body)
+            entry = recorder.finish(status: Int(head.status.code), headers: headerPairs, nowMs: ResponseCache.nowMs(), ttlMs: 1)
+        }
+        guard let entry, let encoded = try? CachedAnswer(entry: entry).encoded(for: shape) else { return nil }
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: encoded.contentType)
+        for name in ["x-reprise-attempts"] { if let value = head.headers.first(name: name) { headers.add(name: name, value: value) } }
+        headers.add(name: "x-cache", value: "COALESCED")
+        return (head.status, headers, encoded.body)
+    }
+
+    private func send(to follower: Follower, _ action: @escaping @Sendable (ResponseWriter) -> Void) {
+        let writer = follower.writer
+        writer.eventLoop.execute {
+            let value = writer.value
+            guard !value.clientGone, !value.isFinished else { return }
+            action(value)
+        }
+    }
+}
