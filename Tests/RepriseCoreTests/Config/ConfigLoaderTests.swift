@@ -52,6 +52,38 @@ import Testing
         #expect(loaded.cache.memory.enabled == defaults.cache.memory.enabled)
         #expect(loaded.cache.memory.maxBytes == defaults.cache.memory.maxBytes)
         #expect(loaded.admin.token == defaults.admin.token)
+        #expect(loaded.server.drainDelay == defaults.server.drainDelay)
+        #expect(loaded.server.tls.isEnabled == false)
+        #expect(loaded.server.tls.minVersion == defaults.server.tls.minVersion)
+        #expect(loaded.server.tls.handshakeTimeout == defaults.server.tls.handshakeTimeout)
+        #expect(loaded.server.tls.reloadInterval == defaults.server.tls.reloadInterval)
+        #expect(loaded.upstream.firstByteTimeout == defaults.upstream.firstByteTimeout)
+        #expect(loaded.upstream.fallbackURL == nil)
+        #expect(loaded.upstream.retry.maxAttempts == defaults.upstream.retry.maxAttempts)
+        #expect(loaded.upstream.retry.baseDelay == defaults.upstream.retry.baseDelay)
+        #expect(loaded.upstream.retry.maxDelay == defaults.upstream.retry.maxDelay)
+        #expect(loaded.upstream.retry.maxRetryAfter == defaults.upstream.retry.maxRetryAfter)
+        #expect(loaded.upstream.retry.budgetRatio == defaults.upstream.retry.budgetRatio)
+        #expect(loaded.upstream.retry.budgetMinPerSecond == defaults.upstream.retry.budgetMinPerSecond)
+        #expect(loaded.upstream.retry.budgetWindow == defaults.upstream.retry.budgetWindow)
+        #expect(loaded.upstream.circuitBreaker.enabled == defaults.upstream.circuitBreaker.enabled)
+        #expect(loaded.upstream.circuitBreaker.failureRate == defaults.upstream.circuitBreaker.failureRate)
+        #expect(loaded.upstream.circuitBreaker.minimumRequests == defaults.upstream.circuitBreaker.minimumRequests)
+        #expect(loaded.upstream.circuitBreaker.window == defaults.upstream.circuitBreaker.window)
+        #expect(loaded.upstream.circuitBreaker.consecutiveFailures == defaults.upstream.circuitBreaker.consecutiveFailures)
+        #expect(loaded.upstream.circuitBreaker.openDuration == defaults.upstream.circuitBreaker.openDuration)
+        #expect(loaded.upstream.circuitBreaker.halfOpenProbes == defaults.upstream.circuitBreaker.halfOpenProbes)
+        #expect(loaded.upstream.circuitBreaker.halfOpenSuccesses == defaults.upstream.circuitBreaker.halfOpenSuccesses)
+        #expect(loaded.coalescing.enabled == defaults.coalescing.enabled)
+        #expect(loaded.coalescing.maxFollowers == defaults.coalescing.maxFollowers)
+        #expect(loaded.coalescing.maxFlights == defaults.coalescing.maxFlights)
+        #expect(loaded.cache.redis.url == defaults.cache.redis.url)
+        #expect(loaded.cache.redis.poolSize == defaults.cache.redis.poolSize)
+        #expect(loaded.cache.redis.connectTimeout == defaults.cache.redis.connectTimeout)
+        #expect(loaded.cache.redis.commandTimeout == defaults.cache.redis.commandTimeout)
+        #expect(loaded.cache.redis.lookupTimeout == defaults.cache.redis.lookupTimeout)
+        #expect(loaded.cache.redis.breakerFailures == defaults.cache.redis.breakerFailures)
+        #expect(loaded.cache.redis.breakerProbeInterval == defaults.cache.redis.breakerProbeInterval)
         #expect(loaded.logging.level == defaults.logging.level)
         #expect(loaded.logging.format == defaults.logging.format)
     }
@@ -141,6 +173,39 @@ import Testing
         #expect(problems("cache:\n  memory:\n    size: 1\n").map(\.keyPath) == ["cache.memory.size"])
         #expect(Set(problems("cache:\n  ttl: 2h\n  max_ttl: 1h\n  paths: [v1/x]\n").map(\.keyPath)) == ["cache.max_ttl", "cache.paths[0]"])
         #expect(problems("admin:\n  token: short\n").map(\.keyPath) == ["admin.token"])
+    }
+
+    @Test func resilienceAndTLSSections() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            server:
+              tls:
+                listen: 0.0.0.0:8443
+                certificate: /etc/tls/tls.crt
+                private_key: /etc/tls/tls.key
+                min_version: "1.3"
+            upstream:
+              fallback_url: https://backup.example.com
+              retry:
+                max_attempts: 5
+              circuit_breaker:
+                consecutive_failures: 0
+            coalescing:
+              max_followers: 10
+            """)
+        #expect(config.server.tls.isEnabled)
+        #expect(config.server.tls.minVersion == .tls13)
+        #expect(config.upstream.fallbackURL?.host == "backup.example.com")
+        #expect(config.upstream.retry.maxAttempts == 5)
+        #expect(config.upstream.circuitBreaker.consecutiveFailures == 0)
+        #expect(config.coalescing.maxFollowers == 10)
+
+        #expect(Set(problems("server:\n  tls:\n    listen: 0.0.0.0:8443\n").map(\.keyPath)) == ["server.tls.certificate", "server.tls.private_key"])
+        #expect(problems("server:\n  tls:\n    min_version: \"1.1\"\n").map(\.keyPath) == ["server.tls.min_version"])
+        #expect(problems("upstream:\n  retry:\n    max_attempts: 0\n").map(\.keyPath) == ["upstream.retry.max_attempts"])
+        #expect(problems("upstream:\n  circuit_breaker:\n    failure_rate: 2\n").map(\.keyPath) == ["upstream.circuit_breaker.failure_rate"])
+        #expect(problems("upstream:\n  retry:\n    attempts: 2\n").map(\.keyPath) == ["upstream.retry.attempts"])
+        #expect(problems("cache:\n  redis:\n    url: rediss://x\n").map(\.keyPath) == ["cache.redis.url"])
+        #expect(problems("coalescing:\n  max_flights: 0\n").map(\.keyPath) == ["coalescing.max_flights"])
     }
 
     @Test func notYAMLOrNotAMapping() {
