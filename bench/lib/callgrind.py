@@ -85,7 +85,7 @@ class CallgrindRun:
                    **{"X-Cache seen": target.x_cache,
                       "notes": f"{total / n:,.0f} instructions/request; malloc-family calls/request {allocs / n:.2f}"
                                f" (swift_allocObject {calls['swift_allocObject'] / n:.2f}); "
-                               f"{result.requests} requests measured, {result.errors} errors; dump {os.path.basename(dump)}"})
+                               f"{result.requests} requests measured, errors {result.error_detail if result.errors else 0}; dump {os.path.basename(dump)}"})
 
     def run(self):
         from scenarios import Target, log
@@ -97,17 +97,42 @@ class CallgrindRun:
         subprocess.run(["objcopy", "--strip-debug", stripped], check=True)
         nonce = f"callgrind-{self.bench.run_id}"
 
-        wrapper, prefix = self.valgrind("reprise")
-        log(f"callgrind: Reprise (1 event loop) under valgrind, {o.callgrind_requests} hits")
-        child = self.systems.start_reprise("CACHE_L1_YAML", mock.port, threads=1, wrapper=wrapper,
-                                           binary=stripped, timeout=300)
-        rows.append(self.measure(Target("reprise-L1 (1 loop)", child.port, child), prefix, o.callgrind_requests, nonce))
-        self.registry.stop(child, grace=30)
+        def reprise(wrapper):
+            return self.systems.start_reprise("CACHE_L1_YAML", mock.port, threads=1, wrapper=wrapper,
+                                              binary=stripped, timeout=300)
 
-        wrapper, prefix = self.valgrind("nginx")
-        log(f"callgrind: nginx proxy_cache (one process, master_process off) under valgrind, {o.callgrind_requests} hits")
-        child = self.systems.start_nginx("cache", mock.port, workers=1, extra_globals=" master_process off;",
-                                         wrapper=wrapper)
-        rows.append(self.measure(Target("nginx-cache (1 worker)", child.port, child), prefix, o.callgrind_requests, nonce))
-        self.registry.stop(child, grace=30)
+        def nginx(wrapper):
+            return self.systems.start_nginx("cache", mock.port, workers=1, extra_globals=" master_process off;",
+                                            wrapper=wrapper)
+
+        for label, name, start in (("reprise-L1 (1 loop)", "reprise", reprise),
+                                   ("nginx-cache (1 worker)", "nginx", nginx)):
+            wrapper, prefix = self.valgrind(name)
+            log(f"callgrind: {label} under valgrind, {o.callgrind_requests} hits")
+            child = None
+            try:
+                child = start(wrapper)
+                rows.append(self.measure(Target(label, child.port, child), prefix, o.callgrind_requests, nonce))
+            except Exception as error:
+                logs = sorted(glob.glob(os.path.join(self.work_dir, f"*-{name}*.log")), key=os.path.getmtime)
+                detail = str(error)
+                if logs:
+                    with open(logs[-1], errors="replace") as f:
+                        detail = f.read() + "\n" + detail
+                rows.append(Row("callgrind hit-json", "-", label, notes="FAILED: " + failure_summary(detail)))
+                log(f"callgrind {label} failed: {error}")
+            finally:
+                if child is not None:
+                    self.registry.stop(child, grace=30)
         return rows
+
+
+def failure_summary(text):
+    """The telling line of a valgrind failure (3.19 crashes on Swift's libdispatch main thread)."""
+    lines = text.splitlines()
+    for marker in ("VALGRIND INTERNAL ERROR", "the 'impossible' happened", "Killed by fatal signal"):
+        for i, line in enumerate(lines):
+            if marker in line:
+                where = next((x.strip(" =0123456789") for x in lines[i:] if "_dispatch" in x), "")
+                return (line.strip(" -0123456789") + (f" ({where})" if where else ""))[:300]
+    return " ".join(text.split())[:300]

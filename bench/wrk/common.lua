@@ -38,8 +38,11 @@ end
 function bench.fixed()
   local body = bench.body("What is the capital of France? (bench " .. nonce .. ")")
   if max_requests > 0 then
-    local req = wrk.format("POST", path, headers, body)
-    bench.install_counter(function() return req end)
+    local req = nil  -- formatted on first use: wrk sets the Host header only after loading the script
+    bench.install_counter(function()
+      req = req or wrk.format("POST", path, headers, body)
+      return req
+    end)
   else
     wrk.method = "POST"
     wrk.path = path
