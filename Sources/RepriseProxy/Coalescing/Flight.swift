@@ -86,13 +86,13 @@ final class Flight: @unchecked Sendable {
         var shared = headers
         shared.replaceOrAdd(name: "x-cache", value: "COALESCED")
         head = (status, shared, contentLength)
-        for index in followers.indices where followers[index].live { catchUp(index) }
+        for index in followers.indices { catchUp(index) }
     }
 
     func received(part: ByteBuffer) {
         bufferedBytes += part.readableBytes
         parts.append(part)
-        for index in followers.indices where followers[index].live && followers[index].headSent {
+        for index in followers.indices where followers[index].headSent && !followers[index].gone {
             send(to: followers[index]) { writer in writer.writeBodyPart(part) }
         }
     }
@@ -128,7 +128,9 @@ final class Flight: @unchecked Sendable {
             }
             return
         }
-        if follower.live {
+        // An error answer has no shape: every follower gets it as the upstream sent it.
+        let live = follower.live || head.map { !(200..<300).contains(Int($0.status.code)) } ?? false
+        if live {
             if let head, !follower.headSent {
                 followers[index].headSent = true
                 let backlog = parts
