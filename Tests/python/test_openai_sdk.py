@@ -62,9 +62,13 @@ def test_upstream_errors_reach_the_sdk_as_api_errors(client, mock_upstream):
     before = mock_stats(mock_upstream)["requests"]
     with pytest.raises(openai.RateLimitError) as info:
         client.chat.completions.create(
-            model="deepseek-chat", messages=MESSAGES, extra_headers={"X-Mock-Status": "429"}
+            model="deepseek-chat", messages=MESSAGES,
+            # Longer than upstream.retry.max_retry_after: Reprise passes the 429 on, no retry.
+            extra_headers={"X-Mock-Status": "429", "X-Mock-Retry-After": "120"},
         )
     assert info.value.status_code == 429
+    assert info.value.response.headers.get("retry-after") == "120"
+    assert info.value.response.headers.get("x-reprise-attempts") == "1"
     assert mock_stats(mock_upstream)["requests"] == before + 1
 
 
