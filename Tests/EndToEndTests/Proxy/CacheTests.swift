@@ -10,24 +10,7 @@ import Testing
     static let streamed = #"{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"What is a cache?"}]}"#
 
     private func withProxy(yaml: String = "", _ body: (MockUpstream, RepriseProcess) async throws -> Void) async throws {
-        let mock = try await MockUpstream.start()
-        let proxy: RepriseProcess
-        do {
-            proxy = try await RepriseProcess.start(upstream: mock.baseURL, yaml: "admin:\n  token: \(Self.adminToken)\n" + yaml)
-        } catch {
-            await mock.stop()
-            throw error
-        }
-        do {
-            try await body(mock, proxy)
-        } catch {
-            Issue.record("reprise stderr:\n\(proxy.process.stderr)")
-            await proxy.stop()
-            await mock.stop()
-            throw error
-        }
-        await proxy.stop()
-        await mock.stop()
+        try await withMockAndReprise(yaml: "admin:\n  token: \(Self.adminToken)\n" + yaml, body)
     }
 
     private func post(

@@ -19,24 +19,7 @@ import Testing
         mockArguments: [String] = [],
         _ body: (MockUpstream, RepriseProcess) async throws -> Void
     ) async throws {
-        let mock = try await MockUpstream.start(arguments: mockArguments)
-        let proxy: RepriseProcess
-        do {
-            proxy = try await RepriseProcess.start(upstream: mock.baseURL, yaml: yaml)
-        } catch {
-            await mock.stop()
-            throw error
-        }
-        do {
-            try await body(mock, proxy)
-        } catch {
-            Issue.record("reprise exit \(String(describing: proxy.process.exitCode)), stderr:\n\(proxy.process.stderr)\nmock exit \(String(describing: mock.process.exitCode)), stderr:\n\(mock.process.stderr)")
-            await proxy.stop()
-            await mock.stop()
-            throw error
-        }
-        await proxy.stop()
-        await mock.stop()
+        try await withMockAndReprise(yaml: yaml, mockArguments: mockArguments, body)
     }
 
     @Test func jsonCompletionPassesThroughByteIdentical() async throws {
