@@ -70,4 +70,7 @@ for binary in reprise reprise-mock-upstream; do
   fi
 done
 
-exec python3 bench/lib/bench.py --bin-dir "$bin_dir" "${args[@]}"
+# The interpreter itself, not a wrapper (a pyenv shim would not pass Ctrl-C/SIGTERM on), so the
+# runner's handler stops everything it started.
+python=$(python3 -c 'import sys; print(sys.executable)')
+exec "$python" bench/lib/bench.py --bin-dir "$bin_dir" "${args[@]}"

@@ -106,6 +106,7 @@ def main(argv):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))  # inherited by the children
     work_dir = tempfile.mkdtemp(prefix="reprise-bench-")
     registry = ProcessRegistry(work_dir)
+    registry.remove_log_dir = not o.keep
     systems = Systems(registry, work_dir, os.path.abspath(o.bin_dir), repo_dir, o.threads)
     bench = Bench(o, systems, repo_dir)
     started = datetime.datetime.now(datetime.timezone.utc)

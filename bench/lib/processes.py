@@ -7,6 +7,7 @@ import atexit
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -68,6 +69,7 @@ class ProcessRegistry:
     def __init__(self, log_dir):
         self.log_dir = log_dir
         self.children = []
+        self.remove_log_dir = False  # on a signal, also remove the work directory (unless --keep)
         self._lock = threading.Lock()
         atexit.register(self.stop_all)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -76,6 +78,8 @@ class ProcessRegistry:
     def _on_signal(self, signum, frame):
         print(f"\nbench: signal {signum}, stopping everything it started", file=sys.stderr)
         self.stop_all()
+        if self.remove_log_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
         os._exit(128 + signum)
 
     def start(self, name, argv, listen_pattern=None, timeout=60, env=None):
