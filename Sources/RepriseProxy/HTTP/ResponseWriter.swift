@@ -95,6 +95,9 @@ public final class ResponseWriter {
     public func end() {
         guard state != .finished else { return }
         state = .finished
+        // The callbacks usually capture what feeds this writer (which holds the writer):
+        // dropping them when the response is over breaks that cycle.
+        clientGoneCallbacks = []
         guard !clientGone, let connection else { return }
         if framing == .chunked {
             context.write(NIOAny(Self.lastChunk), promise: nil)
@@ -108,6 +111,7 @@ public final class ResponseWriter {
     public func abort() {
         guard state != .finished else { return }
         state = .finished
+        clientGoneCallbacks = []
         guard !clientGone, let connection else { return }
         connection.abortConnection()
     }

@@ -83,7 +83,12 @@ final class UpstreamExchange {
     }
 
     private func land() {
+        // Whatever AsyncHTTPClient keeps of the finished task must not keep this exchange alive.
+        task = nil
+        firstByteTimer = nil
         onLanded?()
+        // The flight's callback captures this exchange; the flight is over.
+        flight?.onAbandoned = nil
     }
 
     // MARK: Attempts
