@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh --test
 swift build --build-tests
-swift test --skip-build
+# Serially: several suites drive real processes over blocking sockets, and in parallel they
+# would starve the other suites' async work on a 2-core machine.
+swift test --skip-build --no-parallel
 .venv/bin/python -m pytest -q Tests/python
