@@ -30,9 +30,25 @@ public final class CacheKeyBuilder {
     }
 
     /// The namespace of a request under `mode` (uses this builder's hasher).
+    ///
+    /// Credential namespaces are remembered per builder: a sidecar sees a handful of
+    /// credentials, and hashing the same token on every request was a visible share of a hit.
     public func namespace(mode: NamespaceMode, headerValue: (String) -> String?) -> String {
-        mode.namespace(hasher: hasher, headerValue: headerValue)
+        guard case .credential = mode, let credential = NamespaceMode.credential(headerValue: headerValue) else {
+            return mode.namespace(hasher: hasher, headerValue: headerValue)
+        }
+        if let known = credentialNamespaces[credential] { return known }
+        let computed = mode.namespace(hasher: hasher, headerValue: headerValue)
+        if credentialNamespaces.count >= Self.credentialMemoLimit {
+            credentialNamespaces.removeAll(keepingCapacity: true)
+        }
+        credentialNamespaces[credential] = computed
+        return computed
     }
+
+    private var credentialNamespaces: [String: String] = [:]
+    /// Bound of the credential memo (emptied when full: a rare recomputation, never growth).
+    static let credentialMemoLimit = 1024
 
     /// The key of a request, or why it cannot have one.
     public func key<Body: Collection>(scope: CacheScope, body: Body) throws(NotCacheableReason) -> CacheKeyResult

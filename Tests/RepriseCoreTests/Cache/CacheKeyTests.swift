@@ -152,6 +152,22 @@ import Testing
         #expect(NamespaceMode.global.namespace(hasher: hasher, headers: [(name: "Authorization", value: "Bearer x")]) == "global")
     }
 
+    @Test func builderMemoGivesTheSameNamespacesAsHashing() {
+        let builder = CacheKeyBuilder()
+        let hasher = SHA256Hasher()
+        // More credentials than the memo holds, each asked twice: every answer equals the hash.
+        for round in 0..<2 {
+            for index in 0..<(CacheKeyBuilder.credentialMemoLimit + 10) {
+                let headers = [(name: "authorization", value: "Bearer sk-\(index)")]
+                let memoized = builder.namespace(mode: .credential) { name in headers.first { $0.name == name }?.value }
+                let hashed = NamespaceMode.credential.namespace(hasher: hasher, headers: headers)
+                #expect(memoized == hashed, "round \(round), credential \(index)")
+            }
+        }
+        #expect(builder.namespace(mode: .credential) { _ in nil } == NamespaceMode.anonymous)
+        #expect(builder.namespace(mode: .global) { _ in "Bearer x" } == NamespaceMode.globalNamespace)
+    }
+
     @Test func headerNamespacesAreSanitized() {
         let hasher = SHA256Hasher()
         let mode = NamespaceMode.header("x-tenant")
