@@ -21,7 +21,7 @@ import Testing
             let total = 200
             let completed = NIOLockedValueBox(0)
 
-            let outcomes = try await withThrowingTaskGroup(of: [Outcome].self) { group in
+            let (outcomes, keysBeforeKill, completedAtKill) = try await withThrowingTaskGroup(of: [Outcome].self) { group in
                 for worker in 0..<10 {
                     group.addTask {
                         var outcomes: [Outcome] = []
@@ -40,10 +40,15 @@ import Testing
                 while completed.withLockedValue({ $0 }) < total / 3, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(5))
                 }
+                let keys = try await bed.redis.keys().count
                 await bed.redis.kill()
-                return try await group.reduce(into: []) { $0 += $1 }
+                let completedAtKill = completed.withLockedValue { $0 }
+                return (try await group.reduce(into: []) { $0 += $1 }, keys, completedAtKill)
             }
 
+            // The kill landed mid-load, while Redis was in use.
+            #expect(keysBeforeKill > 0)
+            #expect(completedAtKill < total)
             #expect(outcomes.count == total)
             let failed = outcomes.filter { $0.status != 200 }
             #expect(failed.isEmpty, "failed requests: \(failed.prefix(10))")
