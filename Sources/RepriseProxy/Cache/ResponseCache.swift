@@ -70,15 +70,26 @@ final class ResponseCache: Sendable {
         }
     }
 
-    /// Removes a namespace's answers (or all when nil) from every tier; the count is L1's plus
-    /// Redis's. A Redis failure fails the future: an operator asked and must know.
-    func purge(namespace: String?, on eventLoop: EventLoop) -> EventLoopFuture<Int> {
+    /// What a purge removed, per tier.
+    struct PurgeResult: Sendable {
+        var memory: Int
+        /// nil without Redis.
+        var redis: Int?
+        /// The answers that are gone: the shared tier's count when there is one (an answer held
+        /// in both tiers is one answer), else the memory cache's.
+        var purged: Int { redis ?? memory }
+    }
+
+    /// Removes a namespace's answers (or all when nil) from every tier. A Redis failure fails the
+    /// future: an operator asked and must know. Other processes' memory caches are not reached:
+    /// they keep what they hold until it expires.
+    func purge(namespace: String?, on eventLoop: EventLoop) -> EventLoopFuture<PurgeResult> {
         var removed = 0
         if let memory {
             removed = namespace.map { memory.removeAll(namespace: $0) } ?? memory.removeAll()
         }
-        guard let redis else { return eventLoop.makeSucceededFuture(removed) }
+        guard let redis else { return eventLoop.makeSucceededFuture(PurgeResult(memory: removed, redis: nil)) }
         let prefix = namespace.map { "reprise:\(CacheKey.version):\($0):" } ?? "reprise:\(CacheKey.version):"
-        return redis.purge(prefix: prefix).hop(to: eventLoop).map { removed + $0 }
+        return redis.purge(prefix: prefix).hop(to: eventLoop).map { PurgeResult(memory: removed, redis: $0) }
     }
 }

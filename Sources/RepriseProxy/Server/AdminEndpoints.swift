@@ -6,7 +6,8 @@ import RepriseCore
 /// `/admin/...`: operations behind the admin token (`admin.token`).
 ///
 /// `DELETE /admin/cache` purges every cached answer; `DELETE /admin/cache?namespace=NS` purges
-/// one tenant's. The answer tells how many entries were removed.
+/// one tenant's. The answer tells how many answers are gone (`purged`: Redis's count when Redis
+/// is configured, else the memory cache's) and what each tier removed.
 struct AdminEndpoints: Sendable {
     let token: String
     let cache: ResponseCache
@@ -32,8 +33,9 @@ struct AdminEndpoints: Sendable {
             cache.purge(namespace: namespace, on: writer.eventLoop).assumeIsolated().whenComplete { result in
                 switch result {
                 case .success(let removed):
+                    let redis = removed.redis.map(String.init) ?? "null"
                     writer.send(status: .ok, headers: ["content-type": "application/json"],
-                                body: ByteBuffer(string: "{\"purged\":\(removed),\"namespace\":\(scope)}"))
+                                body: ByteBuffer(string: "{\"purged\":\(removed.purged),\"memory\":\(removed.memory),\"redis\":\(redis),\"namespace\":\(scope)}"))
                 case .failure(let error):
                     writer.send(error: ProxyError(status: 502, type: "api_error", code: "purge_failed",
                                                   message: "the memory cache was purged, Redis was not: \(error)"))
