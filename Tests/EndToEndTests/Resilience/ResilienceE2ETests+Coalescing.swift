@@ -54,7 +54,7 @@ extension ResilienceE2ETests {
                     }
                     _ = try await bed.mock.waitForStats(timeout: .seconds(10)) { $0.requests >= 1 }
                     for index in 1..<200 {
-                        let stream = index % 2 == 1
+                        let stream = index % 2 == 0  // 99 more streams: 100 of each with the leader
                         group.addTask {
                             try await Self.collect(client, url: url, body: Self.chat(question: question, stream: stream), stream: stream, headers: headers)
                         }
