@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "reprise", targets: ["reprise"]),
         .executable(name: "reprise-mock-upstream", targets: ["reprise-mock-upstream"]),
+        // For bench/micro, a separate package that benchmarks the pure parts.
+        .library(name: "RepriseCore", targets: ["RepriseCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

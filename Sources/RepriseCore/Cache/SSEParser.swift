@@ -40,7 +40,25 @@ public struct SSEParser: Sendable {
     }
 
     /// Feeds bytes and returns the events completed by them, in order.
+    ///
+    /// Copies a non-contiguous input once and parses it through the contiguous path: iterating
+    /// a generic sequence from another module ran unspecialized and allocated twice per byte.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) throws(SSEParserError) -> [SSEEvent] where Bytes.Element == UInt8 {
+        var result: Result<[SSEEvent], SSEParserError> = .success([])
+        let handled: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            result = Result { () throws(SSEParserError) in try self.feed(UnsafeRawBufferPointer(buffer)) }
+        }
+        if handled == nil {
+            let copy = Array(bytes)
+            copy.withUnsafeBytes { raw in
+                result = Result { () throws(SSEParserError) in try self.feed(raw) }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Feeds contiguous bytes (the path every other `feed` takes).
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(SSEParserError) -> [SSEEvent] {
         var events: [SSEEvent] = []
         for byte in bytes {
             if lastWasCR {
