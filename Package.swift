@@ -131,7 +131,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RepriseProxyTests",
-            dependencies: ["RepriseProxy", "RepriseCore"],
+            dependencies: [
+                "RepriseProxy", "RepriseCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

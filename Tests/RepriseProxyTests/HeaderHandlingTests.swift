@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import RepriseCore
+import Testing
+@testable import RepriseProxy
+
+@Suite struct HeaderHandlingTests {
+    @Test func hopByHopHeadersAndThoseNamedInConnectionAreDropped() {
+        let headers: HTTPHeaders = [
+            "Connection": "keep-alive, X-Private", "Keep-Alive": "timeout=5", "TE": "trailers",
+            "Transfer-Encoding": "chunked", "Upgrade": "h2c", "Proxy-Authorization": "Basic x",
+            "X-Private": "secret", "Authorization": "Bearer sk", "Content-Type": "application/json",
+        ]
+        let kept = HopByHopHeaders.removing(from: headers, alsoRemoving: ["content-type"])
+        #expect(kept.map(\.name) == ["Authorization"])
+        #expect(kept.first(name: "authorization") == "Bearer sk")
+    }
+
+    @Test func requestsToTheUpstreamKeepCredentialsAndLoseProxyControlHeaders() throws {
+        var config = UpstreamConfig()
+        config.url = UpstreamURL(parsing: "http://127.0.0.1:9/prefix")!
+        let client = UpstreamClient(config: config, eventLoopGroup: NIOSingletons.posixEventLoopGroup)
+        defer { try? client.httpClient.syncShutdown() }
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions?x=1")
+        head.headers = [
+            "Host": "localhost:8080", "Authorization": "Bearer sk-1", "X-Reprise-Cache-TTL": "5",
+            "Content-Length": "2", "Expect": "100-continue", "Accept-Encoding": "gzip", "Connection": "close",
+        ]
+        let forwarded = try client.makeRequest(for: ProxyRequest(head: head, body: ByteBuffer(string: "{}"), receivedAt: .now()), identityEncoding: true)
+        #expect(forwarded.url.absoluteString == "http://127.0.0.1:9/prefix/v1/chat/completions?x=1")
+        #expect(forwarded.headers.first(name: "authorization") == "Bearer sk-1")
+        #expect(forwarded.headers.first(name: "accept-encoding") == "identity")
+        for dropped in ["host", "x-reprise-cache-ttl", "content-length", "expect", "connection"] {
+            #expect(forwarded.headers[dropped].isEmpty, "\(dropped) was forwarded")
+        }
+        // An absolute-form target is reduced to its path.
+        head.uri = "http://localhost:8080/v1/models"
+        let absolute = try client.makeRequest(for: ProxyRequest(head: head, body: nil, receivedAt: .now()))
+        #expect(absolute.url.absoluteString == "http://127.0.0.1:9/prefix/v1/models")
+        head.uri = "*"
+        #expect(throws: ProxyError.self) { try client.makeRequest(for: ProxyRequest(head: head, body: nil, receivedAt: .now())) }
+    }
+
+    @Test func responseHeadsAreEncodedWithTheirFraming() {
+        var buffer = ByteBuffer()
+        ResponseHeadEncoder.encode(status: .ok, headers: ["content-type": "text/event-stream"], framing: .chunked, keepAlive: false, into: &buffer)
+        #expect(String(buffer: buffer) == "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n")
+        buffer.clear()
+        ResponseHeadEncoder.encode(status: .tooManyRequests, headers: [:], framing: .contentLength(7), keepAlive: true, into: &buffer)
+        #expect(String(buffer: buffer) == "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 7\r\n\r\n")
+    }
+
+    @Test func proxyErrorsUseOpenAIShapeWithEscaping() {
+        let error = ProxyError.badRequest("a \"quoted\"\nline")
+        #expect(error.jsonBody() == #"{"error":{"message":"a \"quoted\"\nline","type":"invalid_request_error","code":"bad_request"}}"#)
+    }
+
+    @Test func adminTokenComparison() {
+        #expect(AdminEndpoints.constantTimeEquals("0123456789abcdef", "0123456789abcdef"))
+        #expect(!AdminEndpoints.constantTimeEquals("0123456789abcdef", "0123456789abcdeg"))
+        #expect(!AdminEndpoints.constantTimeEquals("0123456789abcdef", "0123456789abcdef0"))
+        #expect(AdminEndpoints.queryValue("namespace", in: "/admin/cache?a=1&namespace=team%20a") == "team a")
+    }
+}
