@@ -52,7 +52,8 @@ let package = Package(
         .target(
             name: "RepriseTLS",
             dependencies: [
-                "COpenSSL",
+                // RepriseCrypto: the one OpenSSL error-queue helper, shared instead of copied.
+                "COpenSSL", "RepriseCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

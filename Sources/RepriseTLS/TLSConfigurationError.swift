@@ -1,3 +1,5 @@
+import RepriseCrypto
+
 /// Why a TLS server context could not be built. Always names the file at fault (when a file is
 /// at fault) and carries OpenSSL's drained error stack, so a start-up failure or a refused
 /// reload can be understood from one log line.
@@ -25,7 +27,7 @@ public struct TLSConfigurationError: Error, Sendable, CustomStringConvertible {
     /// OpenSSL's error queue at the time of failure, oldest first.
     public let openSSLErrors: [String]
 
-    init(_ kind: Kind, path: String?, detail: String, openSSLErrors: [String] = OpenSSLErrorQueue.drain()) {
+    init(_ kind: Kind, path: String?, detail: String, openSSLErrors: [String] = OpenSSLErrorStack.drain()) {
         self.kind = kind
         self.path = path
         self.detail = detail

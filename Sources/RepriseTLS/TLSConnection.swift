@@ -1,3 +1,4 @@
+import RepriseCrypto
 import COpenSSL
 import NIOCore
 
@@ -29,7 +30,7 @@ final class TLSConnection {
     private let sslToNetwork: OpaquePointer
 
     init(context: TLSServerContext) throws(TLSConnectionError) {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         guard let ssl = SSL_new(context.sslContext) else {
             throw TLSConnectionError(.connectionSetupFailed)
         }
@@ -72,7 +73,7 @@ final class TLSConnection {
     }
 
     func handshake() -> HandshakeResult {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         let result = SSL_do_handshake(ssl)
         if result == 1 { return .complete }
         let error = SSL_get_error(ssl, result)
@@ -87,7 +88,7 @@ final class TLSConnection {
     /// Decrypts at most one record's worth of plaintext (up to `maximumBytes`).
     func read(allocator: ByteBufferAllocator, maximumBytes: Int = 16 * 1024) -> ReadResult {
         var buffer = allocator.buffer(capacity: maximumBytes)
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         var error: Int32 = 0
         let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes) { raw in
             let result = SSL_read(ssl, raw.baseAddress, Int32(min(raw.count, maximumBytes)))
@@ -113,7 +114,7 @@ final class TLSConnection {
         plaintext.withUnsafeReadableBytes { bytes -> TLSConnectionError? in
             var offset = 0
             while offset < bytes.count {
-                OpenSSLErrorQueue.clear()
+                OpenSSLErrorStack.clear()
                 let result = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
                 if result <= 0 {
                     return TLSConnectionError(.writeFailed, sslErrorCode: SSL_get_error(ssl, result))
@@ -126,9 +127,9 @@ final class TLSConnection {
 
     /// Queues our `close_notify`. Failure is irrelevant: the connection closes either way.
     func shutdown() {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         _ = SSL_shutdown(ssl)
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
     }
 
     /// Moves the ciphertext OpenSSL produced into one buffer, or nil if there is none.

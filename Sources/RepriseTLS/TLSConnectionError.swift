@@ -1,3 +1,5 @@
+import RepriseCrypto
+
 /// A failure on one TLS connection. The handler fires it down the pipeline and closes the
 /// connection; nothing is retried at this level.
 public struct TLSConnectionError: Error, Sendable, CustomStringConvertible {
@@ -21,7 +23,7 @@ public struct TLSConnectionError: Error, Sendable, CustomStringConvertible {
     /// OpenSSL's error queue at the time of failure, oldest first.
     public let openSSLErrors: [String]
 
-    init(_ kind: Kind, sslErrorCode: Int32 = 0, openSSLErrors: [String] = OpenSSLErrorQueue.drain()) {
+    init(_ kind: Kind, sslErrorCode: Int32 = 0, openSSLErrors: [String] = OpenSSLErrorStack.drain()) {
         self.kind = kind
         self.sslErrorCode = sslErrorCode
         self.openSSLErrors = openSSLErrors

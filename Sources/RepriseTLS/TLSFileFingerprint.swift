@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import RepriseCrypto
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -35,7 +36,7 @@ struct TLSFileFingerprint: Equatable, Sendable {
         let ok = bytes.withUnsafeBytes { raw in
             EVP_Digest(raw.baseAddress, raw.count, &digest, &length, EVP_sha256(), nil)
         }
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         return ok == 1 ? Array(digest.prefix(Int(length))) : []
     }
 }

@@ -1,3 +1,4 @@
+import RepriseCrypto
 import COpenSSL
 
 /// Owns one configured OpenSSL `SSL_CTX` (freed exactly once, in `deinit`). Build it off the
@@ -25,7 +26,7 @@ public final class TLSServerContext: @unchecked Sendable {
         let caFile = try configuration.clientCertificateAuthorityPath.map { path throws(TLSConfigurationError) in try PEMFile(path: path) }
 
         let wire = try Self.alpnWireFormat(configuration.alpnProtocols)
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSConfigurationError(.badSetting, path: nil, detail: "SSL_CTX_new failed")
         }
@@ -58,7 +59,7 @@ public final class TLSServerContext: @unchecked Sendable {
     /// Leaf first, then the intermediates. Returns the leaf (owned by the context).
     private static func loadCertificateChain(_ file: PEMFile, into context: OpaquePointer) throws(TLSConfigurationError) -> OpaquePointer {
         try file.withMemoryBIO { bio throws(TLSConfigurationError) in
-            OpenSSLErrorQueue.clear()
+            OpenSSLErrorStack.clear()
             guard let leaf = PEM_read_bio_X509_AUX(bio, nil, nil, nil) else {
                 throw TLSConfigurationError(.badCertificate, path: file.path, detail: "no PEM certificate found")
             }
@@ -74,7 +75,7 @@ public final class TLSServerContext: @unchecked Sendable {
             }
             // The loop ends on "no start line", which is the normal end of the file; a PEM block
             // that is present but broken is a bad file.
-            let trailing = OpenSSLErrorQueue.drain()
+            let trailing = OpenSSLErrorStack.drain()
             if trailing.contains(where: { !$0.contains("no start line") }) {
                 throw TLSConfigurationError(.badCertificate, path: file.path, detail: "broken certificate after the leaf", openSSLErrors: trailing)
             }
@@ -87,7 +88,7 @@ public final class TLSServerContext: @unchecked Sendable {
 
     private static func loadPrivateKey(_ file: PEMFile, matching leaf: OpaquePointer, into context: OpaquePointer) throws(TLSConfigurationError) {
         try file.withMemoryBIO { bio throws(TLSConfigurationError) in
-            OpenSSLErrorQueue.clear()
+            OpenSSLErrorStack.clear()
             // An empty passphrase instead of a NULL one: OpenSSL would otherwise prompt on the
             // terminal for an encrypted key. Encrypted keys are therefore refused.
             let key: OpaquePointer? = "".withCString { empty in
@@ -107,7 +108,7 @@ public final class TLSServerContext: @unchecked Sendable {
     }
 
     private static func applyProtocolSettings(_ configuration: TLSServerConfiguration, to context: OpaquePointer) throws(TLSConfigurationError) {
-        OpenSSLErrorQueue.clear()
+        OpenSSLErrorStack.clear()
         let minimum: Int32 = switch configuration.minimumVersion {
         case .tls12: TLS1_2_VERSION
         case .tls13: TLS1_3_VERSION
@@ -138,7 +139,7 @@ public final class TLSServerContext: @unchecked Sendable {
 
     private static func requireClientCertificates(_ file: PEMFile, on context: OpaquePointer) throws(TLSConfigurationError) {
         try file.withMemoryBIO { bio throws(TLSConfigurationError) in
-            OpenSSLErrorQueue.clear()
+            OpenSSLErrorStack.clear()
             guard let store = SSL_CTX_get_cert_store(context) else {
                 throw TLSConfigurationError(.badCertificateAuthority, path: file.path, detail: "cannot get the CA store")
             }
@@ -152,7 +153,7 @@ public final class TLSServerContext: @unchecked Sendable {
                 }
                 count += 1
             }
-            let trailing = OpenSSLErrorQueue.drain()
+            let trailing = OpenSSLErrorStack.drain()
             if count == 0 || trailing.contains(where: { !$0.contains("no start line") }) {
                 throw TLSConfigurationError(.badCertificateAuthority, path: file.path, detail: count == 0 ? "no PEM certificate found" : "broken certificate in bundle", openSSLErrors: trailing)
             }
