@@ -15,6 +15,14 @@
 ///   `1` and `1.0` are the same number;
 /// - top-level members whose names are in `ignoredTopLevelFields` are dropped.
 ///
+/// This runs on every cacheable request, so the string path (most of a chat body) avoids
+/// per-byte work: runs of plain bytes are found 8 bytes at a time and copied with one
+/// `append(contentsOf:)`; a string's canonical form is written straight into `output` while it
+/// is parsed (a string without escapes is its own canonical form), and only member names and the
+/// top-level `model` value are also kept unescaped. The parser owns the scratch buffers for the
+/// duration of a call (moved out of the class and back), so appending to them is a plain
+/// struct access with no runtime exclusivity check.
+///
 /// Not thread-safe: it owns reusable scratch buffers. One per event loop / thread.
 public final class JSONCanonicalizer {
     /// Fields that never change the answer (DESIGN.md, cache key contract).
@@ -23,23 +31,33 @@ public final class JSONCanonicalizer {
 
     public let maxDepth: Int
     private let ignored: [[UInt8]]
+    /// Reused between calls (capacity kept); lent to the parser during a call.
+    private var buffers = Buffers()
 
     /// The canonical bytes of the last successful `canonicalize` call.
-    public private(set) var output: [UInt8] = []
-    /// Unescaped member names of the objects currently open (a stack).
-    private var keyBytes: [UInt8] = []
-    /// Member records of the objects currently open (a stack).
-    private var members: [Member] = []
-    /// Unescaped bytes of the string being parsed.
-    private var stringBytes: [UInt8] = []
-    /// Copy of an object's members while they are written back in sorted order.
-    private var reorderScratch: [UInt8] = []
-    private var digits: [UInt8] = []
-    private var order: [Int] = []
+    public var output: [UInt8] { buffers.output }
+
+    /// Scratch storage of one canonicalization.
+    private struct Buffers {
+        /// The canonical bytes being written.
+        var output: [UInt8] = []
+        /// Unescaped member names of the objects currently open (a stack); briefly also the
+        /// unescaped top-level `model` value.
+        var keyBytes: [UInt8] = []
+        /// Member records of the objects currently open (a stack).
+        var members: [Member] = []
+        /// Copy of an object's members while they are written back in sorted order.
+        var reorderScratch: [UInt8] = []
+        var digits: [UInt8] = []
+        var order: [Int] = []
+
+        init() { output.reserveCapacity(4096) }
+    }
 
     private struct Member {
         var keyStart: Int
         var keyEnd: Int
+        /// The member's bytes in `output` (name, colon, value), without the separating comma.
         var outStart: Int
         var outEnd: Int
     }
@@ -53,15 +71,17 @@ public final class JSONCanonicalizer {
                 maxDepth: Int = JSONCanonicalizer.defaultMaxDepth) {
         self.ignored = ignoredTopLevelFields.map { Array($0.utf8) }
         self.maxDepth = maxDepth
-        output.reserveCapacity(4096)
     }
 
     /// Canonicalizes `body`; on success the result is in `output` and the policy facts are returned.
     public func canonicalize(_ body: UnsafeRawBufferPointer) throws(NotCacheableReason) -> RequestFacts {
-        output.removeAll(keepingCapacity: true)
-        keyBytes.removeAll(keepingCapacity: true)
-        members.removeAll(keepingCapacity: true)
-        var parser = Parser(bytes: body.bindMemory(to: UInt8.self), owner: self)
+        var lent = Buffers()
+        swap(&lent, &buffers)
+        lent.output.removeAll(keepingCapacity: true)
+        lent.keyBytes.removeAll(keepingCapacity: true)
+        lent.members.removeAll(keepingCapacity: true)
+        var parser = Parser(bytes: body.bindMemory(to: UInt8.self), ignored: ignored, maxDepth: maxDepth, buffers: lent)
+        defer { swap(&parser.buffers, &buffers) }
         return try parser.run()
     }
 
@@ -82,13 +102,17 @@ public final class JSONCanonicalizer {
 
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
-        let owner: JSONCanonicalizer
+        let ignored: [[UInt8]]
+        let maxDepth: Int
+        var buffers: Buffers
         var index = 0
         var facts = RequestFacts()
 
-        init(bytes: UnsafeBufferPointer<UInt8>, owner: JSONCanonicalizer) {
+        init(bytes: UnsafeBufferPointer<UInt8>, ignored: [[UInt8]], maxDepth: Int, buffers: Buffers) {
             self.bytes = bytes
-            self.owner = owner
+            self.ignored = ignored
+            self.maxDepth = maxDepth
+            self.buffers = buffers
         }
 
         mutating func run() throws(NotCacheableReason) -> RequestFacts {
@@ -129,8 +153,15 @@ public final class JSONCanonicalizer {
                 try parseArray(depth: depth)
                 return .array
             case UInt8(ascii: "\""):
-                try parseString()
-                owner.writeEscaped(owner.stringBytes)
+                if field == .model {
+                    // The one value whose unescaped text is needed: borrow the top of the name stack.
+                    let valueStart = buffers.keyBytes.count
+                    try parseString(keepingUnescaped: true)
+                    facts.model = String(decoding: buffers.keyBytes[valueStart...], as: UTF8.self)
+                    buffers.keyBytes.removeSubrange(valueStart...)
+                } else {
+                    try parseString(keepingUnescaped: false)
+                }
                 return .string
             case UInt8(ascii: "t"):
                 try literal("true")
@@ -156,18 +187,18 @@ public final class JSONCanonicalizer {
             for offset in 0 ..< count where bytes[index + offset] != expected[offset] {
                 throw fail("invalid literal")
             }
-            owner.output.append(contentsOf: expected)
+            buffers.output.append(contentsOf: expected)
             index += count
         }
 
         mutating func parseArray(depth: Int) throws(NotCacheableReason) {
-            guard depth <= owner.maxDepth else { throw .nestingTooDeep(limit: owner.maxDepth) }
+            guard depth <= maxDepth else { throw .nestingTooDeep(limit: maxDepth) }
             index += 1
-            owner.output.append(UInt8(ascii: "["))
+            buffers.output.append(UInt8(ascii: "["))
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                owner.output.append(UInt8(ascii: "]"))
+                buffers.output.append(UInt8(ascii: "]"))
                 return
             }
             while true {
@@ -177,9 +208,9 @@ public final class JSONCanonicalizer {
                 let byte = bytes[index]
                 index += 1
                 if byte == UInt8(ascii: ",") {
-                    owner.output.append(UInt8(ascii: ","))
+                    buffers.output.append(UInt8(ascii: ","))
                 } else if byte == UInt8(ascii: "]") {
-                    owner.output.append(UInt8(ascii: "]"))
+                    buffers.output.append(UInt8(ascii: "]"))
                     return
                 } else {
                     index -= 1
@@ -188,48 +219,51 @@ public final class JSONCanonicalizer {
             }
         }
 
+        /// Members are written in input order, comma-separated; `writeSortedMembers` leaves them
+        /// there when their names already ascend (the common case for a canonical or sorted
+        /// body, and for every object with one member) and reorders them otherwise.
         mutating func parseObject(depth: Int, topLevel: Bool, parentField: TopLevelField) throws(NotCacheableReason) {
-            guard depth <= owner.maxDepth else { throw .nestingTooDeep(limit: owner.maxDepth) }
+            guard depth <= maxDepth else { throw .nestingTooDeep(limit: maxDepth) }
             index += 1
-            let objectStart = owner.output.count
-            let memberBase = owner.members.count
-            let keyBase = owner.keyBytes.count
-            owner.output.append(UInt8(ascii: "{"))
+            let objectStart = buffers.output.count
+            let memberBase = buffers.members.count
+            let keyBase = buffers.keyBytes.count
+            buffers.output.append(UInt8(ascii: "{"))
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                owner.output.append(UInt8(ascii: "}"))
+                buffers.output.append(UInt8(ascii: "}"))
                 return
             }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-                let outStart = owner.output.count
-                try parseString()
-                let keyStart = owner.keyBytes.count
-                owner.keyBytes.append(contentsOf: owner.stringBytes)
-                let keyEnd = owner.keyBytes.count
-                owner.writeEscaped(owner.stringBytes)
+                let separatorStart = buffers.output.count
+                if buffers.members.count > memberBase { buffers.output.append(UInt8(ascii: ",")) }
+                let outStart = buffers.output.count
+                let keyStart = buffers.keyBytes.count
+                try parseString(keepingUnescaped: true)
+                let keyEnd = buffers.keyBytes.count
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected : after member name") }
                 index += 1
-                owner.output.append(UInt8(ascii: ":"))
+                buffers.output.append(UInt8(ascii: ":"))
 
-                let field: TopLevelField = topLevel ? owner.topLevelField(keyStart ..< keyEnd) : .other
-                let valueStart = owner.output.count
+                let field: TopLevelField = topLevel ? topLevelField(keyStart ..< keyEnd) : .other
+                let valueStart = buffers.output.count
                 let kind = try parseValue(depth: depth + 1, field: field, topLevel: false)
                 if topLevel {
                     recordFact(field: field, kind: kind, valueStart: valueStart)
                 } else if parentField == .streamOptions, depth == 2,
-                          owner.keyBytes[keyStart ..< keyEnd].elementsEqual("include_usage".utf8) {
+                          buffers.keyBytes[keyStart ..< keyEnd].elementsEqual("include_usage".utf8) {
                     facts.includeUsage = kind == .trueLiteral
                 }
 
-                if topLevel && owner.isIgnored(keyStart ..< keyEnd) {
-                    owner.output.removeSubrange(outStart...)
-                    owner.keyBytes.removeSubrange(keyStart...)
+                if topLevel && isIgnored(keyStart ..< keyEnd) {
+                    buffers.output.removeSubrange(separatorStart...)
+                    buffers.keyBytes.removeSubrange(keyStart...)
                 } else {
-                    owner.members.append(Member(keyStart: keyStart, keyEnd: keyEnd, outStart: outStart, outEnd: owner.output.count))
+                    buffers.members.append(Member(keyStart: keyStart, keyEnd: keyEnd, outStart: outStart, outEnd: buffers.output.count))
                 }
 
                 skipWhitespace()
@@ -241,9 +275,9 @@ public final class JSONCanonicalizer {
                 index -= 1
                 throw fail("expected , or } in object")
             }
-            try owner.writeSortedMembers(objectStart: objectStart, memberBase: memberBase)
-            owner.members.removeSubrange(memberBase...)
-            owner.keyBytes.removeSubrange(keyBase...)
+            try writeSortedMembers(objectStart: objectStart, memberBase: memberBase)
+            buffers.members.removeSubrange(memberBase...)
+            buffers.keyBytes.removeSubrange(keyBase...)
         }
 
         mutating func recordFact(field: TopLevelField, kind: ValueKind, valueStart: Int) {
@@ -251,10 +285,11 @@ public final class JSONCanonicalizer {
             case .stream:
                 facts.stream = kind == .trueLiteral
             case .model:
-                facts.model = kind == .string ? String(decoding: owner.stringBytes, as: UTF8.self) : nil
+                // A string value was recorded by `parseValue` while it was parsed.
+                if kind != .string { facts.model = nil }
             case .temperature, .topP, .n:
                 guard kind == .number else { return }
-                let text = String(decoding: owner.output[valueStart...], as: UTF8.self)
+                let text = String(decoding: buffers.output[valueStart...], as: UTF8.self)
                 if field == .temperature { facts.temperature = Double(text) }
                 if field == .topP { facts.topP = Double(text) }
                 if field == .n { facts.n = Int(text) }
@@ -263,45 +298,117 @@ public final class JSONCanonicalizer {
             }
         }
 
-        /// Parses a string starting at `"`, leaving its unescaped bytes in `owner.stringBytes`.
-        mutating func parseString() throws(NotCacheableReason) {
+        func topLevelField(_ key: Range<Int>) -> TopLevelField {
+            let name = buffers.keyBytes[key]
+            if name.elementsEqual("stream".utf8) { return .stream }
+            if name.elementsEqual("model".utf8) { return .model }
+            if name.elementsEqual("temperature".utf8) { return .temperature }
+            if name.elementsEqual("top_p".utf8) { return .topP }
+            if name.elementsEqual("n".utf8) { return .n }
+            if name.elementsEqual("stream_options".utf8) { return .streamOptions }
+            return .other
+        }
+
+        func isIgnored(_ key: Range<Int>) -> Bool {
+            let name = buffers.keyBytes[key]
+            for field in ignored where name.elementsEqual(field) { return true }
+            return false
+        }
+
+        // MARK: Strings
+
+        /// Parses a string starting at `"` and writes its canonical form to `output`; with
+        /// `keepingUnescaped`, also appends its unescaped bytes to `keyBytes`.
+        ///
+        /// Runs of bytes that are their own canonical form (printable ASCII other than `"` and
+        /// `\`, and validated multi-byte UTF-8) are copied whole; only escapes are rewritten.
+        mutating func parseString(keepingUnescaped: Bool) throws(NotCacheableReason) {
             index += 1
-            owner.stringBytes.removeAll(keepingCapacity: true)
+            buffers.output.append(UInt8(ascii: "\""))
+            var runStart = index
             while true {
+                skipPlainASCII()
                 guard index < bytes.count else { throw fail("unterminated string") }
                 let byte = bytes[index]
                 switch byte {
+                case 0x20 ..< 0x80 where byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\"):
+                    // Fewer than 8 bytes were left for the word-at-a-time scan.
+                    index += 1
+                case 0x80 ... 0xFF:
+                    try skipUTF8Sequence()
                 case UInt8(ascii: "\""):
+                    copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
+                    buffers.output.append(UInt8(ascii: "\""))
                     index += 1
                     return
                 case UInt8(ascii: "\\"):
-                    try parseEscape()
-                case 0x00 ..< 0x20:
-                    throw fail("unescaped control character in string")
-                case 0x20 ..< 0x80:
-                    owner.stringBytes.append(byte)
-                    index += 1
+                    copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
+                    try parseEscape(keepingUnescaped: keepingUnescaped)
+                    runStart = index
                 default:
-                    try copyUTF8Sequence()
+                    throw fail("unescaped control character in string")
                 }
             }
         }
 
-        mutating func parseEscape() throws(NotCacheableReason) {
+        /// Copies `bytes[start ..< index]` (a validated run that needs no escaping).
+        mutating func copyRun(from start: Int, keepingUnescaped: Bool) {
+            guard index > start else { return }
+            let run = UnsafeBufferPointer(rebasing: bytes[start ..< index])
+            buffers.output.append(contentsOf: run)
+            if keepingUnescaped { buffers.keyBytes.append(contentsOf: run) }
+        }
+
+        /// Advances `index` over printable ASCII other than `"` and `\`, 8 bytes at a time, and
+        /// stops on the first other byte or when fewer than 8 bytes remain.
+        mutating func skipPlainASCII() {
+            guard let base = bytes.baseAddress else { return }
+            while bytes.count - index >= 8 {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let special = Self.specialBytes(word)
+                if special == 0 {
+                    index += 8
+                } else {
+                    // The lowest flagged byte is exactly the first special one (see `specialBytes`).
+                    index += special.trailingZeroBitCount >> 3
+                    return
+                }
+            }
+        }
+
+        /// The high bit of each byte of `word` (little-endian) that is not plain printable ASCII:
+        /// `>= 0x80`, `< 0x20`, `"` or `\`. Above the first flagged byte a borrow may flag a
+        /// plain byte too; the lowest flagged byte is always exact, and no flag means all 8 are
+        /// plain (SWAR "has zero byte": `(x - 0x01…) & ~x & 0x80…`).
+        @inline(__always)
+        static func specialBytes(_ word: UInt64) -> UInt64 {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let control = (word &- ones &* 0x20) & ~word
+            let quoteZero = (quote &- ones) & ~quote
+            let backslashZero = (backslash &- ones) & ~backslash
+            return (word | control | quoteZero | backslashZero) & highBits
+        }
+
+        /// Parses one escape at `index` (the `\`) and writes its canonical form.
+        mutating func parseEscape(keepingUnescaped: Bool) throws(NotCacheableReason) {
             guard index + 1 < bytes.count else { throw fail("truncated escape") }
             let escaped = bytes[index + 1]
             index += 2
+            var scalar: UInt32
             switch escaped {
-            case UInt8(ascii: "\""): owner.stringBytes.append(0x22)
-            case UInt8(ascii: "\\"): owner.stringBytes.append(0x5C)
-            case UInt8(ascii: "/"): owner.stringBytes.append(0x2F)
-            case UInt8(ascii: "b"): owner.stringBytes.append(0x08)
-            case UInt8(ascii: "f"): owner.stringBytes.append(0x0C)
-            case UInt8(ascii: "n"): owner.stringBytes.append(0x0A)
-            case UInt8(ascii: "r"): owner.stringBytes.append(0x0D)
-            case UInt8(ascii: "t"): owner.stringBytes.append(0x09)
+            case UInt8(ascii: "\""): scalar = 0x22
+            case UInt8(ascii: "\\"): scalar = 0x5C
+            case UInt8(ascii: "/"): scalar = 0x2F
+            case UInt8(ascii: "b"): scalar = 0x08
+            case UInt8(ascii: "f"): scalar = 0x0C
+            case UInt8(ascii: "n"): scalar = 0x0A
+            case UInt8(ascii: "r"): scalar = 0x0D
+            case UInt8(ascii: "t"): scalar = 0x09
             case UInt8(ascii: "u"):
-                var scalar = try hex4()
+                scalar = try hex4()
                 if (0xD800 ..< 0xDC00).contains(scalar) {
                     guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
                         throw fail("lone high surrogate escape")
@@ -313,11 +420,12 @@ public final class JSONCanonicalizer {
                 } else if (0xDC00 ..< 0xE000).contains(scalar) {
                     throw fail("lone low surrogate escape")
                 }
-                appendUTF8(scalar)
             default:
                 index -= 1
                 throw fail("invalid escape")
             }
+            writeEscaped(scalar)
+            if keepingUnescaped { Self.appendUTF8(scalar, to: &buffers.keyBytes) }
         }
 
         mutating func hex4() throws(NotCacheableReason) -> UInt32 {
@@ -338,28 +446,57 @@ public final class JSONCanonicalizer {
             return value
         }
 
-        func appendUTF8(_ scalar: UInt32) {
+        /// Writes the canonical form of one unescaped scalar: `"` `\` and `\b \f \n \r \t` as
+        /// short escapes, other control characters as `\u00xx`, everything else as raw UTF-8.
+        mutating func writeEscaped(_ scalar: UInt32) {
+            let escape: UInt8
+            switch scalar {
+            case 0x22: escape = UInt8(ascii: "\"")
+            case 0x5C: escape = UInt8(ascii: "\\")
+            case 0x08: escape = UInt8(ascii: "b")
+            case 0x0C: escape = UInt8(ascii: "f")
+            case 0x0A: escape = UInt8(ascii: "n")
+            case 0x0D: escape = UInt8(ascii: "r")
+            case 0x09: escape = UInt8(ascii: "t")
+            case 0x00 ..< 0x20:
+                buffers.output.append(contentsOf: "\\u00".utf8)
+                buffers.output.append(Self.hexDigit(UInt8(scalar >> 4)))
+                buffers.output.append(Self.hexDigit(UInt8(scalar & 0x0F)))
+                return
+            default:
+                Self.appendUTF8(scalar, to: &buffers.output)
+                return
+            }
+            buffers.output.append(UInt8(ascii: "\\"))
+            buffers.output.append(escape)
+        }
+
+        static func hexDigit(_ value: UInt8) -> UInt8 {
+            value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+        }
+
+        static func appendUTF8(_ scalar: UInt32, to target: inout [UInt8]) {
             switch scalar {
             case 0 ..< 0x80:
-                owner.stringBytes.append(UInt8(scalar))
+                target.append(UInt8(scalar))
             case 0x80 ..< 0x800:
-                owner.stringBytes.append(UInt8(0xC0 | (scalar >> 6)))
-                owner.stringBytes.append(UInt8(0x80 | (scalar & 0x3F)))
+                target.append(UInt8(0xC0 | (scalar >> 6)))
+                target.append(UInt8(0x80 | (scalar & 0x3F)))
             case 0x800 ..< 0x10000:
-                owner.stringBytes.append(UInt8(0xE0 | (scalar >> 12)))
-                owner.stringBytes.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                owner.stringBytes.append(UInt8(0x80 | (scalar & 0x3F)))
+                target.append(UInt8(0xE0 | (scalar >> 12)))
+                target.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                target.append(UInt8(0x80 | (scalar & 0x3F)))
             default:
-                owner.stringBytes.append(UInt8(0xF0 | (scalar >> 18)))
-                owner.stringBytes.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
-                owner.stringBytes.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                owner.stringBytes.append(UInt8(0x80 | (scalar & 0x3F)))
+                target.append(UInt8(0xF0 | (scalar >> 18)))
+                target.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+                target.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                target.append(UInt8(0x80 | (scalar & 0x3F)))
             }
         }
 
-        /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates,
-        /// nothing above U+10FFFF) and copies it.
-        mutating func copyUTF8Sequence() throws(NotCacheableReason) {
+        /// Validates one multi-byte UTF-8 sequence at `index` (RFC 3629: no overlongs, no
+        /// surrogates, nothing above U+10FFFF) and steps over it; it is copied with its run.
+        mutating func skipUTF8Sequence() throws(NotCacheableReason) {
             let lead = bytes[index]
             let length: Int
             var lowerSecond: UInt8 = 0x80
@@ -380,9 +517,10 @@ public final class JSONCanonicalizer {
             for offset in 2 ..< max(length, 2) where bytes[index + offset] & 0xC0 != 0x80 {
                 throw fail("invalid UTF-8 continuation")
             }
-            owner.stringBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index ..< index + length]))
             index += length
         }
+
+        // MARK: Numbers
 
         /// Parses a JSON number and writes its canonical decimal form (see the type's doc).
         mutating func parseNumber() throws(NotCacheableReason) {
@@ -392,14 +530,14 @@ public final class JSONCanonicalizer {
                 negative = true
                 index += 1
             }
-            owner.digits.removeAll(keepingCapacity: true)
+            buffers.digits.removeAll(keepingCapacity: true)
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("expected a digit") }
             if bytes[index] == UInt8(ascii: "0") {
                 index += 1
                 if index < bytes.count, isDigit(bytes[index]) { throw fail("leading zero in number") }
             } else {
                 while index < bytes.count, isDigit(bytes[index]) {
-                    owner.digits.append(bytes[index])
+                    buffers.digits.append(bytes[index])
                     index += 1
                 }
             }
@@ -408,7 +546,7 @@ public final class JSONCanonicalizer {
                 index += 1
                 guard index < bytes.count, isDigit(bytes[index]) else { throw fail("expected a digit after .") }
                 while index < bytes.count, isDigit(bytes[index]) {
-                    owner.digits.append(bytes[index])
+                    buffers.digits.append(bytes[index])
                     exponent -= 1
                     index += 1
                 }
@@ -430,122 +568,101 @@ public final class JSONCanonicalizer {
                 }
                 exponent += exponentNegative ? -written : written
             }
-            owner.writeCanonicalNumber(negative: negative, exponent: exponent)
+            writeCanonicalNumber(negative: negative, exponent: exponent)
         }
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
-    }
 
-    // MARK: - Writing
-
-    private func topLevelField(_ key: Range<Int>) -> TopLevelField {
-        let name = keyBytes[key]
-        if name.elementsEqual("stream".utf8) { return .stream }
-        if name.elementsEqual("model".utf8) { return .model }
-        if name.elementsEqual("temperature".utf8) { return .temperature }
-        if name.elementsEqual("top_p".utf8) { return .topP }
-        if name.elementsEqual("n".utf8) { return .n }
-        if name.elementsEqual("stream_options".utf8) { return .streamOptions }
-        return .other
-    }
-
-    private func isIgnored(_ key: Range<Int>) -> Bool {
-        let name = keyBytes[key]
-        for field in ignored where name.elementsEqual(field) { return true }
-        return false
-    }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    fileprivate func writeEscaped(_ string: [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in string {
-            switch byte {
-            case 0x22: output.append(0x5C); output.append(0x22)
-            case 0x5C: output.append(0x5C); output.append(0x5C)
-            case 0x08: output.append(0x5C); output.append(UInt8(ascii: "b"))
-            case 0x0C: output.append(0x5C); output.append(UInt8(ascii: "f"))
-            case 0x0A: output.append(0x5C); output.append(UInt8(ascii: "n"))
-            case 0x0D: output.append(0x5C); output.append(UInt8(ascii: "r"))
-            case 0x09: output.append(0x5C); output.append(UInt8(ascii: "t"))
-            case 0x00 ..< 0x20:
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(Self.hexDigits[Int(byte >> 4)])
-                output.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: output.append(byte)
+        /// Writes `± digits × 10^exponent` (digits in `buffers.digits`, ASCII) canonically.
+        mutating func writeCanonicalNumber(negative: Bool, exponent rawExponent: Int) {
+            let digits = buffers.digits
+            var first = 0
+            while first < digits.count, digits[first] == UInt8(ascii: "0") { first += 1 }
+            var last = digits.count
+            var exponent = rawExponent
+            while last > first, digits[last - 1] == UInt8(ascii: "0") {
+                last -= 1
+                exponent += 1
+            }
+            guard first < last else {
+                buffers.output.append(UInt8(ascii: "0"))
+                return
+            }
+            if negative { buffers.output.append(UInt8(ascii: "-")) }
+            let significant = digits[first ..< last]
+            let count = significant.count
+            // Position of the decimal point relative to the first significant digit.
+            let pointPosition = count + exponent
+            if exponent >= 0, pointPosition <= 21 {
+                buffers.output.append(contentsOf: significant)
+                for _ in 0 ..< exponent { buffers.output.append(UInt8(ascii: "0")) }
+            } else if exponent < 0, pointPosition > 0 {
+                buffers.output.append(contentsOf: significant.prefix(pointPosition))
+                buffers.output.append(UInt8(ascii: "."))
+                buffers.output.append(contentsOf: significant.dropFirst(pointPosition))
+            } else if exponent < 0, pointPosition > -6 {
+                buffers.output.append(contentsOf: "0.".utf8)
+                for _ in 0 ..< -pointPosition { buffers.output.append(UInt8(ascii: "0")) }
+                buffers.output.append(contentsOf: significant)
+            } else {
+                buffers.output.append(significant[first])
+                if count > 1 {
+                    buffers.output.append(UInt8(ascii: "."))
+                    buffers.output.append(contentsOf: significant.dropFirst())
+                }
+                buffers.output.append(UInt8(ascii: "e"))
+                let scientificExponent = pointPosition - 1
+                if scientificExponent < 0 { buffers.output.append(UInt8(ascii: "-")) }
+                buffers.output.append(contentsOf: String(scientificExponent.magnitude).utf8)
             }
         }
-        output.append(UInt8(ascii: "\""))
-    }
 
-    /// Writes `± digits × 10^exponent` (digits in `self.digits`, ASCII) canonically.
-    fileprivate func writeCanonicalNumber(negative: Bool, exponent rawExponent: Int) {
-        var first = 0
-        while first < digits.count, digits[first] == UInt8(ascii: "0") { first += 1 }
-        var last = digits.count
-        var exponent = rawExponent
-        while last > first, digits[last - 1] == UInt8(ascii: "0") {
-            last -= 1
-            exponent += 1
-        }
-        guard first < last else {
-            output.append(UInt8(ascii: "0"))
-            return
-        }
-        if negative { output.append(UInt8(ascii: "-")) }
-        let significant = digits[first ..< last]
-        let count = significant.count
-        // Position of the decimal point relative to the first significant digit.
-        let pointPosition = count + exponent
-        if exponent >= 0, pointPosition <= 21 {
-            output.append(contentsOf: significant)
-            for _ in 0 ..< exponent { output.append(UInt8(ascii: "0")) }
-        } else if exponent < 0, pointPosition > 0 {
-            output.append(contentsOf: significant.prefix(pointPosition))
-            output.append(UInt8(ascii: "."))
-            output.append(contentsOf: significant.dropFirst(pointPosition))
-        } else if exponent < 0, pointPosition > -6 {
-            output.append(contentsOf: "0.".utf8)
-            for _ in 0 ..< -pointPosition { output.append(UInt8(ascii: "0")) }
-            output.append(contentsOf: significant)
-        } else {
-            output.append(significant[first])
-            if count > 1 {
-                output.append(UInt8(ascii: "."))
-                output.append(contentsOf: significant.dropFirst())
-            }
-            output.append(UInt8(ascii: "e"))
-            let scientificExponent = pointPosition - 1
-            if scientificExponent < 0 { output.append(UInt8(ascii: "-")) }
-            output.append(contentsOf: String(scientificExponent.magnitude).utf8)
-        }
-    }
+        // MARK: Member order
 
-    /// Rewrites the members of the object that starts at `objectStart` in sorted name order,
-    /// separated by commas, and closes it. Members were written back to back with no commas.
-    fileprivate func writeSortedMembers(objectStart: Int, memberBase: Int) throws(NotCacheableReason) {
-        let count = members.count - memberBase
-        order.removeAll(keepingCapacity: true)
-        order.append(contentsOf: memberBase ..< members.count)
-        order.sort { lhs, rhs in
-            keyBytes[members[lhs].keyStart ..< members[lhs].keyEnd]
-                .lexicographicallyPrecedes(keyBytes[members[rhs].keyStart ..< members[rhs].keyEnd])
-        }
-        for position in 1 ..< max(count, 1) {
-            let previous = members[order[position - 1]], current = members[order[position]]
-            if keyBytes[previous.keyStart ..< previous.keyEnd].elementsEqual(keyBytes[current.keyStart ..< current.keyEnd]) {
-                throw .duplicateKey(String(decoding: keyBytes[current.keyStart ..< current.keyEnd], as: UTF8.self))
+        /// Closes the object that starts at `objectStart`, its members (from `memberBase`) in
+        /// sorted name order. They were written in input order separated by commas: when the
+        /// names already ascend strictly (so none is duplicated) they stay; otherwise they are
+        /// sorted, checked for duplicates and rewritten.
+        mutating func writeSortedMembers(objectStart: Int, memberBase: Int) throws(NotCacheableReason) {
+            let members = buffers.members, keyBytes = buffers.keyBytes
+            func name(_ member: Member) -> ArraySlice<UInt8> { keyBytes[member.keyStart ..< member.keyEnd] }
+
+            var ascending = true
+            var position = memberBase + 1
+            while position < members.count {
+                if !name(members[position - 1]).lexicographicallyPrecedes(name(members[position])) {
+                    ascending = false
+                    break
+                }
+                position += 1
             }
+            if ascending {
+                buffers.output.append(UInt8(ascii: "}"))
+                return
+            }
+
+            var order: [Int] = []
+            swap(&order, &buffers.order)
+            defer { swap(&order, &buffers.order) }
+            order.removeAll(keepingCapacity: true)
+            order.append(contentsOf: memberBase ..< members.count)
+            order.sort { lhs, rhs in name(members[lhs]).lexicographicallyPrecedes(name(members[rhs])) }
+            for position in 1 ..< max(order.count, 1) {
+                let previous = members[order[position - 1]], current = members[order[position]]
+                if name(previous).elementsEqual(name(current)) {
+                    throw .duplicateKey(String(decoding: name(current), as: UTF8.self))
+                }
+            }
+            let contentStart = objectStart + 1
+            buffers.reorderScratch.removeAll(keepingCapacity: true)
+            buffers.reorderScratch.append(contentsOf: buffers.output[contentStart...])
+            buffers.output.removeSubrange(contentStart...)
+            for (position, memberIndex) in order.enumerated() {
+                if position > 0 { buffers.output.append(UInt8(ascii: ",")) }
+                let member = members[memberIndex]
+                buffers.output.append(contentsOf: buffers.reorderScratch[(member.outStart - contentStart) ..< (member.outEnd - contentStart)])
+            }
+            buffers.output.append(UInt8(ascii: "}"))
         }
-        let contentStart = objectStart + 1
-        reorderScratch.removeAll(keepingCapacity: true)
-        reorderScratch.append(contentsOf: output[contentStart...])
-        output.removeSubrange(contentStart...)
-        for (position, memberIndex) in order.enumerated() {
-            if position > 0 { output.append(UInt8(ascii: ",")) }
-            let member = members[memberIndex]
-            output.append(contentsOf: reorderScratch[(member.outStart - contentStart) ..< (member.outEnd - contentStart)])
-        }
-        output.append(UInt8(ascii: "}"))
     }
 }
