@@ -47,6 +47,11 @@ final class MockConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        router.state.recordConnectionAccepted()
+        context.fireChannelActive()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         scheduled?.cancel()
         scheduled = nil

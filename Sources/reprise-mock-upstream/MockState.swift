@@ -15,6 +15,8 @@ final class MockState: Sendable {
         var requests = 0
         var byPath: [String: Int] = [:]
         var clientDisconnects = 0
+        /// Connections accepted: a proxy that reuses its upstream connections opens few.
+        var connections = 0
         var scenarioFailures: [String: Int] = [:]
         var lastRequest: RecordedRequest?
     }
@@ -34,6 +36,10 @@ final class MockState: Sendable {
         counters.withLockedValue { $0.clientDisconnects += count }
     }
 
+    func recordConnectionAccepted() {
+        counters.withLockedValue { $0.connections += 1 }
+    }
+
     /// Whether this request of `scenario` must still fail; counts the failure when it does.
     func shouldFail(scenario: String, failTimes: Int) -> Bool {
         counters.withLockedValue {
@@ -49,12 +55,12 @@ final class MockState: Sendable {
     }
 
     func statsJSON() -> String {
-        let (requests, byPath, disconnects) = counters.withLockedValue {
-            ($0.requests, $0.byPath, $0.clientDisconnects)
+        let (requests, byPath, disconnects, connections) = counters.withLockedValue {
+            ($0.requests, $0.byPath, $0.clientDisconnects, $0.connections)
         }
         let paths = byPath.keys.sorted().map { "\(JSONText.quoted($0)):\(byPath[$0]!)" }
         return "{\"requests\":\(requests),\"by_path\":{\(paths.joined(separator: ","))},"
-            + "\"client_disconnects\":\(disconnects)}"
+            + "\"client_disconnects\":\(disconnects),\"connections\":\(connections)}"
     }
 
     /// `nil` when no request was recorded since start or the last reset.

@@ -21,7 +21,7 @@ import Testing
         var config = UpstreamConfig()
         config.url = UpstreamURL(parsing: "http://127.0.0.1:9/prefix")!
         let client = UpstreamClient(config: config, eventLoopGroup: NIOSingletons.posixEventLoopGroup)
-        defer { try? client.httpClient.syncShutdown() }
+        defer { try? client.syncShutdown() }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions?x=1")
         head.headers = [
             "Host": "localhost:8080", "Authorization": "Bearer sk-1", "X-Reprise-Cache-TTL": "5",

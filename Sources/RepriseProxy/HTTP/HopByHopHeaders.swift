@@ -8,8 +8,12 @@ enum HopByHopHeaders {
         "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
-    /// `headers` without the hop-by-hop ones and without `extra` (lower-case names).
-    static func removing(from headers: HTTPHeaders, alsoRemoving extra: Set<String> = []) -> HTTPHeaders {
+    /// `headers` without the hop-by-hop ones, without `extra` (lower-case names) and without
+    /// those whose lower-case name `alsoRemovingWhere` accepts — one pass over the headers.
+    static func removing(
+        from headers: HTTPHeaders, alsoRemoving extra: Set<String> = [],
+        alsoRemovingWhere isRemoved: ((String) -> Bool)? = nil
+    ) -> HTTPHeaders {
         var connectionListed = Set<String>()
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
@@ -21,6 +25,7 @@ enum HopByHopHeaders {
         for (name, value) in headers {
             let lower = name.lowercased()
             if names.contains(lower) || connectionListed.contains(lower) || extra.contains(lower) { continue }
+            if let isRemoved, isRemoved(lower) { continue }
             kept.add(name: name, value: value)
         }
         return kept

@@ -50,8 +50,14 @@ final class ProxyResponder: RequestResponder, Sendable {
             admin.respond(to: request, writer: writer)
             return
         }
-        if cacheConfig.enabled, request.head.method == .POST, cachePaths.matches(request.head.uri) {
-            serveCacheable(request, writer: writer)
+        if cacheConfig.enabled, request.head.method == .POST {
+            // Normalized once: path match and the generation rule both need it.
+            let normalizedPath = CachePath.normalize(request.head.uri)
+            if cachePaths.normalizedPaths.contains(normalizedPath) {
+                serveCacheable(request, normalizedPath: normalizedPath, writer: writer)
+            } else {
+                forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            }
         } else {
             forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
         }
@@ -59,7 +65,7 @@ final class ProxyResponder: RequestResponder, Sendable {
 
     /// Key, decision, lookup; a hit is written from the stored bytes, a miss goes upstream with
     /// a tee that stores the answer.
-    private func serveCacheable(_ request: ProxyRequest, writer: ResponseWriter) {
+    private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
         let builder = keyBuilders.builder(on: writer.eventLoop)
         let headers = request.head.headers
         let namespace = builder.namespace(mode: cacheConfig.namespace) { headers.first(name: $0) }
@@ -77,7 +83,7 @@ final class ProxyResponder: RequestResponder, Sendable {
             cacheControl: CacheControlDirectives(parsing: headers["cache-control"]),
             ttlHeader: headers.first(name: "x-reprise-cache-ttl"),
             facts: keyed.facts,
-            generation: CachePath.isGeneration(normalizedPath: CachePath.normalize(request.head.uri))
+            generation: CachePath.isGeneration(normalizedPath: normalizedPath)
         )
         if decision.isBypass {
             forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)

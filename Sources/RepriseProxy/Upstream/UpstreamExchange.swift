@@ -117,10 +117,13 @@ final class UpstreamExchange {
         mode = .awaitingHead
         firstByteTimedOut = false
         let thisAttempt = attempt
-        task = target.client.httpClient.execute(
+        // `.delegate(on:)`, not `.delegateAndChannel(on:)`: the latter makes AsyncHTTPClient
+        // use throw-away connections (see UpstreamClient). This loop's client has its
+        // connections on this loop, so nothing hops.
+        task = target.client.httpClient(on: eventLoop).execute(
             request: upstreamRequest,
             delegate: AttemptRelay(exchange: self, attempt: thisAttempt),
-            eventLoop: .delegateAndChannel(on: eventLoop),
+            eventLoop: .delegate(on: eventLoop),
             deadline: totalDeadline,
             logger: nil
         )

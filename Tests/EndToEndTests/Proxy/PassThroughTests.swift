@@ -40,6 +40,29 @@ import Testing
         }
     }
 
+    /// Keep-alive upstream connections are pooled per event loop and reused, for answers and
+    /// for error statuses alike, while requests arrive concurrently on several client
+    /// connections (spread over the server's loops).
+    @Test func upstreamConnectionsAreReused() async throws {
+        try await withProxy(yaml: "server:\n  threads: 2\n") { mock, proxy in
+            let clients = try (0 ..< 8).map { _ in try proxy.connect() }
+            for round in 0 ..< 10 {
+                // Every client sends before any reads: 8 requests are in flight at once.
+                for (index, client) in clients.enumerated() {
+                    let body = #"{"model":"deepseek-chat","messages":[{"role":"user","content":"reuse \#(round) \#(index)"}]}"#
+                    try client.send(Self.post(round % 2 == 0 ? "/v1/chat/completions" : "/v1/no-such-route", body: body))
+                }
+                for client in clients {
+                    #expect(try client.readResponse().status == (round % 2 == 0 ? 200 : 404))
+                }
+            }
+            let stats = try await mock.stats()
+            #expect(stats.requests == 80)
+            // At most one upstream connection per request in flight, plus this stats request's.
+            #expect(stats.connections <= clients.count + 1, "80 requests, 8 at a time, opened \(stats.connections) upstream connections")
+        }
+    }
+
     @Test func streamedCompletionArrivesEventByEventBeforeTheUpstreamFinished() async throws {
         try await withProxy { mock, proxy in
             let body = #"{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"stream please"}]}"#

@@ -7,11 +7,14 @@ struct MockStats: Decodable, Sendable, Equatable {
     let requests: Int
     let byPath: [String: Int]
     let clientDisconnects: Int
+    /// TCP connections the mock accepted (since start or the last reset).
+    let connections: Int
 
     enum CodingKeys: String, CodingKey {
         case requests
         case byPath = "by_path"
         case clientDisconnects = "client_disconnects"
+        case connections
     }
 }
 
