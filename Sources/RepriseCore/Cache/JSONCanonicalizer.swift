@@ -41,8 +41,9 @@ public final class JSONCanonicalizer {
     private struct Buffers {
         /// The canonical bytes being written.
         var output: [UInt8] = []
-        /// Unescaped member names of the objects currently open (a stack); briefly also the
-        /// unescaped top-level `model` value.
+        /// Unescaped member names, appended as they are parsed; `Member` ranges point into it.
+        /// Names of finished nested objects are not popped (one truncation less per object; it
+        /// stays smaller than the body). Briefly also the unescaped top-level `model` value.
         var keyBytes: [UInt8] = []
         /// Member records of the objects currently open (a stack).
         var members: [Member] = []
@@ -227,7 +228,6 @@ public final class JSONCanonicalizer {
             index += 1
             let objectStart = buffers.output.count
             let memberBase = buffers.members.count
-            let keyBase = buffers.keyBytes.count
             buffers.output.append(UInt8(ascii: "{"))
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -255,7 +255,7 @@ public final class JSONCanonicalizer {
                 if topLevel {
                     recordFact(field: field, kind: kind, valueStart: valueStart)
                 } else if parentField == .streamOptions, depth == 2,
-                          buffers.keyBytes[keyStart ..< keyEnd].elementsEqual("include_usage".utf8) {
+                          keyEquals(keyStart ..< keyEnd, "include_usage") {
                     facts.includeUsage = kind == .trueLiteral
                 }
 
@@ -277,7 +277,6 @@ public final class JSONCanonicalizer {
             }
             try writeSortedMembers(objectStart: objectStart, memberBase: memberBase)
             buffers.members.removeSubrange(memberBase...)
-            buffers.keyBytes.removeSubrange(keyBase...)
         }
 
         mutating func recordFact(field: TopLevelField, kind: ValueKind, valueStart: Int) {
@@ -299,19 +298,27 @@ public final class JSONCanonicalizer {
         }
 
         func topLevelField(_ key: Range<Int>) -> TopLevelField {
-            let name = buffers.keyBytes[key]
-            if name.elementsEqual("stream".utf8) { return .stream }
-            if name.elementsEqual("model".utf8) { return .model }
-            if name.elementsEqual("temperature".utf8) { return .temperature }
-            if name.elementsEqual("top_p".utf8) { return .topP }
-            if name.elementsEqual("n".utf8) { return .n }
-            if name.elementsEqual("stream_options".utf8) { return .streamOptions }
+            if keyEquals(key, "stream") { return .stream }
+            if keyEquals(key, "model") { return .model }
+            if keyEquals(key, "temperature") { return .temperature }
+            if keyEquals(key, "top_p") { return .topP }
+            if keyEquals(key, "n") { return .n }
+            if keyEquals(key, "stream_options") { return .streamOptions }
             return .other
         }
 
+        /// Whether the unescaped member name at `key` in `keyBytes` is `name`.
+        func keyEquals(_ key: Range<Int>, _ name: StaticString) -> Bool {
+            guard key.count == name.utf8CodeUnitCount else { return false }
+            let expected = name.utf8Start
+            for offset in 0 ..< key.count where buffers.keyBytes[key.lowerBound + offset] != expected[offset] { return false }
+            return true
+        }
+
         func isIgnored(_ key: Range<Int>) -> Bool {
-            let name = buffers.keyBytes[key]
-            for field in ignored where name.elementsEqual(field) { return true }
+            for field in ignored where field.count == key.count {
+                if buffers.keyBytes[key].elementsEqual(field) { return true }
+            }
             return false
         }
 
@@ -323,9 +330,10 @@ public final class JSONCanonicalizer {
         /// Runs of bytes that are their own canonical form (printable ASCII other than `"` and
         /// `\`, and validated multi-byte UTF-8) are copied whole; only escapes are rewritten.
         mutating func parseString(keepingUnescaped: Bool) throws(NotCacheableReason) {
+            let openingQuote = index
             index += 1
-            buffers.output.append(UInt8(ascii: "\""))
             var runStart = index
+            var escaped = false
             while true {
                 skipPlainASCII()
                 guard index < bytes.count else { throw fail("unterminated string") }
@@ -337,11 +345,23 @@ public final class JSONCanonicalizer {
                 case 0x80 ... 0xFF:
                     try skipUTF8Sequence()
                 case UInt8(ascii: "\""):
-                    copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
-                    buffers.output.append(UInt8(ascii: "\""))
+                    if escaped {
+                        copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
+                        buffers.output.append(UInt8(ascii: "\""))
+                    } else {
+                        // No escape: the string, quotes included, is its own canonical form.
+                        buffers.output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[openingQuote ... index]))
+                        if keepingUnescaped {
+                            buffers.keyBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart ..< index]))
+                        }
+                    }
                     index += 1
                     return
                 case UInt8(ascii: "\\"):
+                    if !escaped {
+                        buffers.output.append(UInt8(ascii: "\""))
+                        escaped = true
+                    }
                     copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
                     try parseEscape(keepingUnescaped: keepingUnescaped)
                     runStart = index
@@ -624,45 +644,64 @@ public final class JSONCanonicalizer {
         /// names already ascend strictly (so none is duplicated) they stay; otherwise they are
         /// sorted, checked for duplicates and rewritten.
         mutating func writeSortedMembers(objectStart: Int, memberBase: Int) throws(NotCacheableReason) {
-            let members = buffers.members, keyBytes = buffers.keyBytes
-            func name(_ member: Member) -> ArraySlice<UInt8> { keyBytes[member.keyStart ..< member.keyEnd] }
-
-            var ascending = true
-            var position = memberBase + 1
-            while position < members.count {
-                if !name(members[position - 1]).lexicographicallyPrecedes(name(members[position])) {
-                    ascending = false
-                    break
+            let keyBytes = buffers.keyBytes
+            let ascending = buffers.members.withUnsafeBufferPointer { members in
+                keyBytes.withUnsafeBufferPointer { keys in
+                    var position = memberBase + 1
+                    while position < members.count {
+                        if !Self.name(of: members[position - 1], in: keys, precedes: members[position]) { return false }
+                        position += 1
+                    }
+                    return true
                 }
-                position += 1
             }
             if ascending {
                 buffers.output.append(UInt8(ascii: "}"))
                 return
             }
 
-            var order: [Int] = []
-            swap(&order, &buffers.order)
-            defer { swap(&order, &buffers.order) }
-            order.removeAll(keepingCapacity: true)
-            order.append(contentsOf: memberBase ..< members.count)
-            order.sort { lhs, rhs in name(members[lhs]).lexicographicallyPrecedes(name(members[rhs])) }
-            for position in 1 ..< max(order.count, 1) {
-                let previous = members[order[position - 1]], current = members[order[position]]
-                if name(previous).elementsEqual(name(current)) {
-                    throw .duplicateKey(String(decoding: name(current), as: UTF8.self))
+            keyBytes.withUnsafeBufferPointer { keys in
+                buffers.members[memberBase...].sort { lhs, rhs in Self.name(of: lhs, in: keys, precedes: rhs) }
+            }
+            let members = buffers.members
+            for position in memberBase + 1 ..< members.count {
+                let previous = keyBytes[members[position - 1].keyStart ..< members[position - 1].keyEnd]
+                let current = keyBytes[members[position].keyStart ..< members[position].keyEnd]
+                if previous.elementsEqual(current) { throw .duplicateKey(String(decoding: current, as: UTF8.self)) }
+            }
+            // The sorted members with the same commas have the same length as what is there:
+            // build them in the scratch buffer and copy them over it.
+            let contentStart = objectStart + 1
+            var sorted: [UInt8] = []
+            swap(&sorted, &buffers.reorderScratch)
+            sorted.removeAll(keepingCapacity: true)
+            buffers.output.withUnsafeBufferPointer { written in
+                for position in memberBase ..< members.count {
+                    if position > memberBase { sorted.append(UInt8(ascii: ",")) }
+                    let member = members[position]
+                    sorted.append(contentsOf: UnsafeBufferPointer(rebasing: written[member.outStart ..< member.outEnd]))
                 }
             }
-            let contentStart = objectStart + 1
-            buffers.reorderScratch.removeAll(keepingCapacity: true)
-            buffers.reorderScratch.append(contentsOf: buffers.output[contentStart...])
-            buffers.output.removeSubrange(contentStart...)
-            for (position, memberIndex) in order.enumerated() {
-                if position > 0 { buffers.output.append(UInt8(ascii: ",")) }
-                let member = members[memberIndex]
-                buffers.output.append(contentsOf: buffers.reorderScratch[(member.outStart - contentStart) ..< (member.outEnd - contentStart)])
+            buffers.output.withUnsafeMutableBufferPointer { written in
+                sorted.withUnsafeBufferPointer { source in
+                    guard let target = written.baseAddress, let bytes = source.baseAddress else { return }
+                    UnsafeMutableRawPointer(target + contentStart).copyMemory(from: bytes, byteCount: source.count)
+                }
             }
+            swap(&sorted, &buffers.reorderScratch)
             buffers.output.append(UInt8(ascii: "}"))
+        }
+
+        /// Whether the unescaped name of `lhs` sorts strictly before that of `rhs` (bytewise).
+        static func name(of lhs: Member, in keys: UnsafeBufferPointer<UInt8>, precedes rhs: Member) -> Bool {
+            let lhsCount = lhs.keyEnd - lhs.keyStart, rhsCount = rhs.keyEnd - rhs.keyStart
+            var offset = 0
+            while offset < lhsCount, offset < rhsCount {
+                let left = keys[lhs.keyStart + offset], right = keys[rhs.keyStart + offset]
+                if left != right { return left < right }
+                offset += 1
+            }
+            return lhsCount < rhsCount
         }
     }
 }

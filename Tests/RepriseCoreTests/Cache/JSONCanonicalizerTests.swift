@@ -94,3 +94,154 @@ import Testing
         }
     }
 }
+
+// MARK: - String runs, member order (the paths that copy plain runs whole and keep ascending members in place)
+
+extension JSONCanonicalizerTests {
+    /// The canonical spelling of a string, written independently of the canonicalizer: one rule per scalar.
+    static func canonicalSpelling(_ value: String) -> String {
+        let hex = Array("0123456789abcdef")
+        var spelled = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar.value {
+            case 0x22: spelled += "\\\""
+            case 0x5C: spelled += "\\\\"
+            case 0x08: spelled += "\\b"
+            case 0x0C: spelled += "\\f"
+            case 0x0A: spelled += "\\n"
+            case 0x0D: spelled += "\\r"
+            case 0x09: spelled += "\\t"
+            case 0 ..< 0x20: spelled += "\\u00" + String(hex[Int(scalar.value >> 4)]) + String(hex[Int(scalar.value & 0xF)])
+            default: spelled.unicodeScalars.append(scalar)
+            }
+        }
+        return spelled + "\""
+    }
+
+    /// An input spelling of `value`: scalars for which `escape` says so as `\u` escapes (a
+    /// surrogate pair above the BMP, upper- or lower-case hex), the others raw where JSON allows it.
+    static func inputSpelling(_ value: String, escape: (Int) -> Bool) -> String {
+        var spelled = "\""
+        for (position, scalar) in value.unicodeScalars.enumerated() {
+            let units = Array(String(scalar).utf16)
+            if escape(position) {
+                for unit in units {
+                    let digits = String(unit, radix: 16, uppercase: position % 3 == 0)
+                    spelled += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                }
+            } else {
+                switch scalar.value {
+                case 0x22: spelled += "\\\""
+                case 0x5C: spelled += "\\\\"
+                case 0x2F where position % 2 == 1: spelled += "\\/"
+                case 0x0A: spelled += "\\n"
+                case 0 ..< 0x20: spelled += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                default: spelled.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return spelled + "\""
+    }
+
+    /// Strings with a plain run of every length around the 8-byte scan, then a byte that ends the
+    /// run (multi-byte UTF-8, an escape, DEL, `/`), then another run; each as a member value, a
+    /// member name and the `model` fact, spelled raw, fully escaped and mixed.
+    @Test func longStringsWithRunsEscapesAndMultiByteUTF8() throws {
+        let specials = ["é", "€", "😀", "中", "\u{7F}", "\"", "\\", "\n", "\t", "\u{01}", "\u{1F}", "/", "é😀\"\u{7F}", "!#[]~ "]
+        var values: [String] = []
+        for prefix in 0 ... 17 {
+            for special in specials {
+                for suffix in [0, 1, 9] {
+                    values.append(String(repeating: "p", count: prefix) + special + String(repeating: "q", count: suffix))
+                }
+            }
+        }
+        // Every printable ASCII byte, including the neighbours of `"` (0x22) and `\` (0x5C), at every alignment.
+        let printable = String((0x20 ... 0x7F).map { Character(Unicode.Scalar(UInt8($0))) })
+        for length in 0 ... 40 {
+            values.append(String(printable.dropFirst(length % 7).prefix(length)))
+        }
+        values.append(String(repeating: "abcdefgh", count: 300) + "é" + String(repeating: "\\", count: 17) + String(repeating: "xyz", count: 100))
+
+        for value in values {
+            let expected = Self.canonicalSpelling(value)
+            let spellings = [Self.inputSpelling(value) { _ in false }, Self.inputSpelling(value) { _ in true },
+                             Self.inputSpelling(value) { $0 % 2 == 0 }, Self.inputSpelling(value) { $0 % 5 == 4 }]
+            for spelled in spellings {
+                #expect(try canonical("{\"k\":\(spelled)}") == "{\"k\":\(expected)}", "value \(spelled)")
+                #expect(try canonical("{ \(spelled) : [\(spelled)] }") == "{\(expected):[\(expected)]}", "name \(spelled)")
+                let facts = try JSONCanonicalizer().canonicalize(Array("{\"model\":\(spelled),\"a\":{\"c\":1,\"b\":2}}".utf8))
+                #expect(facts.model == value, "model \(spelled)")
+            }
+        }
+    }
+
+    /// Invalid bytes right after plain runs of every length: rejected with the offset of the bad
+    /// byte, in a member value and in a member name.
+    @Test func invalidUTF8AfterLongPlainRuns() {
+        let cases: [([UInt8], String)] = [
+            ([0x80], "invalid UTF-8 lead byte"),
+            ([0xC0, 0xAF], "invalid UTF-8 lead byte"),
+            ([0xF5, 0x80, 0x80, 0x80], "invalid UTF-8 lead byte"),
+            ([0xFF], "invalid UTF-8 lead byte"),
+            ([0xED, 0xA0, 0x80], "invalid UTF-8 continuation"),
+            ([0xE0, 0x80, 0x80], "invalid UTF-8 continuation"),
+            ([0xF4, 0x90, 0x80, 0x80], "invalid UTF-8 continuation"),
+            ([0xE2, 0x82, 0x41], "invalid UTF-8 continuation"),
+            ([0x01], "unescaped control character in string"),
+            ([0x1F], "unescaped control character in string"),
+        ]
+        for runLength in 0 ... 25 {
+            let run = [UInt8](repeating: UInt8(ascii: "a"), count: runLength)
+            for (bad, detail) in cases {
+                let inValue = Array(#"{"k":""#.utf8) + run + bad + Array(#"bbbbbbbbbb"}"#.utf8)
+                #expect(reasonFor(inValue) == .invalidJSON(offset: 6 + runLength, detail: detail), "\(runLength) \(bad)")
+                let inName = Array(#"{""#.utf8) + run + bad + Array(#"bbbbbbbbbb":1}"#.utf8)
+                #expect(reasonFor(inName) == .invalidJSON(offset: 2 + runLength, detail: detail), "\(runLength) \(bad)")
+            }
+            let truncated = Array(#"{"k":""#.utf8) + run + [0xE2, 0x82]
+            #expect(reasonFor(truncated) == .invalidJSON(offset: 6 + runLength, detail: "truncated UTF-8 sequence"))
+            let unterminated = Array(#"{"k":""#.utf8) + run
+            #expect(reasonFor(unterminated) == .invalidJSON(offset: unterminated.count, detail: "unterminated string"))
+            let valid = Array(#"{"k":""#.utf8) + run + [0xF0, 0x9F, 0x98, 0x80] + run + Array(#""}"#.utf8)
+            #expect(reasonFor(valid) == nil)
+        }
+    }
+
+    func reasonFor(_ bytes: [UInt8]) -> NotCacheableReason? {
+        do {
+            _ = try JSONCanonicalizer().canonicalize(bytes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Members already in order are kept where they are written, the others are reordered;
+    /// dropped top-level members leave no stray comma; duplicates are found in either case.
+    @Test func memberOrderCommasAndDuplicates() throws {
+        let table: [(String, String)] = [
+            (#"{"a":1,"b":2,"c":3}"#, #"{"a":1,"b":2,"c":3}"#),
+            (#"{"c":3,"b":2,"a":1}"#, #"{"a":1,"b":2,"c":3}"#),
+            (#"{"b":1,"a":{"d":1,"c":2},"c":[{"f":1,"e":2},{"e":3}]}"#, #"{"a":{"c":2,"d":1},"b":1,"c":[{"e":2,"f":1},{"e":3}]}"#),
+            (#"{"a":1,"stream":true,"b":2}"#, #"{"a":1,"b":2}"#),
+            (#"{"stream":true,"a":1}"#, #"{"a":1}"#),
+            (#"{"a":1,"user":"u"}"#, #"{"a":1}"#),
+            (#"{"user":"u"}"#, "{}"),
+            (#"{"user":"u","stream":false}"#, "{}"),
+            (#"{"b":1,"user":{"x":{"y":2}},"a":2,"metadata":{}}"#, #"{"a":2,"b":1}"#),
+            (#"{"\u0062":1,"a":2}"#, #"{"a":2,"b":1}"#),
+            (#"{"ab":1,"a":2,"":3}"#, #"{"":3,"a":2,"ab":1}"#),
+            (#"{"é":1,"z":2}"#, #"{"z":2,"é":1}"#),
+            (#"{"a":{"a":1},"b":{"b":2,"a":3},"c":{"a":{"a":{}}}}"#, #"{"a":{"a":1},"b":{"a":3,"b":2},"c":{"a":{"a":{}}}}"#),
+            (#"{"m":{"z":1,"y":2},"model":"x","a":[{"b":1,"a":0}]}"#, #"{"a":[{"a":0,"b":1}],"m":{"y":2,"z":1},"model":"x"}"#),
+        ]
+        for (input, expected) in table {
+            #expect(try canonical(input) == expected, "\(input)")
+        }
+        #expect(reason(#"{"b":1,"a":2,"b":3}"#) == .duplicateKey("b"))
+        #expect(reason(#"{"a":1,"b":2,"a":3}"#) == .duplicateKey("a"))
+        #expect(reason(#"{"x":{"a":1,"a":2}}"#) == .duplicateKey("a"))
+        #expect(reason(#"{"x":[{"b":1},{"c":1,"\u0063":2}]}"#) == .duplicateKey("c"))
+    }
+}
