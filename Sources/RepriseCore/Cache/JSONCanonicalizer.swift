@@ -21,7 +21,8 @@
 /// is parsed (a string without escapes is its own canonical form), and only member names and the
 /// top-level `model` value are also kept unescaped. The parser owns the scratch buffers for the
 /// duration of a call (moved out of the class and back), so appending to them is a plain
-/// struct access with no runtime exclusivity check.
+/// struct access with no runtime exclusivity check; the bytes being written and the member
+/// names go to `ByteBuffer`s (no uniqueness check or generic path per append).
 ///
 /// Not thread-safe: it owns reusable scratch buffers. One per event loop / thread.
 public final class JSONCanonicalizer {
@@ -33,26 +34,23 @@ public final class JSONCanonicalizer {
     private let ignored: [[UInt8]]
     /// Reused between calls (capacity kept); lent to the parser during a call.
     private var buffers = Buffers()
+    /// The canonical bytes while they are written (copied to `output` on success), member
+    /// names, and the scratch copy used to reorder members. Lent to the parser during a call
+    /// and written back when it returns; freed in `deinit`.
+    private var written = ByteBuffer(capacity: 4096)
+    private var names = ByteBuffer(capacity: 512)
+    private var reorder = ByteBuffer(capacity: 1024)
 
     /// The canonical bytes of the last successful `canonicalize` call.
     public var output: [UInt8] { buffers.output }
 
-    /// Scratch storage of one canonicalization.
+    /// Array scratch storage of one canonicalization.
     private struct Buffers {
-        /// The canonical bytes being written.
+        /// The canonical bytes of the last successful call.
         var output: [UInt8] = []
-        /// Unescaped member names, appended as they are parsed; `Member` ranges point into it.
-        /// Names of finished nested objects are not popped (one truncation less per object; it
-        /// stays smaller than the body). Briefly also the unescaped top-level `model` value.
-        var keyBytes: [UInt8] = []
         /// Member records of the objects currently open (a stack).
         var members: [Member] = []
-        /// Copy of an object's members while they are written back in sorted order.
-        var reorderScratch: [UInt8] = []
         var digits: [UInt8] = []
-        var order: [Int] = []
-
-        init() { output.reserveCapacity(4096) }
     }
 
     private struct Member {
@@ -72,17 +70,34 @@ public final class JSONCanonicalizer {
                 maxDepth: Int = JSONCanonicalizer.defaultMaxDepth) {
         self.ignored = ignoredTopLevelFields.map { Array($0.utf8) }
         self.maxDepth = maxDepth
+        buffers.output.reserveCapacity(4096)
+    }
+
+    deinit {
+        written.deallocate()
+        names.deallocate()
+        reorder.deallocate()
     }
 
     /// Canonicalizes `body`; on success the result is in `output` and the policy facts are returned.
     public func canonicalize(_ body: UnsafeRawBufferPointer) throws(NotCacheableReason) -> RequestFacts {
+        // Arrays are swapped out (a copy would make their next append copy them); the byte
+        // buffers are copied in and written back, as growing may have moved their storage.
+        // Nothing touches this instance's buffers until the `defer` has run.
         var lent = Buffers()
         swap(&lent, &buffers)
         lent.output.removeAll(keepingCapacity: true)
-        lent.keyBytes.removeAll(keepingCapacity: true)
         lent.members.removeAll(keepingCapacity: true)
-        var parser = Parser(bytes: body.bindMemory(to: UInt8.self), ignored: ignored, maxDepth: maxDepth, buffers: lent)
-        defer { swap(&parser.buffers, &buffers) }
+        written.removeAll()
+        names.removeAll()
+        var parser = Parser(bytes: body.bindMemory(to: UInt8.self), ignored: ignored, maxDepth: maxDepth,
+                            buffers: lent, written: written, names: names, reorder: reorder)
+        defer {
+            swap(&parser.buffers, &buffers)
+            written = parser.written
+            names = parser.names
+            reorder = parser.reorder
+        }
         return try parser.run()
     }
 
@@ -106,14 +121,26 @@ public final class JSONCanonicalizer {
         let ignored: [[UInt8]]
         let maxDepth: Int
         var buffers: Buffers
+        /// The canonical bytes being written.
+        var written: ByteBuffer
+        /// Unescaped member names, appended as they are parsed; `Member` ranges point into it.
+        /// Names of finished nested objects are not popped (one truncation less per object; it
+        /// stays smaller than the body). Briefly also the unescaped top-level `model` value.
+        var names: ByteBuffer
+        /// An object's members in sorted order while they are reordered.
+        var reorder: ByteBuffer
         var index = 0
         var facts = RequestFacts()
 
-        init(bytes: UnsafeBufferPointer<UInt8>, ignored: [[UInt8]], maxDepth: Int, buffers: Buffers) {
+        init(bytes: UnsafeBufferPointer<UInt8>, ignored: [[UInt8]], maxDepth: Int, buffers: Buffers,
+             written: ByteBuffer, names: ByteBuffer, reorder: ByteBuffer) {
             self.bytes = bytes
             self.ignored = ignored
             self.maxDepth = maxDepth
             self.buffers = buffers
+            self.written = written
+            self.names = names
+            self.reorder = reorder
         }
 
         mutating func run() throws(NotCacheableReason) -> RequestFacts {
@@ -129,6 +156,7 @@ public final class JSONCanonicalizer {
             _ = try parseValue(depth: 1, field: .other, topLevel: true)
             skipWhitespace()
             guard index == bytes.count else { throw .invalidJSON(offset: index, detail: "trailing bytes after the top-level value") }
+            buffers.output.append(contentsOf: written.bytes(0 ..< written.count))
             return facts
         }
 
@@ -156,10 +184,10 @@ public final class JSONCanonicalizer {
             case UInt8(ascii: "\""):
                 if field == .model {
                     // The one value whose unescaped text is needed: borrow the top of the name stack.
-                    let valueStart = buffers.keyBytes.count
+                    let valueStart = names.count
                     try parseString(keepingUnescaped: true)
-                    facts.model = String(decoding: buffers.keyBytes[valueStart...], as: UTF8.self)
-                    buffers.keyBytes.removeSubrange(valueStart...)
+                    facts.model = String(decoding: names.bytes(valueStart ..< names.count), as: UTF8.self)
+                    names.truncate(to: valueStart)
                 } else {
                     try parseString(keepingUnescaped: false)
                 }
@@ -188,18 +216,18 @@ public final class JSONCanonicalizer {
             for offset in 0 ..< count where bytes[index + offset] != expected[offset] {
                 throw fail("invalid literal")
             }
-            buffers.output.append(contentsOf: expected)
+            written.append(expected)
             index += count
         }
 
         mutating func parseArray(depth: Int) throws(NotCacheableReason) {
             guard depth <= maxDepth else { throw .nestingTooDeep(limit: maxDepth) }
             index += 1
-            buffers.output.append(UInt8(ascii: "["))
+            written.append(UInt8(ascii: "["))
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                buffers.output.append(UInt8(ascii: "]"))
+                written.append(UInt8(ascii: "]"))
                 return
             }
             while true {
@@ -209,9 +237,9 @@ public final class JSONCanonicalizer {
                 let byte = bytes[index]
                 index += 1
                 if byte == UInt8(ascii: ",") {
-                    buffers.output.append(UInt8(ascii: ","))
+                    written.append(UInt8(ascii: ","))
                 } else if byte == UInt8(ascii: "]") {
-                    buffers.output.append(UInt8(ascii: "]"))
+                    written.append(UInt8(ascii: "]"))
                     return
                 } else {
                     index -= 1
@@ -226,31 +254,31 @@ public final class JSONCanonicalizer {
         mutating func parseObject(depth: Int, topLevel: Bool, parentField: TopLevelField) throws(NotCacheableReason) {
             guard depth <= maxDepth else { throw .nestingTooDeep(limit: maxDepth) }
             index += 1
-            let objectStart = buffers.output.count
+            let objectStart = written.count
             let memberBase = buffers.members.count
-            buffers.output.append(UInt8(ascii: "{"))
+            written.append(UInt8(ascii: "{"))
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                buffers.output.append(UInt8(ascii: "}"))
+                written.append(UInt8(ascii: "}"))
                 return
             }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-                let separatorStart = buffers.output.count
-                if buffers.members.count > memberBase { buffers.output.append(UInt8(ascii: ",")) }
-                let outStart = buffers.output.count
-                let keyStart = buffers.keyBytes.count
+                let separatorStart = written.count
+                if buffers.members.count > memberBase { written.append(UInt8(ascii: ",")) }
+                let outStart = written.count
+                let keyStart = names.count
                 try parseString(keepingUnescaped: true)
-                let keyEnd = buffers.keyBytes.count
+                let keyEnd = names.count
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected : after member name") }
                 index += 1
-                buffers.output.append(UInt8(ascii: ":"))
+                written.append(UInt8(ascii: ":"))
 
                 let field: TopLevelField = topLevel ? topLevelField(keyStart ..< keyEnd) : .other
-                let valueStart = buffers.output.count
+                let valueStart = written.count
                 let kind = try parseValue(depth: depth + 1, field: field, topLevel: false)
                 if topLevel {
                     recordFact(field: field, kind: kind, valueStart: valueStart)
@@ -260,10 +288,10 @@ public final class JSONCanonicalizer {
                 }
 
                 if topLevel && isIgnored(keyStart ..< keyEnd) {
-                    buffers.output.removeSubrange(separatorStart...)
-                    buffers.keyBytes.removeSubrange(keyStart...)
+                    written.truncate(to: separatorStart)
+                    names.truncate(to: keyStart)
                 } else {
-                    buffers.members.append(Member(keyStart: keyStart, keyEnd: keyEnd, outStart: outStart, outEnd: buffers.output.count))
+                    buffers.members.append(Member(keyStart: keyStart, keyEnd: keyEnd, outStart: outStart, outEnd: written.count))
                 }
 
                 skipWhitespace()
@@ -288,7 +316,7 @@ public final class JSONCanonicalizer {
                 if kind != .string { facts.model = nil }
             case .temperature, .topP, .n:
                 guard kind == .number else { return }
-                let text = String(decoding: buffers.output[valueStart...], as: UTF8.self)
+                let text = String(decoding: written.bytes(valueStart ..< written.count), as: UTF8.self)
                 if field == .temperature { facts.temperature = Double(text) }
                 if field == .topP { facts.topP = Double(text) }
                 if field == .n { facts.n = Int(text) }
@@ -311,13 +339,13 @@ public final class JSONCanonicalizer {
         func keyEquals(_ key: Range<Int>, _ name: StaticString) -> Bool {
             guard key.count == name.utf8CodeUnitCount else { return false }
             let expected = name.utf8Start
-            for offset in 0 ..< key.count where buffers.keyBytes[key.lowerBound + offset] != expected[offset] { return false }
+            for offset in 0 ..< key.count where names[key.lowerBound + offset] != expected[offset] { return false }
             return true
         }
 
         func isIgnored(_ key: Range<Int>) -> Bool {
             for field in ignored where field.count == key.count {
-                if buffers.keyBytes[key].elementsEqual(field) { return true }
+                if names.bytes(key).elementsEqual(field) { return true }
             }
             return false
         }
@@ -347,19 +375,19 @@ public final class JSONCanonicalizer {
                 case UInt8(ascii: "\""):
                     if escaped {
                         copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
-                        buffers.output.append(UInt8(ascii: "\""))
+                        written.append(UInt8(ascii: "\""))
                     } else {
                         // No escape: the string, quotes included, is its own canonical form.
-                        buffers.output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[openingQuote ... index]))
+                        written.append(UnsafeBufferPointer(rebasing: bytes[openingQuote ... index]))
                         if keepingUnescaped {
-                            buffers.keyBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart ..< index]))
+                            names.append(UnsafeBufferPointer(rebasing: bytes[runStart ..< index]))
                         }
                     }
                     index += 1
                     return
                 case UInt8(ascii: "\\"):
                     if !escaped {
-                        buffers.output.append(UInt8(ascii: "\""))
+                        written.append(UInt8(ascii: "\""))
                         escaped = true
                     }
                     copyRun(from: runStart, keepingUnescaped: keepingUnescaped)
@@ -375,8 +403,8 @@ public final class JSONCanonicalizer {
         mutating func copyRun(from start: Int, keepingUnescaped: Bool) {
             guard index > start else { return }
             let run = UnsafeBufferPointer(rebasing: bytes[start ..< index])
-            buffers.output.append(contentsOf: run)
-            if keepingUnescaped { buffers.keyBytes.append(contentsOf: run) }
+            written.append(run)
+            if keepingUnescaped { names.append(run) }
         }
 
         /// Advances `index` over printable ASCII other than `"` and `\`, 8 bytes at a time, and
@@ -445,7 +473,7 @@ public final class JSONCanonicalizer {
                 throw fail("invalid escape")
             }
             writeEscaped(scalar)
-            if keepingUnescaped { Self.appendUTF8(scalar, to: &buffers.keyBytes) }
+            if keepingUnescaped { names.appendUTF8(scalar) }
         }
 
         mutating func hex4() throws(NotCacheableReason) -> UInt32 {
@@ -479,39 +507,20 @@ public final class JSONCanonicalizer {
             case 0x0D: escape = UInt8(ascii: "r")
             case 0x09: escape = UInt8(ascii: "t")
             case 0x00 ..< 0x20:
-                buffers.output.append(contentsOf: "\\u00".utf8)
-                buffers.output.append(Self.hexDigit(UInt8(scalar >> 4)))
-                buffers.output.append(Self.hexDigit(UInt8(scalar & 0x0F)))
+                written.append("\\u00")
+                written.append(Self.hexDigit(UInt8(scalar >> 4)))
+                written.append(Self.hexDigit(UInt8(scalar & 0x0F)))
                 return
             default:
-                Self.appendUTF8(scalar, to: &buffers.output)
+                written.appendUTF8(scalar)
                 return
             }
-            buffers.output.append(UInt8(ascii: "\\"))
-            buffers.output.append(escape)
+            written.append(UInt8(ascii: "\\"))
+            written.append(escape)
         }
 
         static func hexDigit(_ value: UInt8) -> UInt8 {
             value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
-        }
-
-        static func appendUTF8(_ scalar: UInt32, to target: inout [UInt8]) {
-            switch scalar {
-            case 0 ..< 0x80:
-                target.append(UInt8(scalar))
-            case 0x80 ..< 0x800:
-                target.append(UInt8(0xC0 | (scalar >> 6)))
-                target.append(UInt8(0x80 | (scalar & 0x3F)))
-            case 0x800 ..< 0x10000:
-                target.append(UInt8(0xE0 | (scalar >> 12)))
-                target.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                target.append(UInt8(0x80 | (scalar & 0x3F)))
-            default:
-                target.append(UInt8(0xF0 | (scalar >> 18)))
-                target.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
-                target.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
-                target.append(UInt8(0x80 | (scalar & 0x3F)))
-            }
         }
 
         /// Validates one multi-byte UTF-8 sequence at `index` (RFC 3629: no overlongs, no
@@ -605,35 +614,35 @@ public final class JSONCanonicalizer {
                 exponent += 1
             }
             guard first < last else {
-                buffers.output.append(UInt8(ascii: "0"))
+                written.append(UInt8(ascii: "0"))
                 return
             }
-            if negative { buffers.output.append(UInt8(ascii: "-")) }
+            if negative { written.append(UInt8(ascii: "-")) }
             let significant = digits[first ..< last]
             let count = significant.count
             // Position of the decimal point relative to the first significant digit.
             let pointPosition = count + exponent
             if exponent >= 0, pointPosition <= 21 {
-                buffers.output.append(contentsOf: significant)
-                for _ in 0 ..< exponent { buffers.output.append(UInt8(ascii: "0")) }
+                written.append(significant)
+                for _ in 0 ..< exponent { written.append(UInt8(ascii: "0")) }
             } else if exponent < 0, pointPosition > 0 {
-                buffers.output.append(contentsOf: significant.prefix(pointPosition))
-                buffers.output.append(UInt8(ascii: "."))
-                buffers.output.append(contentsOf: significant.dropFirst(pointPosition))
+                written.append(significant.prefix(pointPosition))
+                written.append(UInt8(ascii: "."))
+                written.append(significant.dropFirst(pointPosition))
             } else if exponent < 0, pointPosition > -6 {
-                buffers.output.append(contentsOf: "0.".utf8)
-                for _ in 0 ..< -pointPosition { buffers.output.append(UInt8(ascii: "0")) }
-                buffers.output.append(contentsOf: significant)
+                written.append("0.")
+                for _ in 0 ..< -pointPosition { written.append(UInt8(ascii: "0")) }
+                written.append(significant)
             } else {
-                buffers.output.append(significant[first])
+                written.append(significant[first])
                 if count > 1 {
-                    buffers.output.append(UInt8(ascii: "."))
-                    buffers.output.append(contentsOf: significant.dropFirst())
+                    written.append(UInt8(ascii: "."))
+                    written.append(significant.dropFirst())
                 }
-                buffers.output.append(UInt8(ascii: "e"))
+                written.append(UInt8(ascii: "e"))
                 let scientificExponent = pointPosition - 1
-                if scientificExponent < 0 { buffers.output.append(UInt8(ascii: "-")) }
-                buffers.output.append(contentsOf: String(scientificExponent.magnitude).utf8)
+                if scientificExponent < 0 { written.append(UInt8(ascii: "-")) }
+                for digit in String(scientificExponent.magnitude).utf8 { written.append(digit) }
             }
         }
 
@@ -644,52 +653,44 @@ public final class JSONCanonicalizer {
         /// names already ascend strictly (so none is duplicated) they stay; otherwise they are
         /// sorted, checked for duplicates and rewritten.
         mutating func writeSortedMembers(objectStart: Int, memberBase: Int) throws(NotCacheableReason) {
-            let keyBytes = buffers.keyBytes
+            let keys = names.bytes(0 ..< names.count)
             let ascending = buffers.members.withUnsafeBufferPointer { members in
-                keyBytes.withUnsafeBufferPointer { keys in
-                    var position = memberBase + 1
-                    while position < members.count {
-                        if !Self.name(of: members[position - 1], in: keys, precedes: members[position]) { return false }
-                        position += 1
-                    }
-                    return true
+                var position = memberBase + 1
+                while position < members.count {
+                    if !Self.name(of: members[position - 1], in: keys, precedes: members[position]) { return false }
+                    position += 1
                 }
+                return true
             }
             if ascending {
-                buffers.output.append(UInt8(ascii: "}"))
+                written.append(UInt8(ascii: "}"))
                 return
             }
 
-            keyBytes.withUnsafeBufferPointer { keys in
-                buffers.members[memberBase...].sort { lhs, rhs in Self.name(of: lhs, in: keys, precedes: rhs) }
+            // In place (sorting an `ArraySlice` would allocate a copy).
+            buffers.members.withUnsafeMutableBufferPointer { members in
+                var openMembers = UnsafeMutableBufferPointer(rebasing: members[memberBase...])
+                openMembers.sort { lhs, rhs in
+                    Self.name(of: lhs, in: keys, precedes: rhs)
+                }
             }
             let members = buffers.members
             for position in memberBase + 1 ..< members.count {
-                let previous = keyBytes[members[position - 1].keyStart ..< members[position - 1].keyEnd]
-                let current = keyBytes[members[position].keyStart ..< members[position].keyEnd]
-                if previous.elementsEqual(current) { throw .duplicateKey(String(decoding: current, as: UTF8.self)) }
+                let previous = members[position - 1], current = members[position]
+                let currentName = keys[current.keyStart ..< current.keyEnd]
+                if keys[previous.keyStart ..< previous.keyEnd].elementsEqual(currentName) {
+                    throw .duplicateKey(String(decoding: currentName, as: UTF8.self))
+                }
             }
             // The sorted members with the same commas have the same length as what is there:
             // build them in the scratch buffer and copy them over it.
-            let contentStart = objectStart + 1
-            var sorted: [UInt8] = []
-            swap(&sorted, &buffers.reorderScratch)
-            sorted.removeAll(keepingCapacity: true)
-            buffers.output.withUnsafeBufferPointer { written in
-                for position in memberBase ..< members.count {
-                    if position > memberBase { sorted.append(UInt8(ascii: ",")) }
-                    let member = members[position]
-                    sorted.append(contentsOf: UnsafeBufferPointer(rebasing: written[member.outStart ..< member.outEnd]))
-                }
+            reorder.removeAll()
+            for position in memberBase ..< members.count {
+                if position > memberBase { reorder.append(UInt8(ascii: ",")) }
+                reorder.append(written.bytes(members[position].outStart ..< members[position].outEnd))
             }
-            buffers.output.withUnsafeMutableBufferPointer { written in
-                sorted.withUnsafeBufferPointer { source in
-                    guard let target = written.baseAddress, let bytes = source.baseAddress else { return }
-                    UnsafeMutableRawPointer(target + contentStart).copyMemory(from: bytes, byteCount: source.count)
-                }
-            }
-            swap(&sorted, &buffers.reorderScratch)
-            buffers.output.append(UInt8(ascii: "}"))
+            written.overwrite(at: objectStart + 1, with: reorder.bytes(0 ..< reorder.count))
+            written.append(UInt8(ascii: "}"))
         }
 
         /// Whether the unescaped name of `lhs` sorts strictly before that of `rhs` (bytewise).
@@ -702,6 +703,96 @@ public final class JSONCanonicalizer {
                 offset += 1
             }
             return lhsCount < rhsCount
+        }
+    }
+
+    // MARK: - Byte buffer
+
+    /// A growable byte buffer for the parser's appends. Unlike `[UInt8]` it has no uniqueness
+    /// check and no generic `append(contentsOf:)` path per call, which the parser makes a few
+    /// hundred times per kilobyte. A value copy shares the storage: it is owned by one
+    /// `JSONCanonicalizer` (lent to one parser at a time, written back, freed in `deinit`) and
+    /// its pointer never leaves this file.
+    private struct ByteBuffer {
+        private var base: UnsafeMutablePointer<UInt8>
+        private var capacity: Int
+        private(set) var count = 0
+
+        init(capacity: Int) {
+            base = .allocate(capacity: capacity)
+            self.capacity = capacity
+        }
+
+        func deallocate() { base.deallocate() }
+
+        subscript(position: Int) -> UInt8 { base[position] }
+
+        /// The bytes in `range` (valid until the next append).
+        func bytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
+        }
+
+        mutating func removeAll() { count = 0 }
+
+        mutating func truncate(to newCount: Int) { count = newCount }
+
+        @inline(__always)
+        mutating func append(_ byte: UInt8) {
+            if count == capacity { grow(toAtLeast: count + 1) }
+            base[count] = byte
+            count += 1
+        }
+
+        @inline(__always)
+        mutating func append(_ source: UnsafeBufferPointer<UInt8>) {
+            guard let start = source.baseAddress, source.count > 0 else { return }
+            if capacity - count < source.count { grow(toAtLeast: count + source.count) }
+            (base + count).update(from: start, count: source.count)
+            count += source.count
+        }
+
+        mutating func append(_ text: StaticString) {
+            append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func append(_ digits: ArraySlice<UInt8>) {
+            for digit in digits { append(digit) }
+        }
+
+        mutating func appendUTF8(_ scalar: UInt32) {
+            switch scalar {
+            case 0 ..< 0x80:
+                append(UInt8(scalar))
+            case 0x80 ..< 0x800:
+                append(UInt8(0xC0 | (scalar >> 6)))
+                append(UInt8(0x80 | (scalar & 0x3F)))
+            case 0x800 ..< 0x10000:
+                append(UInt8(0xE0 | (scalar >> 12)))
+                append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                append(UInt8(0x80 | (scalar & 0x3F)))
+            default:
+                append(UInt8(0xF0 | (scalar >> 18)))
+                append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
+                append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
+                append(UInt8(0x80 | (scalar & 0x3F)))
+            }
+        }
+
+        /// Replaces `source.count` bytes from `position` (all within `count`).
+        mutating func overwrite(at position: Int, with source: UnsafeBufferPointer<UInt8>) {
+            precondition(position >= 0 && position + source.count <= count, "overwrite past the written bytes")
+            guard let start = source.baseAddress else { return }
+            (base + position).update(from: start, count: source.count)
+        }
+
+        @inline(never)
+        private mutating func grow(toAtLeast minimum: Int) {
+            let newCapacity = max(minimum, capacity * 2)
+            let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            newBase.initialize(from: base, count: count)
+            base.deallocate()
+            base = newBase
+            capacity = newCapacity
         }
     }
 }
