@@ -47,7 +47,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var state = State.idle
     private var queuedParts = CircularBuffer<HTTPServerRequestPart>()
     private var readPending = false
-    private var timer: Scheduled<Void>?
+    /// When the current phase (idle, receiving a request, lingering) times out; see `setDeadline`.
+    private var deadline: (due: NIODeadline, action: DeadlineAction)?
+    /// The task that checks `deadline`.
+    private var wakeUp: Scheduled<Void>?
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     private var context: ChannelHandlerContext!
     private(set) var isDraining = false
@@ -76,6 +79,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
+        wakeUp?.cancel()
+        wakeUp = nil
         if case .responding(let writer) = state {
             writer.clientDisconnected()
         }
@@ -87,6 +92,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
+        wakeUp?.cancel()
+        wakeUp = nil
         self.context = nil
     }
 
@@ -116,7 +123,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
             state = .receiving(head: head, body: nil, receivedAt: .now())
-            armTimer(after: limits.requestTimeout) { handler in handler.requestTimedOut() }
+            setDeadline(after: limits.requestTimeout, .requestTimedOut)
 
         case (.receiving(let head, var body, let receivedAt), .body(var chunk)):
             let total = (body?.readableBytes ?? 0) + chunk.readableBytes
@@ -296,32 +303,75 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.close(mode: .output).assumeIsolated().whenComplete { [weak self] _ in
             guard let self, let context = self.context else { return }
             context.read()
-            self.armTimer(after: Self.lingerTime) { handler in handler.context?.close(promise: nil) }
+            self.setDeadline(after: Self.lingerTime, .close)
         }
     }
 
     // MARK: Timers
 
+    /// What happens when the connection's deadline passes.
+    private enum DeadlineAction {
+        /// Keep-alive connection left idle: close it.
+        case closeIdle
+        /// The request did not arrive in time: 408.
+        case requestTimedOut
+        /// End of a lingering close.
+        case close
+    }
+
     private func armIdleTimer() {
-        armTimer(after: limits.idleTimeout) { handler in
-            guard case .idle = handler.state else { return }
-            handler.state = .closing
-            handler.context?.close(promise: nil)
+        setDeadline(after: limits.idleTimeout, .closeIdle)
+    }
+
+    /// Sets the connection's one deadline. Why not a scheduled task per deadline: a keep-alive
+    /// request moves it twice (request timer, then idle timer), and scheduling plus cancelling
+    /// NIO tasks for that was ~6% of a cache hit's event-loop time (perf). The deadline is a
+    /// stored value instead; one wake-up task checks it and re-arms itself. A wake-up is never
+    /// scheduled further out than `checkInterval`, so a newly set, earlier deadline is never
+    /// missed (every deadline is at least `checkInterval` away when set, except shorter ones,
+    /// which reschedule the wake-up).
+    private func setDeadline(after delay: TimeAmount, _ action: DeadlineAction) {
+        deadline = (NIODeadline.now() + delay, action)
+        if wakeUp == nil {
+            scheduleWakeUp(in: min(delay, checkInterval))
+        } else if delay < checkInterval {
+            wakeUp?.cancel()
+            scheduleWakeUp(in: delay)
         }
     }
 
-    private func armTimer(after delay: TimeAmount, _ action: @escaping (HTTPConnectionHandler) -> Void) {
-        cancelTimer()
-        guard let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            guard let self else { return }
-            self.timer = nil
-            action(self)
-        }
-    }
-
+    /// No deadline while a response is produced (the upstream side has its own timeouts).
     private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
+        deadline = nil
+    }
+
+    private var checkInterval: TimeAmount { min(limits.idleTimeout, limits.requestTimeout) }
+
+    private func scheduleWakeUp(in delay: TimeAmount) {
+        guard let context else { return }
+        wakeUp = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            self?.deadlineCheck()
+        }
+    }
+
+    private func deadlineCheck() {
+        wakeUp = nil
+        guard let (due, action) = deadline else { return }
+        let now = NIODeadline.now()
+        if now < due {
+            scheduleWakeUp(in: min(due - now, checkInterval))
+            return
+        }
+        deadline = nil
+        switch action {
+        case .closeIdle:
+            guard case .idle = state else { return }
+            state = .closing
+            context?.close(promise: nil)
+        case .requestTimedOut:
+            requestTimedOut()
+        case .close:
+            context?.close(promise: nil)
+        }
     }
 }

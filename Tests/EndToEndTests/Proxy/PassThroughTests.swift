@@ -205,6 +205,31 @@ import Testing
         }
     }
 
+    /// The connection's one deadline moves with every request: a connection in use is never
+    /// closed as idle, and a request timeout shorter than the idle timeout fires on time.
+    @Test func deadlinesFollowTheConnectionsPhases() async throws {
+        try await withProxy(yaml: "server:\n  idle_timeout: 600ms\n  request_timeout: 10s\n") { _, proxy in
+            let busy = try proxy.connect(timeout: 10)
+            for _ in 0 ..< 10 {  // 3 s in all, 5 idle timeouts, one connection
+                try busy.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try busy.readResponse().status == 200)
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(busy.waitForClose())
+        }
+        try await withProxy(yaml: "server:\n  idle_timeout: 20s\n  request_timeout: 400ms\n") { _, proxy in
+            let connection = try proxy.connect(timeout: 15)
+            try connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().status == 200)
+            try await Task.sleep(for: .milliseconds(700))
+            let started = ContinuousClock.now
+            try connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            #expect(try connection.readResponse().status == 408)
+            // Well before the idle timeout: the wake-up was not left at the idle deadline.
+            #expect(ContinuousClock.now - started < .seconds(10))
+        }
+    }
+
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         try await withProxy { _, proxy in
             let first = #"{"model":"deepseek-chat","messages":[{"role":"user","content":"one"}]}"#
