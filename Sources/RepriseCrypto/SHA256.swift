@@ -64,16 +64,25 @@ public final class SHA256Hasher {
     }
 }
 
-extension Sequence where Element == UInt8 {
-    /// Lower-case hexadecimal.
+extension Collection where Element == UInt8 {
+    /// Lower-case hexadecimal. Inlinable so it is specialized where it is used: a cache key is
+    /// hex, computed on every cacheable request.
+    @inlinable
     public var hexString: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(self.underestimatedCount * 2)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        String(unsafeUninitializedCapacity: count * 2) { characters in
+            var written = 0
+            for byte in self {
+                characters[written] = hexDigit(byte >> 4)
+                characters[written + 1] = hexDigit(byte & 0x0F)
+                written += 2
+            }
+            return written
         }
-        return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// The lower-case ASCII hex digit of a nibble (0...15).
+@inlinable
+func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
 }

@@ -33,17 +33,34 @@ public struct CacheScope: Sendable, Equatable {
     public var variant: String
     /// HTTP method (upper-cased when framed).
     public var method: String
-    /// Request target: path with optional query string. The path is normalized
-    /// (`CachePath.normalize`); the query string is included verbatim as a separate field, so
-    /// requests that differ in query parameters (e.g. Azure's `api-version`) never share a key.
-    public var target: String
+    /// The normalized request path (`CachePath.normalize`).
+    public var normalizedPath: String
+    /// The raw query string, a separate key field taken verbatim, so requests that differ in
+    /// query parameters (e.g. Azure's `api-version`) never share a key.
+    public var query: Substring
+
+    /// Request target: path with optional query string (setting it normalizes the path).
+    public var target: String {
+        get { query.isEmpty ? normalizedPath : normalizedPath + "?" + query }
+        set {
+            normalizedPath = CachePath.normalize(newValue)
+            query = CachePath.queryString(of: newValue)
+        }
+    }
 
     public init(namespace: String, route: String, variant: String, method: String, target: String) {
+        self.init(namespace: namespace, route: route, variant: variant, method: method,
+                  normalizedPath: CachePath.normalize(target), query: CachePath.queryString(of: target))
+    }
+
+    /// For a caller that already normalized the path (once per request).
+    public init(namespace: String, route: String, variant: String, method: String, normalizedPath: String, query: Substring) {
         self.namespace = namespace
         self.route = route
         self.variant = variant
         self.method = method
-        self.target = target
+        self.normalizedPath = normalizedPath
+        self.query = query
     }
 }
 

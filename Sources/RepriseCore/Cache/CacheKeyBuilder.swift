@@ -34,18 +34,36 @@ public final class CacheKeyBuilder {
     /// Credential namespaces are remembered per builder: a sidecar sees a handful of
     /// credentials, and hashing the same token on every request was a visible share of a hit.
     public func namespace(mode: NamespaceMode, headerValue: (String) -> String?) -> String {
-        guard case .credential = mode, let credential = NamespaceMode.credential(headerValue: headerValue) else {
+        guard case .credential = mode else {
             return mode.namespace(hasher: hasher, headerValue: headerValue)
         }
-        if let known = credentialNamespaces[credential] { return known }
-        let computed = mode.namespace(hasher: hasher, headerValue: headerValue)
-        if credentialNamespaces.count >= Self.credentialMemoLimit {
-            credentialNamespaces.removeAll(keepingCapacity: true)
+        // A client sends the same `Authorization` value on every request: compared whole, it
+        // skips parsing the token and hashing it into the memo's dictionary.
+        let authorization = headerValue("authorization")
+        if let authorization, let last = lastAuthorization, last.value == authorization {
+            return last.namespace
         }
-        credentialNamespaces[credential] = computed
-        return computed
+        guard let credential = NamespaceMode.credential(headerValue: headerValue) else {
+            return mode.namespace(hasher: hasher, headerValue: headerValue)
+        }
+        let namespace: String
+        if let known = credentialNamespaces[credential] {
+            namespace = known
+        } else {
+            namespace = mode.namespace(hasher: hasher, headerValue: headerValue)
+            if credentialNamespaces.count >= Self.credentialMemoLimit {
+                credentialNamespaces.removeAll(keepingCapacity: true)
+            }
+            credentialNamespaces[credential] = namespace
+        }
+        // Only when `Authorization` alone gave the credential (not a fallback to `api-key`).
+        if let authorization, NamespaceMode.credential(headerValue: { $0 == "authorization" ? authorization : nil }) != nil {
+            lastAuthorization = (authorization, namespace)
+        }
+        return namespace
     }
 
+    private var lastAuthorization: (value: String, namespace: String)?
     private var credentialNamespaces: [String: String] = [:]
     /// Bound of the credential memo (emptied when full: a rare recomputation, never growth).
     static let credentialMemoLimit = 1024
@@ -66,8 +84,8 @@ public final class CacheKeyBuilder {
         feedField(scope.route.utf8)
         feedField(scope.variant.utf8)
         feedField(scope.method.uppercased().utf8)
-        feedField(CachePath.normalize(scope.target).utf8)
-        feedField(CachePath.queryString(of: scope.target).utf8)
+        feedField(scope.normalizedPath.utf8)
+        feedField(scope.query.utf8)
         feedField(canonicalizer.output)
         return (hmac?.finalize() ?? hasher.finalize()).hexString
     }

@@ -7,19 +7,48 @@
 public enum CachePath {
     /// The normalized path of a request target (`/v1/chat/completions?x=1` → `/chat/completions`).
     public static func normalize<Target: StringProtocol>(_ target: Target) -> String {
-        var path = Substring(target)
+        let target = Substring(target)
+        if let clean = target.utf8.withContiguousStorageIfAvailable(alreadyNormalPath), let clean {
+            return clean
+        }
+        var path = target
         if let cut = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<cut] }
         var segments = path.split(separator: "/", omittingEmptySubsequences: true)
         if segments.first == "v1" { segments.removeFirst() }
         return "/" + segments.joined(separator: "/")
     }
 
+    /// The normalized path when it needs no rewriting beyond dropping the query and a leading
+    /// `/v1` (no `//`, no trailing `/`): the usual case, checked in one pass over the bytes
+    /// instead of splitting and joining strings (it runs on every request).
+    private static func alreadyNormalPath(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let slash = UInt8(ascii: "/")
+        guard bytes.first == slash else { return nil }
+        var pathEnd = bytes.count
+        var previous: UInt8 = 0
+        for index in 0 ..< bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
+                pathEnd = index
+                break
+            }
+            if byte == slash && previous == slash { return nil }
+            previous = byte
+        }
+        if pathEnd > 1 && previous == slash { return nil }  // a trailing slash
+        let startsWithV1 = pathEnd >= 3 && bytes[1] == UInt8(ascii: "v") && bytes[2] == UInt8(ascii: "1")
+        if startsWithV1 && pathEnd == 3 { return "/" }
+        let pathStart = startsWithV1 && bytes[3] == slash ? 3 : 0
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[pathStart ..< pathEnd]), as: UTF8.self)
+    }
+
     /// The raw query string of a request target, without `?` (empty when there is none).
     public static func queryString<Target: StringProtocol>(of target: Target) -> Substring {
         let target = Substring(target)
-        guard let mark = target.firstIndex(of: "?") else { return "" }
-        let afterMark = target[target.index(after: mark)...]
-        if let hash = afterMark.firstIndex(of: "#") { return afterMark[..<hash] }
+        // Byte search: `?` and `#` are ASCII, so their UTF-8 positions are valid indices.
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return "" }
+        let afterMark = target[target.utf8.index(after: mark)...]
+        if let hash = afterMark.utf8.firstIndex(of: UInt8(ascii: "#")) { return afterMark[..<hash] }
         return afterMark
     }
 

@@ -14,7 +14,7 @@ public struct ProxyRequest {
     /// The path without the query string.
     public var path: Substring {
         let uri = head.uri[...]
-        if let question = uri.firstIndex(of: "?") { return uri[..<question] }
+        if let question = uri.utf8.firstIndex(of: UInt8(ascii: "?")) { return uri[..<question] }
         return uri
     }
 }

@@ -69,7 +69,10 @@ final class ProxyResponder: RequestResponder, Sendable {
         let builder = keyBuilders.builder(on: writer.eventLoop)
         let headers = request.head.headers
         let namespace = builder.namespace(mode: cacheConfig.namespace) { headers.first(name: $0) }
-        let scope = CacheScope(namespace: namespace, route: "default", variant: "primary", method: "POST", target: request.head.uri)
+        let scope = CacheScope(
+            namespace: namespace, route: "default", variant: "primary", method: "POST",
+            normalizedPath: normalizedPath, query: CachePath.queryString(of: request.head.uri)
+        )
         let keyed: CacheKeyResult
         do {
             keyed = try builder.key(scope: scope, body: request.body?.readableBytesView ?? ByteBuffer().readableBytesView)

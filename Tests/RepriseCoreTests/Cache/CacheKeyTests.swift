@@ -164,6 +164,18 @@ import Testing
                 #expect(memoized == hashed, "round \(round), credential \(index)")
             }
         }
+        // Repeats of one Authorization value (the last-value shortcut), and Authorization values
+        // that give no credential, where `api-key` decides and must not be remembered as theirs.
+        let sequence: [[(name: String, value: String)]] = [
+            [("authorization", "Bearer a")], [("authorization", "Bearer a")],
+            [("authorization", "Basic z"), ("api-key", "k1")], [("authorization", "Basic z"), ("api-key", "k2")],
+            [("authorization", "Basic z")], [("authorization", "Bearer a")], [("api-key", "k1")],
+            [("authorization", "Bearer b")], [("authorization", "Bearer a")],
+        ]
+        for (step, headers) in sequence.enumerated() {
+            let memoized = builder.namespace(mode: .credential) { name in headers.first { $0.name == name }?.value }
+            #expect(memoized == NamespaceMode.credential.namespace(hasher: hasher, headers: headers), "step \(step)")
+        }
         #expect(builder.namespace(mode: .credential) { _ in nil } == NamespaceMode.anonymous)
         #expect(builder.namespace(mode: .global) { _ in "Bearer x" } == NamespaceMode.globalNamespace)
     }
@@ -192,5 +204,33 @@ import Testing
         #expect(!paths.matches("/v1/models"))
         #expect(!paths.matches("/v1/chat/completions/extra"))
         #expect(CacheablePaths(["/custom"]).matches("/v1/custom"))
+    }
+
+    /// Targets on the one-pass path (already normal) and on the split-and-join path (`//`,
+    /// trailing `/`) give the same normal forms.
+    @Test(arguments: [
+        ("/v1/chat/completions", "/chat/completions"),
+        ("/v1/chat/completions?api-version=2#x", "/chat/completions"),
+        ("/chat/completions", "/chat/completions"),
+        ("//v1//chat/completions", "/chat/completions"),
+        ("/v1/chat/completions/", "/chat/completions"),
+        ("/v1", "/"),
+        ("/v1/", "/"),
+        ("/v1?x=1", "/"),
+        ("/", "/"),
+        ("/?x=1", "/"),
+        ("", "/"),
+        ("?x=1", "/"),
+        ("/v1x/chat", "/v1x/chat"),
+        ("/v1/v1/chat", "/v1/chat"),
+        ("/chat//completions", "/chat/completions"),
+        ("/embeddings#frag", "/embeddings"),
+    ])
+    func pathNormalFormsAgreeOnBothPaths(target: String, normal: String) {
+        #expect(CachePath.normalize(target) == normal)
+        #expect(CachePath.normalize(Substring(target)) == normal)
+        let scope = CacheScope(namespace: "n", route: "r", variant: "v", method: "POST", target: target)
+        #expect(scope.normalizedPath == normal)
+        #expect(scope.query == CachePath.queryString(of: target))
     }
 }
