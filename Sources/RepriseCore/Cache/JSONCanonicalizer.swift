@@ -16,13 +16,14 @@
 /// - top-level members whose names are in `ignoredTopLevelFields` are dropped.
 ///
 /// This runs on every cacheable request, so the string path (most of a chat body) avoids
-/// per-byte work: runs of plain bytes are found 8 bytes at a time and copied with one
-/// `append(contentsOf:)`; a string's canonical form is written straight into `output` while it
-/// is parsed (a string without escapes is its own canonical form), and only member names and the
-/// top-level `model` value are also kept unescaped. The parser owns the scratch buffers for the
-/// duration of a call (moved out of the class and back), so appending to them is a plain
-/// struct access with no runtime exclusivity check; the bytes being written and the member
-/// names go to `ByteBuffer`s (no uniqueness check or generic path per append).
+/// per-byte work: runs of plain bytes are found 8 bytes at a time and copied whole; a string's
+/// canonical form is written while it is parsed (a string without escapes is its own canonical
+/// form, copied with its quotes in one append), and only member names and the top-level `model`
+/// value are also kept unescaped. Members whose names already ascend stay where they were
+/// written. The parser owns the scratch buffers for the duration of a call (moved out of the
+/// class and back), so appending to them is a plain struct access with no runtime exclusivity
+/// check; the bytes being written and the member names go to `ByteBuffer`s (no uniqueness check
+/// or generic path per append) and are copied to `output` once, on success.
 ///
 /// Not thread-safe: it owns reusable scratch buffers. One per event loop / thread.
 public final class JSONCanonicalizer {
@@ -41,12 +42,12 @@ public final class JSONCanonicalizer {
     private var names = ByteBuffer(capacity: 512)
     private var reorder = ByteBuffer(capacity: 1024)
 
-    /// The canonical bytes of the last successful `canonicalize` call.
+    /// The canonical bytes of the last `canonicalize` call when it succeeded (empty after a failure).
     public var output: [UInt8] { buffers.output }
 
     /// Array scratch storage of one canonicalization.
     private struct Buffers {
-        /// The canonical bytes of the last successful call.
+        /// The canonical bytes of the last call, when it succeeded.
         var output: [UInt8] = []
         /// Member records of the objects currently open (a stack).
         var members: [Member] = []
@@ -56,7 +57,7 @@ public final class JSONCanonicalizer {
     private struct Member {
         var keyStart: Int
         var keyEnd: Int
-        /// The member's bytes in `output` (name, colon, value), without the separating comma.
+        /// The member's bytes in the written bytes (name, colon, value), without the separating comma.
         var outStart: Int
         var outEnd: Int
     }
@@ -183,7 +184,7 @@ public final class JSONCanonicalizer {
                 return .array
             case UInt8(ascii: "\""):
                 if field == .model {
-                    // The one value whose unescaped text is needed: borrow the top of the name stack.
+                    // The one value whose unescaped text is needed: borrow the end of `names`.
                     let valueStart = names.count
                     try parseString(keepingUnescaped: true)
                     facts.model = String(decoding: names.bytes(valueStart ..< names.count), as: UTF8.self)
@@ -335,7 +336,7 @@ public final class JSONCanonicalizer {
             return .other
         }
 
-        /// Whether the unescaped member name at `key` in `keyBytes` is `name`.
+        /// Whether the unescaped member name at `key` in `names` is `name`.
         func keyEquals(_ key: Range<Int>, _ name: StaticString) -> Bool {
             guard key.count == name.utf8CodeUnitCount else { return false }
             let expected = name.utf8Start
@@ -352,8 +353,8 @@ public final class JSONCanonicalizer {
 
         // MARK: Strings
 
-        /// Parses a string starting at `"` and writes its canonical form to `output`; with
-        /// `keepingUnescaped`, also appends its unescaped bytes to `keyBytes`.
+        /// Parses a string starting at `"` and writes its canonical form to `written`; with
+        /// `keepingUnescaped`, also appends its unescaped bytes to `names`.
         ///
         /// Runs of bytes that are their own canonical form (printable ASCII other than `"` and
         /// `\`, and validated multi-byte UTF-8) are copied whole; only escapes are rewritten.

@@ -217,6 +217,34 @@ extension JSONCanonicalizerTests {
         }
     }
 
+    /// One canonicalizer reused across a body far larger than its initial buffers, failures in
+    /// the middle of a string and of an object, and small bodies: every success gives the same
+    /// bytes as the first time, and a failure leaves `output` empty.
+    @Test func reusedAcrossGrowthAndFailures() throws {
+        let names = (0 ..< 2_000).map { "name-" + String(String($0).reversed()) + "-é" }
+        let value = String(repeating: #"value with \"quotes\" and é "#, count: 3)
+        let big = "{" + names.reversed().map { "\"\($0)\":[\"\(value)\",{\"z\":1,\"a\":\"\($0)\"}]" }.joined(separator: ",") + "}"
+        let expectedBig = "{" + names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            .map { "\"\($0)\":[\"\(value)\",{\"a\":\"\($0)\",\"z\":1}]" }.joined(separator: ",") + "}"
+        let canonicalizer = JSONCanonicalizer()
+        func run(_ text: String) -> String? {
+            do {
+                _ = try canonicalizer.canonicalize(Array(text.utf8))
+                return String(decoding: canonicalizer.output, as: UTF8.self)
+            } catch {
+                #expect(canonicalizer.output.isEmpty)
+                return nil
+            }
+        }
+        #expect(run(#"{"b":1,"a":2}"#) == #"{"a":2,"b":1}"#)
+        #expect(run(big) == expectedBig)
+        #expect(run(String(big.dropLast(40))) == nil)
+        #expect(run(#"{"b":"x","a":"\"#) == nil)
+        #expect(run(#"{"b":1,"a":2}"#) == #"{"a":2,"b":1}"#)
+        #expect(run(big) == expectedBig)
+        #expect(run(#"{"y":{"b":[],"a":{}},"x":"\u00e9"}"#) == #"{"x":"é","y":{"a":{},"b":[]}}"#)
+    }
+
     /// Members already in order are kept where they are written, the others are reordered;
     /// dropped top-level members leave no stray comma; duplicates are found in either case.
     @Test func memberOrderCommasAndDuplicates() throws {
