@@ -132,6 +132,8 @@ public final class JSONCanonicalizer {
         var reorder: ByteBuffer
         var index = 0
         var facts = RequestFacts()
+        /// The top-level members were reordered straight into `buffers.output`.
+        var outputGathered = false
 
         init(bytes: UnsafeBufferPointer<UInt8>, ignored: [[UInt8]], maxDepth: Int, buffers: Buffers,
              written: ByteBuffer, names: ByteBuffer, reorder: ByteBuffer) {
@@ -156,8 +158,11 @@ public final class JSONCanonicalizer {
             }
             _ = try parseValue(depth: 1, field: .other, topLevel: true)
             skipWhitespace()
-            guard index == bytes.count else { throw .invalidJSON(offset: index, detail: "trailing bytes after the top-level value") }
-            buffers.output.append(contentsOf: written.bytes(0 ..< written.count))
+            guard index == bytes.count else {
+                buffers.output.removeAll(keepingCapacity: true)
+                throw .invalidJSON(offset: index, detail: "trailing bytes after the top-level value")
+            }
+            if !outputGathered { buffers.output.append(contentsOf: written.bytes(0 ..< written.count)) }
             return facts
         }
 
@@ -304,7 +309,7 @@ public final class JSONCanonicalizer {
                 index -= 1
                 throw fail("expected , or } in object")
             }
-            try writeSortedMembers(objectStart: objectStart, memberBase: memberBase)
+            try writeSortedMembers(objectStart: objectStart, memberBase: memberBase, topLevel: topLevel)
             buffers.members.removeSubrange(memberBase...)
         }
 
@@ -652,8 +657,8 @@ public final class JSONCanonicalizer {
         /// Closes the object that starts at `objectStart`, its members (from `memberBase`) in
         /// sorted name order. They were written in input order separated by commas: when the
         /// names already ascend strictly (so none is duplicated) they stay; otherwise they are
-        /// sorted, checked for duplicates and rewritten.
-        mutating func writeSortedMembers(objectStart: Int, memberBase: Int) throws(NotCacheableReason) {
+        /// sorted, checked for duplicates and rewritten (the top-level object into `output`).
+        mutating func writeSortedMembers(objectStart: Int, memberBase: Int, topLevel: Bool) throws(NotCacheableReason) {
             let keys = names.bytes(0 ..< names.count)
             let ascending = buffers.members.withUnsafeBufferPointer { members in
                 var position = memberBase + 1
@@ -682,6 +687,18 @@ public final class JSONCanonicalizer {
                 if keys[previous.keyStart ..< previous.keyEnd].elementsEqual(currentName) {
                     throw .duplicateKey(String(decoding: currentName, as: UTF8.self))
                 }
+            }
+            if topLevel {
+                // The top-level object is the whole result: gather its members straight into
+                // `output` (two copies of the body fewer; `messages` usually precedes `model`).
+                buffers.output.append(UInt8(ascii: "{"))
+                for position in memberBase ..< members.count {
+                    if position > memberBase { buffers.output.append(UInt8(ascii: ",")) }
+                    buffers.output.append(contentsOf: written.bytes(members[position].outStart ..< members[position].outEnd))
+                }
+                buffers.output.append(UInt8(ascii: "}"))
+                outputGathered = true
+                return
             }
             // The sorted members with the same commas have the same length as what is there:
             // build them in the scratch buffer and copy them over it.

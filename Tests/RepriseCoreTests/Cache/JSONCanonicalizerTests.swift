@@ -240,6 +240,8 @@ extension JSONCanonicalizerTests {
         #expect(run(big) == expectedBig)
         #expect(run(String(big.dropLast(40))) == nil)
         #expect(run(#"{"b":"x","a":"\"#) == nil)
+        #expect(run(#"{"b":1,"a":2} x"#) == nil)
+        #expect(run(#"{"a":1,"b":2} {"#) == nil)
         #expect(run(#"{"b":1,"a":2}"#) == #"{"a":2,"b":1}"#)
         #expect(run(big) == expectedBig)
         #expect(run(#"{"y":{"b":[],"a":{}},"x":"\u00e9"}"#) == #"{"x":"é","y":{"a":{},"b":[]}}"#)
