@@ -84,10 +84,9 @@ final class ResponseCache: Sendable {
     /// future: an operator asked and must know. Other processes' memory caches are not reached:
     /// they keep what they hold until it expires.
     func purge(namespace: String?, on eventLoop: EventLoop) -> EventLoopFuture<PurgeResult> {
-        var removed = 0
-        if let memory {
-            removed = namespace.map { memory.removeAll(namespace: $0) } ?? memory.removeAll()
-        }
+        let removed = memory.map { memory in
+            namespace.map { memory.removeAll(namespace: $0) } ?? memory.removeAll()
+        } ?? 0
         guard let redis else { return eventLoop.makeSucceededFuture(PurgeResult(memory: removed, redis: nil)) }
         let prefix = namespace.map { "reprise:\(CacheKey.version):\($0):" } ?? "reprise:\(CacheKey.version):"
         return redis.purge(prefix: prefix).hop(to: eventLoop).map { PurgeResult(memory: removed, redis: $0) }
