@@ -113,7 +113,7 @@ public struct UpstreamConfig: Sendable, Decodable {
     public var readTimeout = ConfigDuration.seconds(300)
     /// Whole request, first byte sent to last byte received (long generations stream for minutes).
     public var totalTimeout = ConfigDuration.seconds(600)
-    public var maxConnectionsPerLoop = 64
+    public var maxConnectionsPerLoop = 1024
     /// Longest wait for the response head of one attempt (time to first byte); then the attempt
     /// fails and may be retried.
     public var firstByteTimeout = ConfigDuration.seconds(60)

@@ -63,6 +63,25 @@ import Testing
         }
     }
 
+    /// `upstream.max_connections_per_loop` bounds the pool: a request beyond it waits for a
+    /// connection to come free, and is then answered on it.
+    @Test func requestsBeyondThePoolLimitWaitForAConnection() async throws {
+        let yaml = "server:\n  threads: 1\nupstream:\n  max_connections_per_loop: 2\n"
+        try await withProxy(yaml: yaml) { mock, proxy in
+            let clients = try (0 ..< 3).map { _ in try proxy.connect() }
+            for (index, client) in clients.enumerated() {
+                let body = #"{"model":"deepseek-chat","messages":[{"role":"user","content":"limit \#(index)"}]}"#
+                try client.send(Self.post("/v1/chat/completions", body: body, headers: ["X-Mock-Latency-Ms: 500"]))
+            }
+            for client in clients {
+                #expect(try client.readResponse().status == 200)
+            }
+            let stats = try await mock.stats()
+            #expect(stats.requests == 3)
+            #expect(stats.connections <= 3, "2 pooled connections, plus the one this stats request may open")
+        }
+    }
+
     @Test func streamedCompletionArrivesEventByEventBeforeTheUpstreamFinished() async throws {
         try await withProxy { mock, proxy in
             let body = #"{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"stream please"}]}"#
