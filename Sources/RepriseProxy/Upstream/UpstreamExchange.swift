@@ -325,7 +325,7 @@ final class UpstreamExchange {
 /// The AsyncHTTPClient delegate of one attempt; forwards to the exchange with its attempt
 /// number so events of an abandoned attempt are ignored.
 ///
-/// AsyncHTTPClient calls it on the client connection's event loop (`.delegateAndChannel(on:)`),
+/// AsyncHTTPClient calls it on the client connection's event loop (`.delegate(on:)`),
 /// where the exchange lives; that confinement makes the unchecked `Sendable` sound.
 private final class AttemptRelay: HTTPClientResponseDelegate, @unchecked Sendable {
     typealias Response = Void
