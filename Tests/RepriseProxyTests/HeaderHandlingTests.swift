@@ -17,16 +17,24 @@ import Testing
         #expect(kept.first(name: "authorization") == "Bearer sk")
     }
 
-    @Test func requestsToTheUpstreamKeepCredentialsAndLoseProxyControlHeaders() throws {
+    /// A client for `http://127.0.0.1:9/prefix` and a chat request head carrying hop-by-hop,
+    /// proxy-control and framing headers besides `framing`.
+    static func upstreamClientAndHead(framing: HTTPHeaders) -> (UpstreamClient, HTTPRequestHead) {
         var config = UpstreamConfig()
         config.url = UpstreamURL(parsing: "http://127.0.0.1:9/prefix")!
         let client = UpstreamClient(config: config, eventLoopGroup: NIOSingletons.posixEventLoopGroup)
-        defer { try? client.syncShutdown() }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completions?x=1")
         head.headers = [
             "Host": "localhost:8080", "Authorization": "Bearer sk-1", "X-Reprise-Cache-TTL": "5",
-            "Content-Length": "2", "Expect": "100-continue", "Accept-Encoding": "gzip", "Connection": "close",
+            "Expect": "100-continue", "Accept-Encoding": "gzip", "Connection": "close",
         ]
+        head.headers.add(contentsOf: framing)
+        return (client, head)
+    }
+
+    @Test func requestsToTheUpstreamKeepCredentialsAndLoseProxyControlHeaders() throws {
+        var (client, head) = Self.upstreamClientAndHead(framing: ["Content-Length": "2"])
+        defer { try? client.syncShutdown() }
         let forwarded = try client.makeRequest(for: ProxyRequest(head: head, body: ByteBuffer(string: "{}"), receivedAt: .now()), identityEncoding: true)
         #expect(forwarded.url.absoluteString == "http://127.0.0.1:9/prefix/v1/chat/completions?x=1")
         #expect(forwarded.headers.first(name: "authorization") == "Bearer sk-1")
@@ -40,6 +48,30 @@ import Testing
         #expect(absolute.url.absoluteString == "http://127.0.0.1:9/prefix/v1/models")
         head.uri = "*"
         #expect(throws: ProxyError.self) { try client.makeRequest(for: ProxyRequest(head: head, body: nil, receivedAt: .now())) }
+    }
+
+    /// The same rules for the request our own pooled client sends to an `http://` upstream,
+    /// which also frames the body itself.
+    @Test func pooledClientRequestsKeepTheRulesAndFrameTheBody() throws {
+        var (client, head) = Self.upstreamClientAndHead(framing: ["Transfer-Encoding": "chunked"])
+        defer { try? client.syncShutdown() }
+        let forwarded = try client.makeUpstreamRequest(for: ProxyRequest(head: head, body: ByteBuffer(string: "{\"a\":1}"), receivedAt: .now()), identityEncoding: true)
+        #expect(forwarded.head.uri == "/prefix/v1/chat/completions?x=1")
+        #expect(forwarded.head.headers.first(name: "content-length") == "7")
+        #expect(forwarded.head.headers.first(name: "authorization") == "Bearer sk-1")
+        #expect(forwarded.head.headers.first(name: "accept-encoding") == "identity")
+        for dropped in ["host", "x-reprise-cache-ttl", "transfer-encoding", "expect", "connection"] {
+            #expect(forwarded.head.headers[dropped].isEmpty, "\(dropped) was forwarded")
+        }
+        let empty = try client.makeUpstreamRequest(for: ProxyRequest(head: head, body: nil, receivedAt: .now()))
+        #expect(empty.head.headers.first(name: "content-length") == "0")
+        head.method = .GET
+        head.uri = "http://localhost:8080/v1/models"
+        let get = try client.makeUpstreamRequest(for: ProxyRequest(head: head, body: nil, receivedAt: .now()))
+        #expect(get.head.uri == "/prefix/v1/models")
+        #expect(get.head.headers["content-length"].isEmpty)
+        head.uri = "/v1/models\u{01}x"
+        #expect(throws: ProxyError.self) { try client.makeUpstreamRequest(for: ProxyRequest(head: head, body: nil, receivedAt: .now())) }
     }
 
     @Test func responseHeadsAreEncodedWithTheirFraming() {

@@ -16,9 +16,11 @@ import RepriseCore
 /// ordinary pooled keep-alive connections, all on the right loop.
 public final class UpstreamClient: Sendable {
     public let baseURL: UpstreamURL
-    /// Keyed by the event loop the client's connections live on.
+    /// `https://` upstreams: AsyncHTTPClient (TLS), keyed by the event loop its connections live on.
     private let clientsByLoop: [ObjectIdentifier: HTTPClient]
     private let allClients: [HTTPClient]
+    /// `http://` upstreams: our own pooled connections, one pool per event loop.
+    private let poolsByLoop: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>]
     let totalTimeout: TimeAmount
 
     public init(config: UpstreamConfig, eventLoopGroup: EventLoopGroup) {
@@ -39,19 +41,41 @@ public final class UpstreamClient: Sendable {
         )
         var clientsByLoop: [ObjectIdentifier: HTTPClient] = [:]
         var allClients: [HTTPClient] = []
+        var poolsByLoop: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
+        let url = config.url
+        let hostHeader = url.origin.split(separator: "/").last.map(String.init) ?? url.host
         for loop in eventLoopGroup.makeIterator() {
-            let client = HTTPClient(eventLoopGroupProvider: .shared(loop), configuration: configuration)
-            clientsByLoop[ObjectIdentifier(loop)] = client
-            allClients.append(client)
+            if url.isTLS {
+                let client = HTTPClient(eventLoopGroupProvider: .shared(loop), configuration: configuration)
+                clientsByLoop[ObjectIdentifier(loop)] = client
+                allClients.append(client)
+            } else {
+                // Created here, used on `loop` only from now on.
+                poolsByLoop[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(
+                    UpstreamConnectionPool(
+                        eventLoop: loop, host: url.host, port: url.port, hostHeader: hostHeader,
+                        maxConnections: config.maxConnectionsPerLoop,
+                        connectTimeout: .nanoseconds(config.connectTimeout.nanoseconds),
+                        readTimeout: .nanoseconds(config.readTimeout.nanoseconds)
+                    ),
+                    eventLoop: loop
+                )
+            }
         }
         self.clientsByLoop = clientsByLoop
         self.allClients = allClients
+        self.poolsByLoop = poolsByLoop
     }
 
-    /// The client whose connections live on `eventLoop` (any client for a loop outside the
-    /// group, which only tests do: AsyncHTTPClient then hops to the delegate's loop).
+    /// The pool of `eventLoop` for an `http://` upstream (nil for `https://`); call on that loop.
+    func connectionPool(on eventLoop: EventLoop) -> UpstreamConnectionPool? {
+        poolsByLoop[ObjectIdentifier(eventLoop)]?.value
+    }
+
+    /// The AsyncHTTPClient whose connections live on `eventLoop` (`https://` upstreams).
     func httpClient(on eventLoop: EventLoop) -> HTTPClient {
-        clientsByLoop[ObjectIdentifier(eventLoop)] ?? allClients[0]
+        if let client = clientsByLoop[ObjectIdentifier(eventLoop)] { return client }
+        preconditionFailure("no HTTPS client for event loop \(eventLoop): not one of the server's loops, or an http:// upstream")
     }
 
     /// Blocks until every pool is shut down; never call it on an event loop (tests, tools).
@@ -59,11 +83,17 @@ public final class UpstreamClient: Sendable {
         for client in allClients {
             try client.syncShutdown()
         }
+        for box in poolsByLoop.values {
+            try box.eventLoop.submit { box.value.shutdown() }.wait()
+        }
     }
 
     public func shutdown() async throws {
         for client in allClients {
             try await client.shutdown()
+        }
+        for box in poolsByLoop.values {
+            try await box.eventLoop.submit { box.value.shutdown() }.get()
         }
     }
 
@@ -80,9 +110,10 @@ public final class UpstreamClient: Sendable {
         lowercasedName.hasPrefix("x-reprise-")
     }
 
+    /// The upstream request target and headers for a client request.
     /// - Parameter identityEncoding: ask the upstream for an uncompressed body (answers that
     ///   may be cached are recorded and converted, which needs readable bytes).
-    func makeRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws -> HTTPClient.Request {
+    private func forwarded(_ request: ProxyRequest, identityEncoding: Bool) throws -> (target: String, headers: HTTPHeaders) {
         var uri = request.head.uri
         // An absolute-form target (`http://host/path`) is reduced to its path.
         if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
@@ -99,16 +130,33 @@ public final class UpstreamClient: Sendable {
         if identityEncoding {
             headers.replaceOrAdd(name: "accept-encoding", value: "identity")
         }
+        return (baseURL.pathPrefix + uri, headers)
+    }
+
+    /// The request for AsyncHTTPClient (`https://` upstreams).
+    func makeRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws -> HTTPClient.Request {
+        let (target, headers) = try forwarded(request, identityEncoding: identityEncoding)
         let body: HTTPClient.Body? = request.body.map { .byteBuffer($0) }
         do {
-            return try HTTPClient.Request(
-                url: baseURL.origin + baseURL.pathPrefix + uri,
-                method: request.head.method,
-                headers: headers,
-                body: body
-            )
+            return try HTTPClient.Request(url: baseURL.origin + target, method: request.head.method, headers: headers, body: body)
         } catch {
-            throw ProxyError.badRequest("the request target '\(uri)' cannot be forwarded: \(error)")
+            throw ProxyError.badRequest("the request target '\(target)' cannot be forwarded: \(error)")
         }
+    }
+
+    /// The request for an `http://` upstream's connection pool (`Host` is set by the pool).
+    func makeUpstreamRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws -> UpstreamRequest {
+        let (target, headers) = try forwarded(request, identityEncoding: identityEncoding)
+        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw ProxyError.badRequest("the request target '\(target)' cannot be forwarded: it contains spaces or control characters")
+        }
+        var head = HTTPRequestHead(version: .http1_1, method: request.head.method, uri: target, headers: headers)
+        let method = request.head.method
+        if let body = request.body {
+            head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        } else if method == .POST || method == .PUT || method == .PATCH {
+            head.headers.replaceOrAdd(name: "content-length", value: "0")
+        }
+        return UpstreamRequest(head: head, body: request.body)
     }
 }

@@ -30,7 +30,7 @@ final class UpstreamExchange {
     private var retry: RetryStateMachine
     private var attempt = 0
     private var mode = AttemptMode.done
-    private var task: HTTPClient.Task<Void>?
+    private var task: UpstreamCallHandle?
     private var firstByteTimer: Scheduled<Void>?
     private var firstByteTimedOut = false
     private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
@@ -104,9 +104,26 @@ final class UpstreamExchange {
             attempt = number
         }
         guard let target = admit(now: now) else { return }
-        let upstreamRequest: HTTPClient.Request
+        mode = .awaitingHead
+        firstByteTimedOut = false
+        let thisAttempt = attempt
         do {
-            upstreamRequest = try target.client.makeRequest(for: request, identityEncoding: tee != nil)
+            if let pool = target.client.connectionPool(on: eventLoop) {
+                let upstreamRequest = try target.client.makeUpstreamRequest(for: request, identityEncoding: tee != nil)
+                task = pool.execute(upstreamRequest, deadline: totalDeadline, sink: PooledAttemptRelay(exchange: self, attempt: thisAttempt))
+            } else {
+                let upstreamRequest = try target.client.makeRequest(for: request, identityEncoding: tee != nil)
+                // `.delegate(on:)`, not `.delegateAndChannel(on:)`: the latter makes AsyncHTTPClient
+                // use throw-away connections (see UpstreamClient). This loop's client has its
+                // connections on this loop, so nothing hops.
+                task = target.client.httpClient(on: eventLoop).execute(
+                    request: upstreamRequest,
+                    delegate: AttemptRelay(exchange: self, attempt: thisAttempt),
+                    eventLoop: .delegate(on: eventLoop),
+                    deadline: totalDeadline,
+                    logger: nil
+                )
+            }
         } catch let error as ProxyError {
             finish(error: error)
             return
@@ -114,19 +131,7 @@ final class UpstreamExchange {
             finish(error: .badRequest("\(error)"))
             return
         }
-        mode = .awaitingHead
-        firstByteTimedOut = false
-        let thisAttempt = attempt
-        // `.delegate(on:)`, not `.delegateAndChannel(on:)`: the latter makes AsyncHTTPClient
-        // use throw-away connections (see UpstreamClient). This loop's client has its
-        // connections on this loop, so nothing hops.
-        task = target.client.httpClient(on: eventLoop).execute(
-            request: upstreamRequest,
-            delegate: AttemptRelay(exchange: self, attempt: thisAttempt),
-            eventLoop: .delegate(on: eventLoop),
-            deadline: totalDeadline,
-            logger: nil
-        )
+        guard case .awaitingHead = mode, attempt == thisAttempt else { return }  // failed at once
         let firstByteDelay = min(targets.firstByteTimeoutNanoseconds, totalDeadline.uptimeNanoseconds > now ? Int64(totalDeadline.uptimeNanoseconds - now) : 0)
         firstByteTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(firstByteDelay)) { [self] in
             guard attempt == thisAttempt, case .awaitingHead = mode else { return }
@@ -264,6 +269,13 @@ final class UpstreamExchange {
 
     private func classify(_ error: Error) -> AttemptFailure {
         if firstByteTimedOut { return .timeoutBeforeFirstByte }
+        if let error = error as? UpstreamCallError {
+            switch error {
+            case .connectFailed, .connectTimeout, .remoteClosed: return .connectError
+            case .readTimeout, .deadlineExceeded: return .timeoutBeforeFirstByte
+            case .cancelled, .badResponse: return .otherError
+            }
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return .connectError
@@ -293,6 +305,16 @@ final class UpstreamExchange {
 
     /// Reprise's answer for an upstream failure before any byte reached the client.
     static func proxyError(for error: Error) -> ProxyError {
+        if let error = error as? UpstreamCallError {
+            switch error {
+            case .connectTimeout, .readTimeout, .deadlineExceeded:
+                return .upstreamTimeout(error.description)
+            case .remoteClosed, .badResponse:
+                return .upstreamBadResponse(error.description)
+            case .connectFailed, .cancelled:
+                return .upstreamUnreachable(error.description)
+            }
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout:
@@ -351,6 +373,36 @@ private final class AttemptRelay: HTTPClientResponseDelegate, @unchecked Sendabl
     }
 
     func didReceiveError(task: HTTPClient.Task<Void>, _ error: Error) {
+        exchange.failed(error, attempt: attempt)
+    }
+}
+
+extension HTTPClient.Task: UpstreamCallHandle {}
+
+/// The sink of one attempt on an `http://` upstream's connection pool; forwards to the exchange
+/// with its attempt number, on the exchange's event loop (the pool's).
+private final class PooledAttemptRelay: UpstreamResponseSink {
+    private let exchange: UpstreamExchange
+    private let attempt: Int
+
+    init(exchange: UpstreamExchange, attempt: Int) {
+        self.exchange = exchange
+        self.attempt = attempt
+    }
+
+    func upstreamHead(_ head: HTTPResponseHead) {
+        _ = exchange.received(head: head, attempt: attempt)
+    }
+
+    func upstreamBody(_ part: ByteBuffer) -> EventLoopFuture<Void> {
+        exchange.received(body: part, attempt: attempt)
+    }
+
+    func upstreamEnd() {
+        exchange.finished(attempt: attempt)
+    }
+
+    func upstreamFailed(_ error: UpstreamCallError) {
         exchange.failed(error, attempt: attempt)
     }
 }
