@@ -33,16 +33,19 @@ struct MockRouter: Sendable {
         }
         if let injected = injectedFailure(faults) {
             plan.body = injected(keepAlive)
-            return plan
+        } else {
+            plan.body = answer(
+                path: path,
+                cache: &cache,
+                method: head.method,
+                body: body,
+                chunks: faults.chunks ?? defaults.chunks,
+                keepAlive: keepAlive
+            )
         }
-        plan.body = answer(
-            path: path,
-            cache: &cache,
-            method: head.method,
-            body: body,
-            chunks: faults.chunks ?? defaults.chunks,
-            keepAlive: keepAlive
-        )
+        // An answer to HEAD has the GET's head and no body (RFC 9110 §9.3.2): a client reads
+        // no body after it, so body bytes would be taken for the next answer.
+        if head.method == .HEAD { plan.body = plan.body.headOnly }
         return plan
     }
 

@@ -22,6 +22,20 @@ struct ResponsePlan {
     static let endOfChunks = ByteBuffer(string: "0\r\n\r\n")
 }
 
+extension ResponsePlan.Body {
+    /// The same answer without its body bytes (for HEAD).
+    var headOnly: ResponsePlan.Body {
+        switch self {
+        case .whole(let buffer, let bodyOffset):
+            return .whole(buffer.getSlice(at: buffer.readerIndex, length: bodyOffset) ?? buffer, bodyOffset: bodyOffset)
+        case .stream(let head, _):
+            return .whole(head, bodyOffset: head.readableBytes)
+        case .hang:
+            return .hang
+        }
+    }
+}
+
 /// Encodes status lines and headers by hand: the mock writes pre-encoded bytes instead of going
 /// through `HTTPResponseEncoder`, which is most of a small server's per-request cost.
 enum ResponseBytes {

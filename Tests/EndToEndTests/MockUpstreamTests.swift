@@ -310,6 +310,18 @@ struct MockUpstreamTests {
         }
     }
 
+    /// An answer to HEAD carries the head only, so the next answer on the connection parses.
+    @Test func headAnswersHaveNoBody() async throws {
+        try await withMockUpstream { mock in
+            let request = "HEAD /v1/models HTTP/1.1\r\nHost: mock\r\n\r\n"
+                + "GET /v1/models HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n"
+            let answer = try await RawTCPClient.exchange(port: mock.port, request: request)
+            let parts = answer.components(separatedBy: "\r\n\r\n")
+            #expect(parts.first?.hasPrefix("HTTP/1.1 405") == true)
+            #expect(parts.count > 1 && parts[1].hasPrefix("HTTP/1.1 200 OK"), "body bytes followed the HEAD answer: \(answer.prefix(400))")
+        }
+    }
+
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         try await withMockUpstream { mock in
             let chat = #"{"model":"m","messages":[]}"#

@@ -82,6 +82,24 @@ import Testing
         }
     }
 
+    /// A HEAD answer has no body on either side, and both connections stay usable.
+    @Test func headRequestsKeepBothConnectionsUsable() async throws {
+        try await withProxy { mock, proxy in
+            let client = try proxy.connect()
+            for _ in 0 ..< 3 {
+                try client.send("HEAD /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+                let head = try client.readResponse(forHead: true)
+                #expect(head.status == 405)
+                #expect(head.body.isEmpty)
+                try client.send("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().status == 200)
+            }
+            let stats = try await mock.stats()
+            #expect(stats.requests == 6)
+            #expect(stats.connections <= 2, "one upstream connection, plus the one this stats request may open")
+        }
+    }
+
     @Test func streamedCompletionArrivesEventByEventBeforeTheUpstreamFinished() async throws {
         try await withProxy { mock, proxy in
             let body = #"{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"stream please"}]}"#
