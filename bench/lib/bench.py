@@ -98,6 +98,25 @@ def describe(o):
             + (" (--quick)" if o.quick else ""))
 
 
+# Runs go at the end of the "## Runs" part: before the first "## " heading that follows it
+# (the optimization log and the state against the targets stay last), or at the end of the file.
+RUNS_HEADING = "## Runs"
+
+
+def record(path, text):
+    with open(path) as f:
+        document = f.read()
+    runs_at = document.find("\n" + RUNS_HEADING + "\n")
+    next_at = document.find("\n## ", runs_at + 1) if runs_at >= 0 else -1
+    if next_at < 0:
+        document = document.rstrip("\n") + "\n\n" + text
+    else:
+        document = document[:next_at].rstrip("\n") + "\n\n" + text + "\n" + document[next_at:]
+    with open(path, "w") as f:
+        f.write(document)
+    log(f"table recorded in {os.path.relpath(path)} (end of {RUNS_HEADING})")
+
+
 def main(argv):
     o = parse_options(argv)
     repo_dir = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -150,9 +169,7 @@ def main(argv):
         "", render(rows), ""])
     print(text)
     if not o.no_record:
-        with open(os.path.join(repo_dir, "bench", "RESULTS.md"), "a") as f:
-            f.write("\n" + text)
-        log("table appended to bench/RESULTS.md")
+        record(os.path.join(repo_dir, "bench", "RESULTS.md"), text)
     if o.keep:
         log(f"kept {work_dir}")
     else:
