@@ -19,6 +19,9 @@ struct MockFaults {
     var cutAfter: Int?
     /// `X-Mock-Hang: 1`: never answer.
     var hang = false
+    /// `X-Mock-Close-Delimited: 1`: a JSON answer without `Content-Length`, ended by closing the
+    /// connection (as HTTP/1.0-style servers do).
+    var closeDelimited = false
 
     init(headers: HTTPHeaders) {
         for (name, value) in headers where Self.hasMockPrefix(name) {
@@ -33,6 +36,7 @@ struct MockFaults {
             case "x-mock-scenario": scenario = value.trimmingSpaces()
             case "x-mock-cut-after": cutAfter = number.map { max(0, $0) }
             case "x-mock-hang": hang = value.trimmingSpaces() != "0" && !value.isEmpty
+            case "x-mock-close-delimited": closeDelimited = value.trimmingSpaces() != "0" && !value.isEmpty
             default: break
             }
         }

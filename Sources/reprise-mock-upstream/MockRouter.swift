@@ -46,6 +46,10 @@ struct MockRouter: Sendable {
         // An answer to HEAD has the GET's head and no body (RFC 9110 §9.3.2): a client reads
         // no body after it, so body bytes would be taken for the next answer.
         if head.method == .HEAD { plan.body = plan.body.headOnly }
+        if faults.closeDelimited, let delimited = plan.body.closeDelimited {
+            plan.body = delimited
+            plan.keepAlive = false
+        }
         return plan
     }
 

@@ -10,7 +10,8 @@ struct MockUpstreamCommand: ParsableCommand {
         discussion: """
             Answers are derived from a hash of the request body. Per-request headers override \
             the defaults: X-Mock-Latency-Ms, X-Mock-Chunk-Delay-Ms, X-Mock-Chunks, X-Mock-Status, \
-            X-Mock-Retry-After, X-Mock-Fail-Times + X-Mock-Scenario, X-Mock-Cut-After, X-Mock-Hang. \
+            X-Mock-Retry-After, X-Mock-Fail-Times + X-Mock-Scenario, X-Mock-Cut-After, X-Mock-Hang, \
+            X-Mock-Close-Delimited. \
             GET /_mock/stats, POST /_mock/reset, GET /_mock/last-request.
             """
     )

@@ -34,6 +34,24 @@ extension ResponsePlan.Body {
             return .hang
         }
     }
+
+    /// A whole answer without its `content-length` line and with `connection: close`: its end
+    /// is the end of the connection. Nil for streams and hangs.
+    var closeDelimited: ResponsePlan.Body? {
+        guard case .whole(let buffer, let bodyOffset) = self,
+              let head = buffer.getString(at: buffer.readerIndex, length: bodyOffset),
+              let body = buffer.getSlice(at: buffer.readerIndex + bodyOffset, length: buffer.readableBytes - bodyOffset)
+        else { return nil }
+        var lines = head.components(separatedBy: "\r\n").filter {
+            !$0.isEmpty && !$0.lowercased().hasPrefix("content-length:") && !$0.lowercased().hasPrefix("connection:")
+        }
+        lines.append("connection: close")
+        var rebuilt = ByteBuffer(string: lines.joined(separator: "\r\n") + "\r\n\r\n")
+        let newOffset = rebuilt.readableBytes
+        var bodyBytes = body
+        rebuilt.writeBuffer(&bodyBytes)
+        return .whole(rebuilt, bodyOffset: newOffset)
+    }
 }
 
 /// Encodes status lines and headers by hand: the mock writes pre-encoded bytes instead of going

@@ -322,6 +322,22 @@ struct MockUpstreamTests {
         }
     }
 
+    /// `X-Mock-Close-Delimited`: no `Content-Length`; the closed connection ends the body.
+    @Test func closeDelimitedAnswersEndWithTheConnection() async throws {
+        try await withMockUpstream { mock in
+            let chat = #"{"model":"m","messages":[]}"#
+            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: mock\r\nContent-Length: \(chat.utf8.count)\r\n"
+                + "X-Mock-Close-Delimited: 1\r\n\r\n\(chat)"
+            let answer = try await RawTCPClient.exchange(port: mock.port, request: request)
+            let parts = answer.components(separatedBy: "\r\n\r\n")
+            let head = parts[0].lowercased()
+            #expect(head.hasPrefix("http/1.1 200 ok"))
+            #expect(!head.contains("content-length") && !head.contains("transfer-encoding"))
+            #expect(head.contains("connection: close"))
+            #expect(parts.count == 2 && parts[1].hasPrefix("{") && parts[1].hasSuffix("}"))
+        }
+    }
+
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         try await withMockUpstream { mock in
             let chat = #"{"model":"m","messages":[]}"#

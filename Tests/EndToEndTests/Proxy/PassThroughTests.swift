@@ -100,6 +100,30 @@ import Testing
         }
     }
 
+    /// An upstream answer without `Content-Length`, ended by closing the connection, reaches
+    /// the client whole (re-framed), is stored, and the next request opens a new connection.
+    @Test func closeDelimitedUpstreamAnswersArriveWholeAndAreStored() async throws {
+        try await withProxy { mock, proxy in
+            let direct = try RawHTTPConnection(port: mock.port)
+            try direct.send(Self.post("/v1/chat/completions", body: Self.chatBody))
+            let expected = try direct.readResponse().body
+            let client = try proxy.connect()
+            try client.send(Self.post("/v1/chat/completions", body: Self.chatBody, headers: ["X-Mock-Close-Delimited: 1"]))
+            let first = try client.readResponse()
+            #expect(first.status == 200)
+            #expect(first.header("x-cache") == "MISS")
+            #expect(first.body == expected)
+            try client.send(Self.post("/v1/chat/completions", body: Self.chatBody, headers: ["X-Mock-Close-Delimited: 1"]))
+            let second = try client.readResponse()
+            #expect(second.header("x-cache") == "HIT")
+            #expect(second.body == expected)
+            let unique = #"{"model":"deepseek-chat","messages":[{"role":"user","content":"close-delimited 2"}]}"#
+            try client.send(Self.post("/v1/chat/completions", body: unique, headers: ["X-Mock-Close-Delimited: 1"]))
+            #expect(try client.readResponse().status == 200)
+            #expect(try await mock.stats().byPath["/v1/chat/completions"] == 3)
+        }
+    }
+
     @Test func streamedCompletionArrivesEventByEventBeforeTheUpstreamFinished() async throws {
         try await withProxy { mock, proxy in
             let body = #"{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"stream please"}]}"#
