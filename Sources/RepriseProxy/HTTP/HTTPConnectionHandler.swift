@@ -49,8 +49,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var readPending = false
     /// When the current phase (idle, receiving a request, lingering) times out; see `setDeadline`.
     private var deadline: (due: NIODeadline, action: DeadlineAction)?
-    /// The task that checks `deadline`.
-    private var wakeUp: Scheduled<Void>?
+    /// Checks `deadline`.
+    private var wakeUp: DeadlineWakeUp
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     private var context: ChannelHandlerContext!
     private(set) var isDraining = false
@@ -62,6 +62,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     init(responder: RequestResponder, limits: ConnectionLimits, logger: Logger) {
         self.responder = responder
         self.limits = limits
+        self.wakeUp = DeadlineWakeUp(maxAhead: min(limits.idleTimeout, limits.requestTimeout))
         self.logger = logger
     }
 
@@ -79,8 +80,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
-        wakeUp?.cancel()
-        wakeUp = nil
+        wakeUp.cancel()
         if case .responding(let writer) = state {
             writer.clientDisconnected()
         }
@@ -92,8 +92,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
-        wakeUp?.cancel()
-        wakeUp = nil
+        wakeUp.cancel()
         self.context = nil
     }
 
@@ -323,21 +322,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         setDeadline(after: limits.idleTimeout, .closeIdle)
     }
 
-    /// Sets the connection's one deadline. Why not a scheduled task per deadline: a keep-alive
-    /// request moves it twice (request timer, then idle timer), and scheduling plus cancelling
-    /// NIO tasks for that was ~6% of a cache hit's event-loop time (perf). The deadline is a
-    /// stored value instead; one wake-up task checks it and re-arms itself. A wake-up is never
-    /// scheduled further out than `checkInterval`, so a newly set, earlier deadline is never
-    /// missed (every deadline is at least `checkInterval` away when set, except shorter ones,
-    /// which reschedule the wake-up).
+    /// Sets the connection's one deadline (a stored value; see `DeadlineWakeUp`).
     private func setDeadline(after delay: TimeAmount, _ action: DeadlineAction) {
-        deadline = (NIODeadline.now() + delay, action)
-        if wakeUp == nil {
-            scheduleWakeUp(in: min(delay, checkInterval))
-        } else if delay < checkInterval {
-            wakeUp?.cancel()
-            scheduleWakeUp(in: delay)
-        }
+        let now = NIODeadline.now()
+        deadline = (now + delay, action)
+        ensureWakeUp(by: now + delay, now: now)
     }
 
     /// No deadline while a response is produced (the upstream side has its own timeouts).
@@ -345,21 +334,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         deadline = nil
     }
 
-    private var checkInterval: TimeAmount { min(limits.idleTimeout, limits.requestTimeout) }
-
-    private func scheduleWakeUp(in delay: TimeAmount) {
-        guard let context else { return }
-        wakeUp = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+    private func ensureWakeUp(by due: NIODeadline, now: NIODeadline) {
+        guard let context, let target = wakeUp.target(by: due, now: now) else { return }
+        wakeUp.schedule(at: target, on: context.eventLoop) { [weak self] in
             self?.deadlineCheck()
         }
     }
 
     private func deadlineCheck() {
-        wakeUp = nil
+        wakeUp.fired()
         guard let (due, action) = deadline else { return }
         let now = NIODeadline.now()
         if now < due {
-            scheduleWakeUp(in: min(due - now, checkInterval))
+            ensureWakeUp(by: due, now: now)
             return
         }
         deadline = nil

@@ -254,16 +254,14 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var lastRead = NIODeadline.now()
     /// Until when an idle connection is kept.
     private var restingUntil: NIODeadline?
-    private var wakeUp: Scheduled<Void>?
-    private var wakeUpAt: NIODeadline?
-    /// A wake-up is never further out than this, so a kept one is never late for a deadline
-    /// set later (see `ensureWakeUp`).
-    private var checkInterval: TimeAmount { min(readTimeout, UpstreamConnectionPool.idleTimeout) }
+    /// Checks the total deadline, the read timeout and the idle rest.
+    private var wakeUp: DeadlineWakeUp
     private var closed = false
 
     fileprivate init(pool: UpstreamConnectionPool?, readTimeout: TimeAmount) {
         self.pool = pool
         self.readTimeout = readTimeout
+        self.wakeUp = DeadlineWakeUp(maxAhead: min(readTimeout, UpstreamConnectionPool.idleTimeout))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -271,7 +269,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        wakeUp?.cancel()
+        wakeUp.cancel()
         self.context = nil
     }
 
@@ -358,8 +356,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        wakeUp?.cancel()
-        wakeUp = nil
+        wakeUp.cancel()
         pool?.connectionClosed(self)
         if let call {
             self.call = nil
@@ -378,17 +375,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     // MARK: Timeouts
 
-    /// Makes sure a wake-up comes by `due`. Why not a timer per call: scheduling and cancelling
-    /// one per request showed in the profile. A wake-up already due earlier is kept (it re-arms
-    /// itself when it finds nothing due), and none is set further out than `checkInterval`, so a
-    /// kept one is never later than a deadline set after it.
     private func ensureWakeUp(by due: NIODeadline, now: NIODeadline) {
-        let target = min(due, now + checkInterval)
-        if wakeUp != nil, let wakeUpAt, wakeUpAt <= target { return }
-        guard let context else { return }
-        wakeUp?.cancel()
-        wakeUpAt = target
-        wakeUp = context.eventLoop.assumeIsolated().scheduleTask(deadline: target) { [weak self] in
+        guard let context, let target = wakeUp.target(by: due, now: now) else { return }
+        wakeUp.schedule(at: target, on: context.eventLoop) { [weak self] in
             self?.timeoutCheck()
         }
     }
@@ -396,8 +385,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// One wake-up serves the total deadline, the read timeout and the idle rest: it checks
     /// which passed and re-arms for the next.
     private func timeoutCheck() {
-        wakeUp = nil
-        wakeUpAt = nil
+        wakeUp.fired()
         let now = NIODeadline.now()
         if let call {
             if now >= call.deadline {
