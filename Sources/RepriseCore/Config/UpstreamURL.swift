@@ -81,12 +81,16 @@ public struct UpstreamURL: Hashable, Sendable, Decodable, CustomStringConvertibl
 
     public var isTLS: Bool { scheme == "https" }
 
-    /// `scheme://host[:port]` with the port only when it is not the scheme's default.
-    public var origin: String {
+    /// `host[:port]` (IPv6 bracketed) with the port only when it is not the scheme's default:
+    /// the `Host` header of a request to this upstream.
+    public var authority: String {
         let bracketed = host.contains(":") ? "[\(host)]" : host
         let defaultPort = isTLS ? 443 : 80
-        return port == defaultPort ? "\(scheme)://\(bracketed)" : "\(scheme)://\(bracketed):\(port)"
+        return port == defaultPort ? bracketed : "\(bracketed):\(port)"
     }
+
+    /// `scheme://host[:port]` with the port only when it is not the scheme's default.
+    public var origin: String { "\(scheme)://\(authority)" }
 
     public var description: String { origin + pathPrefix }
 }

@@ -43,7 +43,6 @@ public final class UpstreamClient: Sendable {
         var allClients: [HTTPClient] = []
         var poolsByLoop: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
         let url = config.url
-        let hostHeader = url.origin.split(separator: "/").last.map(String.init) ?? url.host
         for loop in eventLoopGroup.makeIterator() {
             if url.isTLS {
                 let client = HTTPClient(eventLoopGroupProvider: .shared(loop), configuration: configuration)
@@ -53,7 +52,7 @@ public final class UpstreamClient: Sendable {
                 // Created here, used on `loop` only from now on.
                 poolsByLoop[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(
                     UpstreamConnectionPool(
-                        eventLoop: loop, host: url.host, port: url.port, hostHeader: hostHeader,
+                        eventLoop: loop, host: url.host, port: url.port, hostHeader: url.authority,
                         maxConnections: config.maxConnectionsPerLoop,
                         connectTimeout: .nanoseconds(config.connectTimeout.nanoseconds),
                         readTimeout: .nanoseconds(config.readTimeout.nanoseconds)

@@ -257,5 +257,7 @@ import Testing
         #expect(ListenAddress(parsing: "::1:80") == nil)
         #expect(UpstreamURL(parsing: "https://user:pw@host") == nil)
         #expect(UpstreamURL(parsing: "https://[::1]:8443/v")?.origin == "https://[::1]:8443")
+        #expect(UpstreamURL(parsing: "https://[::1]:8443/v")?.authority == "[::1]:8443")
+        #expect(UpstreamURL(parsing: "http://gateway:80/v1")?.authority == "gateway")
     }
 }
