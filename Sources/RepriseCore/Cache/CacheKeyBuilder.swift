@@ -16,15 +16,22 @@ public final class CacheKeyBuilder {
     private let canonicalizer: JSONCanonicalizer
     private let hasher: SHA256Hasher
     private let hmac: HMACSHA256?
+    private var memo: CacheKeyMemo
 
     /// - Parameters:
     ///   - secret: `cache.secret`; nil or empty → plain SHA-256.
     ///   - ignoredTopLevelFields: `cache.ignored_fields`.
     ///   - maxDepth: JSON nesting bound; deeper bodies are not cacheable.
+    ///   - memoSlots: keys remembered by their exact scope and body bytes (`CacheKeyMemo`);
+    ///     0 computes every key.
+    ///   - memoMaxBodyBytes: largest body whose key is remembered.
     public init(secret: [UInt8]? = nil,
                 ignoredTopLevelFields: [String] = JSONCanonicalizer.defaultIgnoredTopLevelFields,
-                maxDepth: Int = JSONCanonicalizer.defaultMaxDepth) {
+                maxDepth: Int = JSONCanonicalizer.defaultMaxDepth,
+                memoSlots: Int = 0,
+                memoMaxBodyBytes: Int = 16 * 1024) {
         canonicalizer = JSONCanonicalizer(ignoredTopLevelFields: ignoredTopLevelFields, maxDepth: maxDepth)
+        memo = CacheKeyMemo(slotCount: memoSlots, maxBodyBytes: memoMaxBodyBytes)
         hasher = SHA256Hasher()
         if let secret, !secret.isEmpty { hmac = HMACSHA256(key: secret) } else { hmac = nil }
     }
@@ -71,11 +78,34 @@ public final class CacheKeyBuilder {
     /// The key of a request, or why it cannot have one.
     public func key<Body: Collection>(scope: CacheScope, body: Body) throws(NotCacheableReason) -> CacheKeyResult
     where Body.Element == UInt8 {
+        if memo.isEnabled, body.count <= memo.maxBodyBytes,
+           let outcome = body.withContiguousStorageIfAvailable({ rememberedKey(scope: scope, body: UnsafeRawBufferPointer($0)) }) {
+            return try outcome.get()
+        }
+        return try computeKey(scope: scope, body: body)
+    }
+
+    /// The memo's key for these exact bytes, or the computed one (then remembered).
+    private func rememberedKey(scope: CacheScope, body: UnsafeRawBufferPointer) -> Result<CacheKeyResult, NotCacheableReason> {
+        let hash = CacheKeyMemo.hash(body)
+        if let known = memo.lookup(hash: hash, scope: scope, body: body) { return .success(known) }
+        do {
+            let result = try computeKey(scope: scope, body: body)
+            memo.remember(hash: hash, scope: scope, body: body, result: result)
+            return .success(result)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func computeKey<Body: Collection>(scope: CacheScope, body: Body) throws(NotCacheableReason) -> CacheKeyResult
+    where Body.Element == UInt8 {
         let facts = try canonicalizer.canonicalize(body)
         return CacheKeyResult(key: CacheKey(namespace: scope.namespace, digest: digest(scope: scope)), facts: facts)
     }
 
-    /// The canonical body bytes of the last successful `key` call (for tests and debugging).
+    /// The canonical body bytes of the last computed key (for tests and debugging; a key taken
+    /// from the memo leaves it unchanged).
     public var lastCanonicalBody: [UInt8] { canonicalizer.output }
 
     private func digest(scope: CacheScope) -> String {

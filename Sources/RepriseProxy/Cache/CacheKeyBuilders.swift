@@ -12,12 +12,18 @@ final class CacheKeyBuilders: Sendable {
         for loop in group.makeIterator() {
             // The builder is created here and from now on used on `loop` only.
             builders[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(
-                CacheKeyBuilder(secret: secret, ignoredTopLevelFields: config.ignoredFields),
+                CacheKeyBuilder(secret: secret, ignoredTopLevelFields: config.ignoredFields,
+                                memoSlots: Self.memoSlots, memoMaxBodyBytes: Self.memoMaxBodyBytes),
                 eventLoop: loop
             )
         }
         self.builders = builders
     }
+
+    /// Keys remembered per event loop by their exact request bytes (`CacheKeyMemo`): at most
+    /// 64 × 16 KiB of bodies per loop.
+    static let memoSlots = 64
+    static let memoMaxBodyBytes = 16 * 1024
 
     /// The builder of `loop`; call on that loop.
     func builder(on loop: EventLoop) -> CacheKeyBuilder {

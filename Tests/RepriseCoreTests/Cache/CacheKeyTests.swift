@@ -127,6 +127,77 @@ import Testing
     }
 }
 
+/// The key memo never changes a key: a memoizing builder agrees with one that computes every
+/// key, whatever mix of repeats, near-repeats and slot collisions it sees.
+@Suite struct CacheKeyMemoTests {
+    static let scopes: [CacheScope] = [
+        CacheScope(namespace: "ns1", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions"),
+        CacheScope(namespace: "ns2", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions"),
+        CacheScope(namespace: "ns1", route: "chat", variant: "canary", method: "POST", target: "/v1/chat/completions"),
+        CacheScope(namespace: "ns1", route: "chat", variant: "primary", method: "POST", target: "/v1/completions"),
+        CacheScope(namespace: "ns1", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions?api-version=1"),
+    ]
+
+    static func outcome(_ builder: CacheKeyBuilder, _ scope: CacheScope, _ body: [UInt8]) -> Result<CacheKeyResult, NotCacheableReason> {
+        do throws(NotCacheableReason) {
+            return .success(try builder.key(scope: scope, body: body))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    @Test func memoizedKeysEqualComputedKeys() async {
+        await propertyCheck(count: 200, input: Gen.uint64()) { seed in
+            var rng = SplitMix(seed: seed)
+            // Two slots and a small body bound: collisions, replacements and unremembered
+            // bodies all happen within one sequence.
+            let memoizing = CacheKeyBuilder(memoSlots: 2, memoMaxBodyBytes: 120)
+            let computing = CacheKeyBuilder()
+            var bodies: [[UInt8]] = []
+            for _ in 0 ..< 12 {
+                let pick = Int.random(in: 0 ..< 4, using: &rng)
+                let body: [UInt8]
+                if pick == 0 || bodies.isEmpty {
+                    body = Array(JSONTestModel.render(JSONTestModel.randomBody(&rng), &rng).utf8)
+                } else if pick == 1 {
+                    // Same length, one byte changed: must not be taken for the remembered body.
+                    var near = bodies.randomElement(using: &rng)!
+                    let at = Int.random(in: 0 ..< near.count, using: &rng)
+                    near[at] = near[at] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+                    body = near
+                } else {
+                    body = bodies.randomElement(using: &rng)!
+                }
+                bodies.append(body)
+                let scope = Self.scopes.randomElement(using: &rng)!
+                let remembered = Self.outcome(memoizing, scope, body)
+                let computed = Self.outcome(computing, scope, body)
+                #expect(remembered == computed, "\(String(decoding: body, as: UTF8.self))")
+            }
+        }
+    }
+
+    @Test func repeatsAreServedFromTheMemoAndScopesStayApart() throws {
+        let builder = CacheKeyBuilder(memoSlots: 8)
+        let body = Array(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#.utf8)
+        let first = try builder.key(scope: Self.scopes[0], body: body)
+        // A different body computes (and so replaces the canonical output)...
+        _ = try builder.key(scope: Self.scopes[0], body: Array(#"{"model":"other"}"#.utf8))
+        // ...and the repeat comes from the memo: same key, canonical output untouched.
+        let again = try builder.key(scope: Self.scopes[0], body: body)
+        #expect(again == first)
+        #expect(builder.lastCanonicalBody == Array(#"{"model":"other"}"#.utf8))
+        for scope in Self.scopes.dropFirst() {
+            #expect(try builder.key(scope: scope, body: body).key != first.key, "\(scope)")
+        }
+        // Bodies that are not cacheable are never remembered: the error comes every time.
+        let broken = Array(#"{"model":"#.utf8)
+        for _ in 0 ..< 2 {
+            #expect(throws: NotCacheableReason.self) { try builder.key(scope: Self.scopes[0], body: broken) }
+        }
+    }
+}
+
 @Suite struct NamespaceAndPathTests {
     @Test func parsesModes() throws {
         #expect(try NamespaceMode(parsing: "credential") == .credential)

@@ -1,0 +1,68 @@
+/// Remembers recent keys by the exact bytes they were computed from, so a repeated request (the
+/// whole point of a cache) skips canonicalization and the digest.
+///
+/// A key is a pure function of the builder's settings, the scope and the body bytes; a slot is
+/// only used when its scope and body compare equal, byte for byte, so a remembered key is always
+/// the key `CacheKeyBuilder` would compute. Direct-mapped (a body's hash picks its one slot; a
+/// newer body takes the slot over) and bounded in slots and in the body size it keeps, so its
+/// memory is bounded too: at most `slotCount × maxBodyBytes` bytes of bodies.
+///
+/// Not thread-safe: owned by one `CacheKeyBuilder`.
+struct CacheKeyMemo {
+    private struct Slot {
+        var hash: Int
+        var scope: CacheScope
+        var body: [UInt8]
+        var result: CacheKeyResult
+    }
+
+    /// Bodies larger than this are not remembered (comparing them would cost more than the key
+    /// saves less often, and they would dominate the memo's memory).
+    let maxBodyBytes: Int
+    private var slots: [Slot?]
+
+    /// - Parameters:
+    ///   - slotCount: number of remembered keys; 0 disables the memo.
+    ///   - maxBodyBytes: largest body remembered.
+    init(slotCount: Int, maxBodyBytes: Int) {
+        precondition(slotCount >= 0 && maxBodyBytes >= 0, "memo bounds must not be negative")
+        self.maxBodyBytes = maxBodyBytes
+        self.slots = Array(repeating: nil, count: slotCount)
+    }
+
+    var isEnabled: Bool { !slots.isEmpty }
+
+    /// The hash that picks a body's slot (also passed back to `remember`).
+    static func hash(_ body: UnsafeRawBufferPointer) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: body)
+        return hasher.finalize()
+    }
+
+    /// The remembered key of exactly this scope and body, if any.
+    func lookup(hash: Int, scope: CacheScope, body: UnsafeRawBufferPointer) -> CacheKeyResult? {
+        guard let slot = slots[index(of: hash)], slot.hash == hash, slot.body.count == body.count else {
+            return nil
+        }
+        let sameBody = slot.body.withUnsafeBytes { stored in
+            body.isEmpty || memcmp(stored.baseAddress!, body.baseAddress!, body.count) == 0
+        }
+        guard sameBody, slot.scope == scope else { return nil }
+        return slot.result
+    }
+
+    mutating func remember(hash: Int, scope: CacheScope, body: UnsafeRawBufferPointer, result: CacheKeyResult) {
+        guard isEnabled, body.count <= maxBodyBytes else { return }
+        slots[index(of: hash)] = Slot(hash: hash, scope: scope, body: Array(body), result: result)
+    }
+
+    private func index(of hash: Int) -> Int {
+        Int(UInt(bitPattern: hash) % UInt(slots.count))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
