@@ -65,30 +65,38 @@ public final class RedisCacheStore: Sendable {
         }
         guard decision == .send else { return loop.makeSucceededFuture(nil) }
 
+        // The command carries the lookup timeout as its deadline (the connection's handler and,
+        // while connecting, the slot enforce it), so a lookup schedules no timer of its own.
         let promise = loop.makePromise(of: ByteBuffer?.self)
-        let answered = NIOLockedValueBox(false)
-        let timeout = loop.scheduleTask(in: configuration.lookupTimeout) {
-            guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return }
-            self.recordFailure(lookup: true)
-            promise.succeed(nil)
-        }
-        client.get(key).whenComplete { result in
-            guard answered.withLockedValue({ done in defer { done = true }; return !done }) else { return }
-            timeout.cancel()
+        client.send(.get(key), timeout: configuration.lookupTimeout).whenComplete { result in
             switch result {
-            case .success(let value):
-                self.state.withLockedValue { state in
-                    if value == nil { state.counters.lookupMisses += 1 } else { state.counters.lookupHits += 1 }
-                    _ = state.breaker.commandSucceeded()
-                }
+            case .success(.bulk(let value)):
+                self.lookupAnswered(hit: true)
                 promise.succeed(value)
+            case .success(.null):
+                self.lookupAnswered(hit: false)
+                promise.succeed(nil)
+            case .success(let reply):
+                self.lookupFailed(RedisError(.protocolError, "GET answered \(reply)"))
+                promise.succeed(nil)
             case .failure(let error):
-                self.logger.debug("Redis lookup failed", metadata: [RedisLogKeys.error: "\(error)"])
-                self.recordFailure(lookup: true)
+                self.lookupFailed(error)
                 promise.succeed(nil)
             }
         }
         return promise.futureResult
+    }
+
+    private func lookupAnswered(hit: Bool) {
+        state.withLockedValue { state in
+            if hit { state.counters.lookupHits += 1 } else { state.counters.lookupMisses += 1 }
+            _ = state.breaker.commandSucceeded()
+        }
+    }
+
+    private func lookupFailed(_ error: any Error) {
+        logger.debug("Redis lookup failed", metadata: [RedisLogKeys.error: "\(error)"])
+        recordFailure(lookup: true)
     }
 
     /// `SET key value PX ttl`, fire-and-forget: failures are counted and dropped.

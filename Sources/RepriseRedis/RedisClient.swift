@@ -28,8 +28,14 @@ public final class RedisClient: Sendable {
     /// Sends one command; the future fails with `RedisError` (a top-level error reply is
     /// `.serverError` carrying the server's message).
     public func send(_ command: RedisCommand) -> EventLoopFuture<RedisReply> {
-        let deadline = NIODeadline.now() + configuration.commandTimeout
-        return pickSlot().send(command, deadline: deadline)
+        send(command, timeout: configuration.commandTimeout)
+    }
+
+    /// Sends one command that must be answered within `timeout` instead of the configured
+    /// command timeout: waiting for a connection counts too. Past it the command fails with
+    /// `.commandTimeout` and its late reply, if any, is dropped.
+    public func send(_ command: RedisCommand, timeout: TimeAmount) -> EventLoopFuture<RedisReply> {
+        pickSlot().send(command, deadline: NIODeadline.now() + timeout)
     }
 
     /// Sends one command given as its arguments, name first.

@@ -84,7 +84,7 @@ final class RedisConnectionSlot: Sendable {
             scheduleFlush(channel)
             return promise.futureResult
         case .connecting(let future):
-            return future.flatMap { self.sendOnLoop(command, deadline: deadline) }
+            return bounded(future.flatMap { self.sendOnLoop(command, deadline: deadline) }, by: deadline)
         case .idle:
             if let retryAt = state.value.retryAt, NIODeadline.now() < retryAt {
                 let reason = state.value.lastError.map { "\($0.code.rawValue): \($0.message)" } ?? "not connected"
@@ -93,10 +93,31 @@ final class RedisConnectionSlot: Sendable {
                     "Redis reconnect backing off after \(state.value.failures) failed connects (\(reason))"
                 ))
             }
-            return startConnecting().flatMap { self.sendOnLoop(command, deadline: deadline) }
+            return bounded(startConnecting().flatMap { self.sendOnLoop(command, deadline: deadline) }, by: deadline)
         case .shutdown:
             return eventLoop.makeFailedFuture(RedisError(.shutdown, "the Redis client is shut down"))
         }
+    }
+
+    /// A command's deadline covers the wait for a connection too: a slow connect (its own
+    /// limit is `connectTimeout`) fails the command at its deadline. Once connected, the channel
+    /// handler enforces the deadline.
+    private func bounded(_ reply: EventLoopFuture<RedisReply>, by deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+        let promise = eventLoop.makePromise(of: RedisReply.self)
+        let settled = NIOLoopBoundBox(false, eventLoop: eventLoop)
+        let timer = eventLoop.scheduleTask(deadline: deadline) {
+            guard !settled.value else { return }
+            settled.value = true
+            promise.fail(RedisError(.commandTimeout, "no Redis connection within the command's timeout"))
+        }
+        reply.whenComplete { result in
+            timer.cancel()
+            // After the timer failed the command, its outcome has nobody left to tell.
+            guard !settled.value else { return }
+            settled.value = true
+            promise.completeWith(result)
+        }
+        return promise.futureResult
     }
 
     /// Writes issued in one event-loop tick go out with one flush (pipelining without a

@@ -85,6 +85,34 @@ struct RedisCacheStoreTests {
         }
     }
 
+    /// The lookup timeout bounds the wait for a connection too: against a paused server, the
+    /// connect's handshake (`SELECT`) never completes within `connect_timeout` (5 s here), yet
+    /// each lookup answers a miss within its 300 ms.
+    @Test func lookupsWaitingForAConnectionAnswerWithinTheTimeout() async throws {
+        try await withRedisServer { server in
+            var configuration = try RedisConfiguration(url: server.url + "/3")
+            configuration.poolSize = 1
+            configuration.connectTimeout = .seconds(5)
+            let client = RedisClient(configuration: configuration, eventLoopGroup: testGroup)
+            let store = RedisCacheStore(client: client, configuration: .init(
+                lookupTimeout: .milliseconds(300), breaker: .init(failureThreshold: 1000, probeInterval: .milliseconds(100))
+            ))
+            server.pause()
+            defer { server.resume() }
+            let clock = ContinuousClock()
+            for _ in 0..<3 {
+                let started = clock.now
+                #expect(try await store.lookup("k").get() == nil)
+                #expect(clock.now - started < .seconds(2))
+            }
+            #expect(store.counters.lookupErrors == 3)
+            server.resume()
+            store.store("k", value: ByteBuffer(string: "v"), ttlMilliseconds: 60_000)
+            #expect(await eventually { (try? await store.lookup("k").get()) == ByteBuffer(string: "v") })
+            try await client.shutdown()
+        }
+    }
+
     @Test func breakerOpensSkipsRedisAndRecoversAfterRestart() async throws {
         try await withRedisServer { server in
             let (client, store) = try await makeStore(server, threshold: 3)
