@@ -101,3 +101,22 @@ import Testing
         #expect(CacheDecision.decide(policy: bypassPolicy, cacheControl: .init(), ttlHeader: nil, facts: facts, generation: true).reasons == [.nonDeterministic])
     }
 }
+
+@Suite struct CRC32Tests {
+    @Test func checkValueAndAgreementWithTheBytewiseLoop() {
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+        #expect([UInt8]().withUnsafeBytes { CRC32.checksum($0) } == 0)
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0 ..< 4096).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }
+        bytes.withUnsafeBytes { all in
+            // Every length around the 8-byte step, at every alignment.
+            for start in 0 ..< 8 {
+                for length in 0 ..< 80 {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start ..< start + length])
+                    #expect(CRC32.checksum(slice) == CRC32.bytewiseChecksum(slice), "start \(start), length \(length)")
+                }
+            }
+            #expect(CRC32.checksum(all) == CRC32.bytewiseChecksum(all))
+        }
+    }
+}
