@@ -18,7 +18,7 @@ public struct MemoryCacheStats: Sendable, Equatable {
 /// path allocates nothing beyond the dictionary's own storage. `removeAll(namespace:)` is O(n)
 /// (purge is rare). Thread-safe: one `Mutex` around the state; the value is returned copied
 /// (for `CacheEntry`, arrays are shared copy-on-write, so no bytes are copied).
-public final class MemoryCache<Value: Sendable>: Sendable {
+public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// `cache.memory.max_bytes`.
     public let maxBytes: Int
     /// Per-entry limit; larger values are not stored.
@@ -40,7 +40,7 @@ public final class MemoryCache<Value: Sendable>: Sendable {
 
     /// The value for `key` if present and not expired (an expired one is removed); marks it most
     /// recently used.
-    public func get(_ key: String) -> Value? {
+    public func get(_ key: Key) -> Value? {
         let nowMs = now()
         return state.withLock { state in
             guard let slot = state.index[key] else { return nil }
@@ -58,7 +58,7 @@ public final class MemoryCache<Value: Sendable>: Sendable {
     /// entries until the budget holds. Returns false (and stores nothing, removing an older
     /// value of the key) when `cost` exceeds `maxEntryBytes` or `ttlMs` is not positive.
     @discardableResult
-    public func set(_ key: String, namespace: String, value: Value, cost: Int, ttlMs: Int64) -> Bool {
+    public func set(_ key: Key, namespace: String, value: Value, cost: Int, ttlMs: Int64) -> Bool {
         let nowMs = now()
         return state.withLock { state in
             if let existing = state.index[key] { state.remove(slot: existing) }
@@ -74,7 +74,7 @@ public final class MemoryCache<Value: Sendable>: Sendable {
     }
 
     @discardableResult
-    public func remove(_ key: String) -> Bool {
+    public func remove(_ key: Key) -> Bool {
         state.withLock { state in
             guard let slot = state.index[key] else { return false }
             state.remove(slot: slot)
@@ -118,12 +118,12 @@ public final class MemoryCache<Value: Sendable>: Sendable {
     }
 
     /// Keys from most to least recently used (for tests and debugging; O(n)).
-    public var keysByRecency: [String] {
+    public var keysByRecency: [Key] {
         state.withLock { state in
-            var keys: [String] = []
+            var keys: [Key] = []
             var slot = state.head
             while slot != State.none {
-                keys.append(state.slots[slot].key)
+                keys.append(state.slots[slot].key!)
                 slot = state.slots[slot].next
             }
             return keys
@@ -131,7 +131,8 @@ public final class MemoryCache<Value: Sendable>: Sendable {
     }
 
     private struct Slot {
-        var key: String
+        /// nil while the slot is free.
+        var key: Key?
         var namespace: String
         var value: Value?
         var cost: Int
@@ -144,7 +145,7 @@ public final class MemoryCache<Value: Sendable>: Sendable {
         static var none: Int { -1 }
         var slots: [Slot] = []
         var freeSlots: [Int] = []
-        var index: [String: Int] = [:]
+        var index: [Key: Int] = [:]
         var head = State.none
         var tail = State.none
         var bytes = 0
@@ -160,18 +161,18 @@ public final class MemoryCache<Value: Sendable>: Sendable {
                 position = slots.count
                 slots.append(slot)
             }
-            index[slot.key] = position
+            index[slot.key!] = position
             bytes += slot.cost
             link(position)
         }
 
         mutating func remove(slot position: Int) {
             unlink(position)
-            index[slots[position].key] = nil
+            index[slots[position].key!] = nil
             bytes -= slots[position].cost
             // Drop the value now so its memory goes with the entry, and keep the slot for reuse.
             slots[position].value = nil
-            slots[position].key = ""
+            slots[position].key = nil
             slots[position].namespace = ""
             freeSlots.append(position)
         }

@@ -8,7 +8,7 @@ import RepriseRedis
 /// `cache.redis.url` is set. L1 is looked up synchronously on the calling loop (the hit path);
 /// Redis only after an L1 miss, and a Redis hit fills L1.
 final class ResponseCache: Sendable {
-    private let memory: MemoryCache<CachedAnswer>?
+    private let memory: MemoryCache<CacheKey, CachedAnswer>?
     private let redis: RedisCacheStore?
     let maxEntryBytes: Int
     private let logger: Logger
@@ -24,11 +24,11 @@ final class ResponseCache: Sendable {
 
     var hasRedis: Bool { redis != nil }
 
-    static func nowMs() -> Int64 { MemoryCache<CachedAnswer>.wallClockMs() }
+    static func nowMs() -> Int64 { MemoryCache<CacheKey, CachedAnswer>.wallClockMs() }
 
     /// The L1 answer for `key`, if present and not expired.
     func lookupMemory(_ key: CacheKey) -> CachedAnswer? {
-        memory?.get(key.redisKey)
+        memory?.get(key)
     }
 
     /// The Redis answer for `key`, completed on `eventLoop`; nil on a miss, an expired or corrupt
@@ -50,7 +50,7 @@ final class ResponseCache: Sendable {
             // Fill L1 for the rest of the entry's life.
             let remaining = entry.createdAtMs + entry.ttlMs - now
             if let memory, remaining > 0 {
-                _ = memory.set(key.redisKey, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: remaining)
+                _ = memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: remaining)
             }
             return answer
         }
@@ -61,7 +61,7 @@ final class ResponseCache: Sendable {
     func store(_ entry: CacheEntry, key: CacheKey) {
         if let memory {
             let answer = CachedAnswer(entry: entry)
-            if !memory.set(key.redisKey, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
+            if !memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
                 logger.debug("answer too large for the memory cache", metadata: ["bytes": "\(answer.cost)"])
             }
         }

@@ -83,7 +83,8 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         let decision = CacheDecision.decide(
             policy: cacheConfig.policy,
-            cacheControl: CacheControlDirectives(parsing: headers["cache-control"]),
+            // Most requests carry none: skip building the list of its values.
+            cacheControl: headers.contains(name: "cache-control") ? CacheControlDirectives(parsing: headers["cache-control"]) : CacheControlDirectives(),
             ttlHeader: headers.first(name: "x-reprise-cache-ttl"),
             facts: keyed.facts,
             generation: CachePath.isGeneration(normalizedPath: normalizedPath)

@@ -121,6 +121,17 @@ import Testing
         #expect(try key(body, builder: CacheKeyBuilder(secret: Array("s3cret".utf8))) == keyed)
     }
 
+    @Test func keysAreEqualExactlyWhenNamespaceAndDigestAre() {
+        let key = CacheKey(namespace: "ab", digest: "cd")
+        #expect(key == CacheKey(namespace: "ab", digest: "cd"))
+        #expect(key.hashValue == CacheKey(namespace: "ab", digest: "cd").hashValue)
+        // The same characters split differently are different keys.
+        #expect(key != CacheKey(namespace: "a", digest: "bcd"))
+        #expect(key != CacheKey(namespace: "abc", digest: "d"))
+        #expect(key != CacheKey(namespace: "ab", digest: "ce"))
+        #expect(Set([key, CacheKey(namespace: "ab", digest: "cd"), CacheKey(namespace: "x", digest: "cd")]).count == 2)
+    }
+
     @Test func notCacheableBodiesHaveNoKey() {
         #expect(throws: NotCacheableReason.topLevelNotObject) { try key("[]") }
         #expect(throws: NotCacheableReason.self) { try key("model=m") }

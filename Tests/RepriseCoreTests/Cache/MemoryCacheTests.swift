@@ -11,7 +11,7 @@ final class ManualClock: Sendable {
 @Suite struct MemoryCacheTests {
     @Test func lruOrderAndBudget() {
         let clock = ManualClock()
-        let cache = MemoryCache<Int>(maxBytes: 100, maxEntryBytes: 60, now: clock.now)
+        let cache = MemoryCache<String, Int>(maxBytes: 100, maxEntryBytes: 60, now: clock.now)
         #expect(cache.set("a", namespace: "n", value: 1, cost: 40, ttlMs: 1000))
         #expect(cache.set("b", namespace: "n", value: 2, cost: 40, ttlMs: 1000))
         #expect(cache.get("a") == 1) // a is now most recent
@@ -29,7 +29,7 @@ final class ManualClock: Sendable {
 
     @Test func ttlExpiryOnGet() {
         let clock = ManualClock()
-        let cache = MemoryCache<String>(maxBytes: 100, maxEntryBytes: 100, now: clock.now)
+        let cache = MemoryCache<String, String>(maxBytes: 100, maxEntryBytes: 100, now: clock.now)
         cache.set("k", namespace: "n", value: "v", cost: 1, ttlMs: 500)
         clock.advance(ms: 499)
         #expect(cache.get("k") == "v")
@@ -40,7 +40,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func purgeByNamespace() {
-        let cache = MemoryCache<Int>(maxBytes: 1000, maxEntryBytes: 100)
+        let cache = MemoryCache<String, Int>(maxBytes: 1000, maxEntryBytes: 100)
         for index in 0 ..< 10 { cache.set("k\(index)", namespace: index % 2 == 0 ? "even" : "odd", value: index, cost: 10, ttlMs: 60_000) }
         #expect(cache.removeAll(namespace: "even") == 5)
         #expect(cache.get("k0") == nil && cache.get("k1") == 1)
@@ -52,7 +52,7 @@ final class ManualClock: Sendable {
     @Test func randomOperationsKeepInvariants() {
         var rng = SplitMix(seed: 7)
         let clock = ManualClock()
-        let cache = MemoryCache<Int>(maxBytes: 500, maxEntryBytes: 120, now: clock.now)
+        let cache = MemoryCache<String, Int>(maxBytes: 500, maxEntryBytes: 120, now: clock.now)
         var model: [String: Int] = [:] // key -> cost of what the cache should hold at most
         for step in 0 ..< 5000 {
             let key = "k\(Int.random(in: 0 ..< 40, using: &rng))"
@@ -70,7 +70,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func concurrentUse() async {
-        let cache = MemoryCache<[UInt8]>(maxBytes: 10_000, maxEntryBytes: 1000)
+        let cache = MemoryCache<String, [UInt8]>(maxBytes: 10_000, maxEntryBytes: 1000)
         await withTaskGroup(of: Void.self) { group in
             for task in 0 ..< 16 {
                 group.addTask {

@@ -70,7 +70,7 @@ let benchmarks: @Sendable () -> Void = {
     let lookupOrder = Fixtures.shuffled(keys, seed: 2)
     let namespace = Fixtures.scope.namespace
 
-    let cache = MemoryCache<CacheEntry>(maxBytes: 256 << 20, maxEntryBytes: 1 << 20)
+    let cache = MemoryCache<String, CacheEntry>(maxBytes: 256 << 20, maxEntryBytes: 1 << 20)
     for key in keys { cache.set(key, namespace: namespace, value: jsonEntry, cost: cost, ttlMs: 86_400_000) }
     var getCursor = 0
     Benchmark("MemoryCache.get hit (10k entries)", configuration: .init(scalingFactor: .kilo)) { benchmark in
@@ -90,7 +90,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // Full budget: every set of a new key evicts the least recently used entry. Keys cycle
     // through twice the capacity, so each one was evicted before it comes round again.
-    let fullCache = MemoryCache<CacheEntry>(maxBytes: entryCount * cost, maxEntryBytes: cost)
+    let fullCache = MemoryCache<String, CacheEntry>(maxBytes: entryCount * cost, maxEntryBytes: cost)
     let churnKeys = keys + Fixtures.cacheKeys(count: entryCount, seed: 3)
     for key in keys { fullCache.set(key, namespace: namespace, value: jsonEntry, cost: cost, ttlMs: 86_400_000) }
     var churnCursor = entryCount
