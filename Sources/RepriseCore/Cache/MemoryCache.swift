@@ -18,13 +18,17 @@ public struct MemoryCacheStats: Sendable, Equatable {
 /// path allocates nothing beyond the dictionary's own storage. `removeAll(namespace:)` is O(n)
 /// (purge is rare). Thread-safe: one `Mutex` around the state; the value is returned copied
 /// (for `CacheEntry`, arrays are shared copy-on-write, so no bytes are copied).
+///
+/// `get` and `set` are inlinable, and so is the state they touch: the proxy's L1 is a
+/// `MemoryCache<CacheKey, CachedAnswer>` instantiated in another module, where unspecialized
+/// generic code looked up type metadata and hashed through witness tables on every hit.
 public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// `cache.memory.max_bytes`.
     public let maxBytes: Int
     /// Per-entry limit; larger values are not stored.
     public let maxEntryBytes: Int
-    private let now: @Sendable () -> Int64
-    private let state: Mutex<State>
+    @usableFromInline let now: @Sendable () -> Int64
+    @usableFromInline let state: Mutex<State>
 
     /// - Parameter now: clock in Unix milliseconds (injectable for tests).
     public init(maxBytes: Int, maxEntryBytes: Int, now: @escaping @Sendable () -> Int64 = MemoryCache.wallClockMs) {
@@ -40,6 +44,7 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
 
     /// The value for `key` if present and not expired (an expired one is removed); marks it most
     /// recently used.
+    @inlinable
     public func get(_ key: Key) -> Value? {
         let nowMs = now()
         return state.withLock { state in
@@ -57,7 +62,7 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
     /// Stores `value` (replacing any previous value of `key`), evicting least recently used
     /// entries until the budget holds. Returns false (and stores nothing, removing an older
     /// value of the key) when `cost` exceeds `maxEntryBytes` or `ttlMs` is not positive.
-    @discardableResult
+    @inlinable @discardableResult
     public func set(_ key: Key, namespace: String, value: Value, cost: Int, ttlMs: Int64) -> Bool {
         let nowMs = now()
         return state.withLock { state in
@@ -130,29 +135,41 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
         }
     }
 
-    private struct Slot {
+    @usableFromInline struct Slot {
         /// nil while the slot is free.
-        var key: Key?
-        var namespace: String
-        var value: Value?
-        var cost: Int
-        var expiresAtMs: Int64
-        var previous: Int
-        var next: Int
+        @usableFromInline var key: Key?
+        @usableFromInline var namespace: String
+        @usableFromInline var value: Value?
+        @usableFromInline var cost: Int
+        @usableFromInline var expiresAtMs: Int64
+        @usableFromInline var previous: Int
+        @usableFromInline var next: Int
+
+        @inlinable init(key: Key?, namespace: String, value: Value?, cost: Int, expiresAtMs: Int64, previous: Int, next: Int) {
+            self.key = key
+            self.namespace = namespace
+            self.value = value
+            self.cost = cost
+            self.expiresAtMs = expiresAtMs
+            self.previous = previous
+            self.next = next
+        }
     }
 
-    private struct State {
-        static var none: Int { -1 }
-        var slots: [Slot] = []
-        var freeSlots: [Int] = []
-        var index: [Key: Int] = [:]
-        var head = State.none
-        var tail = State.none
-        var bytes = 0
-        var evictions = 0
-        var expirations = 0
+    @usableFromInline struct State {
+        @usableFromInline static var none: Int { -1 }
+        @usableFromInline var slots: [Slot] = []
+        @usableFromInline var freeSlots: [Int] = []
+        @usableFromInline var index: [Key: Int] = [:]
+        @usableFromInline var head = State.none
+        @usableFromInline var tail = State.none
+        @usableFromInline var bytes = 0
+        @usableFromInline var evictions = 0
+        @usableFromInline var expirations = 0
 
-        mutating func insertAtFront(_ slot: Slot) {
+        @usableFromInline init() {}
+
+        @inlinable mutating func insertAtFront(_ slot: Slot) {
             let position: Int
             if let free = freeSlots.popLast() {
                 position = free
@@ -166,7 +183,7 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
             link(position)
         }
 
-        mutating func remove(slot position: Int) {
+        @inlinable mutating func remove(slot position: Int) {
             unlink(position)
             index[slots[position].key!] = nil
             bytes -= slots[position].cost
@@ -177,13 +194,13 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
             freeSlots.append(position)
         }
 
-        mutating func moveToFront(_ position: Int) {
+        @inlinable mutating func moveToFront(_ position: Int) {
             guard head != position else { return }
             unlink(position)
             link(position)
         }
 
-        private mutating func link(_ position: Int) {
+        @inlinable mutating func link(_ position: Int) {
             slots[position].previous = State.none
             slots[position].next = head
             if head != State.none { slots[head].previous = position }
@@ -191,7 +208,7 @@ public final class MemoryCache<Key: Hashable & Sendable, Value: Sendable>: Senda
             if tail == State.none { tail = position }
         }
 
-        private mutating func unlink(_ position: Int) {
+        @inlinable mutating func unlink(_ position: Int) {
             let previous = slots[position].previous, next = slots[position].next
             if previous != State.none { slots[previous].next = next } else { head = next }
             if next != State.none { slots[next].previous = previous } else { tail = previous }
