@@ -67,12 +67,26 @@ public struct CacheablePaths: Sendable, Equatable {
     /// Normalized forms of the configured paths.
     public let normalizedPaths: Set<String>
 
+    /// The same, as a list: a handful of short strings compare faster than the request's path
+    /// hashes (checked on every request).
+    private let normalizedPathList: [String]
+
     public init(_ paths: [String] = CacheablePaths.defaultPaths) {
         normalizedPaths = Set(paths.map { CachePath.normalize($0) })
+        normalizedPathList = Array(normalizedPaths)
+    }
+
+    /// Whether an already normalized path is one of the cacheable ones.
+    public func contains(normalizedPath: String) -> Bool {
+        let length = normalizedPath.utf8.count
+        for path in normalizedPathList where path.utf8.count == length && path == normalizedPath {
+            return true
+        }
+        return false
     }
 
     /// Whether a request target (path with optional query) is cacheable.
     public func matches<Target: StringProtocol>(_ target: Target) -> Bool {
-        normalizedPaths.contains(CachePath.normalize(target))
+        contains(normalizedPath: CachePath.normalize(target))
     }
 }

@@ -46,14 +46,15 @@ final class ProxyResponder: RequestResponder, Sendable {
                 break
             }
         }
-        if request.path.hasPrefix("/admin/") {
+        // Bytes, not Characters: `Substring.hasPrefix` compares grapheme by grapheme.
+        if request.head.uri.utf8.starts(with: "/admin/".utf8) {
             admin.respond(to: request, writer: writer)
             return
         }
         if cacheConfig.enabled, request.head.method == .POST {
             // Normalized once: path match and the generation rule both need it.
             let normalizedPath = CachePath.normalize(request.head.uri)
-            if cachePaths.normalizedPaths.contains(normalizedPath) {
+            if cachePaths.contains(normalizedPath: normalizedPath) {
                 serveCacheable(request, normalizedPath: normalizedPath, writer: writer)
             } else {
                 forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)

@@ -286,6 +286,9 @@ import Testing
         #expect(!paths.matches("/v1/models"))
         #expect(!paths.matches("/v1/chat/completions/extra"))
         #expect(CacheablePaths(["/custom"]).matches("/v1/custom"))
+        // Same length as a cacheable path, different bytes.
+        #expect(!paths.matches("/v1/chat/completionz"))
+        #expect(!CacheablePaths([]).matches("/v1/chat/completions"))
     }
 
     /// Targets on the one-pass path (already normal) and on the split-and-join path (`//`,
