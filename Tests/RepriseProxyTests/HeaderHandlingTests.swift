@@ -83,6 +83,14 @@ import Testing
         #expect(String(buffer: buffer) == "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 7\r\n\r\n")
     }
 
+    @Test func decimalsAreWrittenWithoutStrings() {
+        for value in [0, 7, 10, 99, 100, 4096, 1_000_000_007, Int.max] {
+            var buffer = ByteBuffer()
+            ResponseHeadEncoder.writeDecimal(value, into: &buffer)
+            #expect(String(buffer: buffer) == String(value))
+        }
+    }
+
     @Test func proxyErrorsUseOpenAIShapeWithEscaping() {
         let error = ProxyError.badRequest("a \"quoted\"\nline")
         #expect(error.jsonBody() == #"{"error":{"message":"a \"quoted\"\nline","type":"invalid_request_error","code":"bad_request"}}"#)

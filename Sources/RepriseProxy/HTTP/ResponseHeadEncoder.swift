@@ -45,7 +45,7 @@ enum ResponseHeadEncoder {
         switch framing {
         case .contentLength(let length):
             buffer.writeStaticString("content-length: ")
-            buffer.writeString(String(length))
+            writeDecimal(length, into: &buffer)
             buffer.writeStaticString("\r\n")
         case .chunked:
             buffer.writeStaticString("transfer-encoding: chunked\r\n")
@@ -60,6 +60,22 @@ enum ResponseHeadEncoder {
             buffer.writeStaticString("connection: close\r\n")
         }
         buffer.writeStaticString("\r\n")
+    }
+
+    /// A non-negative integer in decimal digits, written without building a String.
+    static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+        precondition(value >= 0, "negative decimal in a header")
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for Int.max's 19 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            repeat {
+                count += 1
+                scratch[scratch.count - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[(scratch.count - count)...]))
+        }
     }
 
     /// The `<hex-size>\r\n` line that opens a chunk.

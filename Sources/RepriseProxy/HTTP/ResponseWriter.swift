@@ -116,23 +116,31 @@ public final class ResponseWriter {
         connection.abortConnection()
     }
 
-    /// A stored answer: its pre-encoded head, then `age`, then its body; the stored buffers
-    /// are written as they are (no copy), one flush.
+    /// A stored answer: its pre-encoded head, then `age`, then its body, one flush.
+    ///
+    /// The head and the per-response lines go out as one buffer; a body up to
+    /// `storedBodyCopyLimit` joins them (copying a few KiB costs less than a second write
+    /// through the pipeline), a larger one is written as the stored buffer itself, uncopied.
     func sendStored(head: ByteBuffer, ageSeconds: Int, body: ByteBuffer) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
         guard !clientGone, let connection else { return }
         if connection.isDraining { keepAlive = false }
-        var tail = context.channel.allocator.buffer(capacity: 48)
-        tail.writeStaticString("age: ")
-        tail.writeString(String(ageSeconds))
-        tail.writeStaticString("\r\n")
-        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, into: &tail)
-        context.write(NIOAny(head), promise: nil)
-        context.write(NIOAny(tail), promise: nil)
-        if !isHeadRequest { context.write(NIOAny(body), promise: nil) }
+        let joinBody = !isHeadRequest && body.readableBytes <= Self.storedBodyCopyLimit
+        var out = context.channel.allocator.buffer(capacity: head.readableBytes + 64 + (joinBody ? body.readableBytes : 0))
+        out.writeImmutableBuffer(head)
+        out.writeStaticString("age: ")
+        ResponseHeadEncoder.writeDecimal(ageSeconds, into: &out)
+        out.writeStaticString("\r\n")
+        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, into: &out)
+        if joinBody { out.writeImmutableBuffer(body) }
+        context.write(NIOAny(out), promise: nil)
+        if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }
         end()
     }
+
+    /// Largest stored body copied into the response's single buffer.
+    static let storedBodyCopyLimit = 4096
 
     /// A whole small response in one write.
     public func send(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer) {

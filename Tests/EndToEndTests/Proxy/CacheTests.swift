@@ -79,6 +79,24 @@ import Testing
         }
     }
 
+    /// Replayed answers are written as one buffer up to 4 KiB and as head plus the stored body
+    /// above: both sides of that limit come back byte for byte.
+    @Test func storedAnswersOfEverySizeAreReplayedWhole() async throws {
+        try await withProxy { mock, proxy in
+            for (chunks, question) in [(2, "small"), (150, "large")] {
+                let body = Self.streamed.replacingOccurrences(of: "What is a cache?", with: "A \(question) answer?")
+                let live = try post(proxy, body, headers: ["X-Mock-Chunks: \(chunks)"])
+                #expect(live.header("x-cache") == "MISS")
+                try await Task.sleep(for: .milliseconds(300))
+                let replayed = try post(proxy, body)
+                #expect(replayed.header("x-cache") == "HIT")
+                #expect(replayed.body == live.body)
+                #expect((replayed.body.count > 4096) == (chunks > 100), "\(replayed.body.count) bytes")
+            }
+            #expect(try await self.upstreamCalls(mock) == 2)
+        }
+    }
+
     @Test func jsonEntryAnswersAStreamingRequest() async throws {
         try await withProxy { mock, proxy in
             let json = try post(proxy, Self.chat)
