@@ -112,6 +112,8 @@ struct JSONFieldScanner {
 
 /// Fields of one answer (a JSON document or one stream chunk) that an entry records.
 struct ResponseFields {
+    /// The JSON is an object whose top-level members could be listed.
+    var isObject = false
     var model: String?
     var usage: CacheEntry.Usage?
     var finishReasonSeen = false
@@ -119,6 +121,7 @@ struct ResponseFields {
     init(json: [UInt8]) {
         let scanner = JSONFieldScanner(bytes: json)
         guard let members = scanner.members(ofObjectAt: 0) else { return }
+        isObject = true
         if let range = scanner.member("model", in: members) { model = scanner.simpleString(range) }
         if let range = scanner.member("usage", in: members), !scanner.isNull(range),
            let usageMembers = scanner.members(ofObjectAt: range.lowerBound) {

@@ -74,9 +74,10 @@ extension CacheEntry {
     /// The entry for a non-streamed answer, or nil unless 2xx, within `maxBytes` and a JSON object.
     public static func forJSONResponse(status: Int, headers: [(name: String, value: String)], body: [UInt8],
                                        nowMs: Int64, ttlMs: Int64, maxBytes: Int) -> CacheEntry? {
-        guard (200 ..< 300).contains(status), body.count <= maxBytes, ttlMs > 0,
-              JSONFieldScanner(bytes: body).members(ofObjectAt: 0) != nil else { return nil }
+        guard (200 ..< 300).contains(status), body.count <= maxBytes, ttlMs > 0 else { return nil }
+        // One scan: listing the top-level members both checks for an object and finds the fields.
         let fields = ResponseFields(json: body)
+        guard fields.isObject else { return nil }
         return CacheEntry(status: status, headers: keptHeaders(from: headers), createdAtMs: nowMs, ttlMs: ttlMs,
                           model: fields.model, usage: fields.usage, body: .json(body))
     }

@@ -101,6 +101,7 @@ func jsonObject(_ bytes: [UInt8]) -> NSDictionary? {
         #expect(entry.model == "deepseek-chat" && entry.usage?.totalTokens == 7)
         #expect(CacheEntry.forJSONResponse(status: 429, headers: headers, body: body, nowMs: 1, ttlMs: 2, maxBytes: 1000) == nil)
         #expect(CacheEntry.forJSONResponse(status: 200, headers: headers, body: Array("oops".utf8), nowMs: 1, ttlMs: 2, maxBytes: 1000) == nil)
+        #expect(CacheEntry.forJSONResponse(status: 200, headers: headers, body: Array("[{\"model\":\"m\"}]".utf8), nowMs: 1, ttlMs: 2, maxBytes: 1000) == nil)
     }
 }
 
