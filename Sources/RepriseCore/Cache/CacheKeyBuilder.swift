@@ -104,6 +104,11 @@ public final class CacheKeyBuilder {
         return CacheKeyResult(key: CacheKey(namespace: scope.namespace, digest: digest(scope: scope)), facts: facts)
     }
 
+    /// The key memo's slot for `body` (for tests).
+    func memoSlotIndex(of body: [UInt8]) -> Int {
+        body.withUnsafeBytes { memo.slotIndex(of: $0) }
+    }
+
     /// The canonical body bytes of the last computed key (for tests and debugging; a key taken
     /// from the memo leaves it unchanged).
     public var lastCanonicalBody: [UInt8] { canonicalizer.output }

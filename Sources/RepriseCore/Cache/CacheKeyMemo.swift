@@ -47,13 +47,31 @@ struct CacheKeyMemo {
         let sameBody = slot.body.withUnsafeBytes { stored in
             body.isEmpty || memcmp(stored.baseAddress!, body.baseAddress!, body.count) == 0
         }
-        guard sameBody, slot.scope == scope else { return nil }
+        guard sameBody, Self.sameBytes(slot.scope, scope) else { return nil }
         return slot.result
+    }
+
+    /// Byte equality of every scope field. Not `==`: Swift compares strings by canonical
+    /// equivalence, so "é" (U+00E9) equals "e" + U+0301, while the key frames the UTF-8 bytes —
+    /// two such namespaces have different keys and must never share a memo slot.
+    private static func sameBytes(_ a: CacheScope, _ b: CacheScope) -> Bool {
+        a.namespace.utf8.elementsEqual(b.namespace.utf8)
+            && a.normalizedPath.utf8.elementsEqual(b.normalizedPath.utf8)
+            && a.query.utf8.elementsEqual(b.query.utf8)
+            && a.route.utf8.elementsEqual(b.route.utf8)
+            && a.variant.utf8.elementsEqual(b.variant.utf8)
+            && a.method.utf8.elementsEqual(b.method.utf8)
     }
 
     mutating func remember(hash: Int, scope: CacheScope, body: UnsafeRawBufferPointer, result: CacheKeyResult) {
         guard isEnabled, body.count <= maxBodyBytes else { return }
         slots[index(of: hash)] = Slot(hash: hash, scope: scope, body: Array(body), result: result)
+    }
+
+    /// The slot a body would use (Swift's hasher is seeded per process: tests ask instead of
+    /// assuming).
+    func slotIndex(of body: UnsafeRawBufferPointer) -> Int {
+        index(of: Self.hash(body))
     }
 
     private func index(of hash: Int) -> Int {

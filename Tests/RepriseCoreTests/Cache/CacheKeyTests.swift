@@ -147,6 +147,9 @@ import Testing
         CacheScope(namespace: "ns1", route: "chat", variant: "canary", method: "POST", target: "/v1/chat/completions"),
         CacheScope(namespace: "ns1", route: "chat", variant: "primary", method: "POST", target: "/v1/completions"),
         CacheScope(namespace: "ns1", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions?api-version=1"),
+        // Equal as Swift Strings (canonical equivalence), different as bytes.
+        CacheScope(namespace: "caf\u{E9}", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions"),
+        CacheScope(namespace: "cafe\u{301}", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions"),
     ]
 
     static func outcome(_ builder: CacheKeyBuilder, _ scope: CacheScope, _ body: [UInt8]) -> Result<CacheKeyResult, NotCacheableReason> {
@@ -192,15 +195,26 @@ import Testing
         let builder = CacheKeyBuilder(memoSlots: 8)
         let body = Array(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#.utf8)
         let first = try builder.key(scope: Self.scopes[0], body: body)
-        // A different body computes (and so replaces the canonical output)...
-        _ = try builder.key(scope: Self.scopes[0], body: Array(#"{"model":"other"}"#.utf8))
+        // A different body in another slot (slots depend on the per-process hash seed)
+        // computes, and so replaces the canonical output...
+        let other = try #require((0 ..< 100).lazy.map { Array(#"{"model":"other\#($0)"}"#.utf8) }
+            .first { builder.memoSlotIndex(of: $0) != builder.memoSlotIndex(of: body) })
+        _ = try builder.key(scope: Self.scopes[0], body: other)
         // ...and the repeat comes from the memo: same key, canonical output untouched.
         let again = try builder.key(scope: Self.scopes[0], body: body)
         #expect(again == first)
-        #expect(builder.lastCanonicalBody == Array(#"{"model":"other"}"#.utf8))
+        #expect(builder.lastCanonicalBody == other)
         for scope in Self.scopes.dropFirst() {
             #expect(try builder.key(scope: scope, body: body).key != first.key, "\(scope)")
         }
+        // Canonically equivalent, byte-different namespaces ("é" precomposed and decomposed)
+        // have different keys, memo or not.
+        let precomposed = CacheScope(namespace: "caf\u{E9}", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions")
+        let decomposed = CacheScope(namespace: "cafe\u{301}", route: "chat", variant: "primary", method: "POST", target: "/v1/chat/completions")
+        #expect(precomposed.namespace == decomposed.namespace)  // Swift's String equality
+        let precomposedKey = try builder.key(scope: precomposed, body: body).key
+        #expect(try builder.key(scope: decomposed, body: body).key != precomposedKey)
+        #expect(try builder.key(scope: decomposed, body: body).key == CacheKeyBuilder().key(scope: decomposed, body: body).key)
         // Bodies that are not cacheable are never remembered: the error comes every time.
         let broken = Array(#"{"model":"#.utf8)
         for _ in 0 ..< 2 {
