@@ -47,21 +47,23 @@ public final class CacheKeyBuilder {
         // A client sends the same `Authorization` value on every request: compared whole, it
         // skips parsing the token and hashing it into the memo's dictionary.
         let authorization = headerValue("authorization")
-        if let authorization, let last = lastAuthorization, last.value == authorization {
+        // Bytes, not String `==` (canonical equivalence): the namespace hashes the bytes.
+        if let authorization, let last = lastAuthorization, last.value.utf8.elementsEqual(authorization.utf8) {
             return last.namespace
         }
         guard let credential = NamespaceMode.credential(headerValue: headerValue) else {
             return mode.namespace(hasher: hasher, headerValue: headerValue)
         }
         let namespace: String
-        if let known = credentialNamespaces[credential] {
+        let credentialBytes = Array(credential.utf8)
+        if let known = credentialNamespaces[credentialBytes] {
             namespace = known
         } else {
             namespace = mode.namespace(hasher: hasher, headerValue: headerValue)
             if credentialNamespaces.count >= Self.credentialMemoLimit {
                 credentialNamespaces.removeAll(keepingCapacity: true)
             }
-            credentialNamespaces[credential] = namespace
+            credentialNamespaces[credentialBytes] = namespace
         }
         // Only when `Authorization` alone gave the credential (not a fallback to `api-key`).
         if let authorization, NamespaceMode.credential(headerValue: { $0 == "authorization" ? authorization : nil }) != nil {
@@ -71,7 +73,9 @@ public final class CacheKeyBuilder {
     }
 
     private var lastAuthorization: (value: String, namespace: String)?
-    private var credentialNamespaces: [String: String] = [:]
+    /// Keyed by the credential's bytes: String keys would merge canonically equivalent,
+    /// byte-different credentials, whose namespaces differ.
+    private var credentialNamespaces: [[UInt8]: String] = [:]
     /// Bound of the credential memo (emptied when full: a rare recomputation, never growth).
     static let credentialMemoLimit = 1024
 

@@ -267,6 +267,10 @@ import Testing
             [("authorization", "Basic z"), ("api-key", "k1")], [("authorization", "Basic z"), ("api-key", "k2")],
             [("authorization", "Basic z")], [("authorization", "Bearer a")], [("api-key", "k1")],
             [("authorization", "Bearer b")], [("authorization", "Bearer a")],
+            // Canonically equivalent, byte-different credentials ("é" precomposed, then
+            // decomposed, in a row and apart): each keeps the namespace of its own bytes.
+            [("authorization", "Bearer caf\u{E9}")], [("authorization", "Bearer cafe\u{301}")],
+            [("authorization", "Bearer a")], [("authorization", "Bearer caf\u{E9}")], [("authorization", "Bearer cafe\u{301}")],
         ]
         for (step, headers) in sequence.enumerated() {
             let memoized = builder.namespace(mode: .credential) { name in headers.first { $0.name == name }?.value }
