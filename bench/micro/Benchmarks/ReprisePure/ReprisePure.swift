@@ -30,6 +30,17 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // A repeat of the same bytes, as the proxy's per-event-loop builders see it: answered by the
+    // key memo (hash and compare of the body) instead of canonicalization and digest.
+    let repeatedBody = Fixtures.chatBody(minimumBytes: 4 << 10)
+    let memoizingBuilder = CacheKeyBuilder(memoSlots: 64)
+    Benchmark("CacheKeyBuilder.key 4 KB chat body, byte-identical repeat (key memo)",
+              configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try memoizingBuilder.key(scope: Fixtures.scope, body: repeatedBody))
+        }
+    }
+
     // MARK: L2 entry codec
 
     let jsonEntry = Fixtures.jsonEntry
