@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func decimalsAreWrittenWithoutStrings() {
-        for value in [0, 7, 10, 99, 100, 4096, 1_000_000_007, Int.max] {
+        for value in [0, 7, 10, 99, 100, 4096, 1_000_000_007, Int.max, -1, -4096, Int.min] {
             var buffer = ByteBuffer()
             ResponseHeadEncoder.writeDecimal(value, into: &buffer)
             #expect(String(buffer: buffer) == String(value))

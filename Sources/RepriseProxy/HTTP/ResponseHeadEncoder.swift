@@ -62,12 +62,13 @@ enum ResponseHeadEncoder {
         buffer.writeStaticString("\r\n")
     }
 
-    /// A non-negative integer in decimal digits, written without building a String.
+    /// An integer in decimal digits (as `String(value)` spells it), written without building
+    /// a String.
     static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
-        precondition(value >= 0, "negative decimal in a header")
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for Int.max's 19 digits
+        if value < 0 { buffer.writeStaticString("-") }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 19 digits of Int.min
         var count = 0
-        var rest = value
+        var rest = value.magnitude
         withUnsafeMutableBytes(of: &digits) { scratch in
             repeat {
                 count += 1
