@@ -69,17 +69,11 @@ public final class RedisCacheStore: Sendable {
         // while connecting, the slot enforce it), so a lookup schedules no timer of its own.
         let promise = loop.makePromise(of: ByteBuffer?.self)
         client.send(.get(key), timeout: configuration.lookupTimeout).whenComplete { result in
-            switch result {
-            case .success(.bulk(let value)):
-                self.lookupAnswered(hit: true)
+            do {
+                let value = try result.get().getValue()
+                self.lookupAnswered(hit: value != nil)
                 promise.succeed(value)
-            case .success(.null):
-                self.lookupAnswered(hit: false)
-                promise.succeed(nil)
-            case .success(let reply):
-                self.lookupFailed(RedisError(.protocolError, "GET answered \(reply)"))
-                promise.succeed(nil)
-            case .failure(let error):
+            } catch {
                 self.lookupFailed(error)
                 promise.succeed(nil)
             }

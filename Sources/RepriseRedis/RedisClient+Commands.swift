@@ -3,13 +3,7 @@ import NIOCore
 extension RedisClient {
     /// `GET key`: the value, or `nil` when the key does not exist.
     public func get(_ key: String) -> EventLoopFuture<ByteBuffer?> {
-        send(.get(key)).flatMapThrowing { reply in
-            switch reply {
-            case .bulk(let value): return value
-            case .null: return nil
-            default: throw RedisError(.protocolError, "GET answered \(reply)")
-            }
-        }
+        send(.get(key)).flatMapThrowing { try $0.getValue() }
     }
 
     /// `SET key value [PX ttl]`.
@@ -75,4 +69,15 @@ extension RedisClient {
     public func ping() async throws { try await ping().get() }
     public func deleteKeys(matching pattern: String) async throws -> Int { try await deleteKeys(matching: pattern).get() }
     public func shutdown() async throws { try await shutdown().get() }
+}
+
+extension RedisReply {
+    /// What a `GET` answered: the value, or `nil` when the key does not exist.
+    func getValue() throws(RedisError) -> ByteBuffer? {
+        switch self {
+        case .bulk(let value): return value
+        case .null: return nil
+        default: throw RedisError(.protocolError, "GET answered \(self)")
+        }
+    }
 }

@@ -4,31 +4,29 @@
 /// of one (every Redis hit verifies the whole entry, so this runs once per hit). Same values
 /// as the classic byte-at-a-time loop, which `bytewiseChecksum` keeps as the reference.
 enum CRC32 {
-    /// `tables[k][b]`: the CRC of byte `b` followed by `k` zero bytes.
-    static let tables: [[UInt32]] = {
-        var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+    /// Eight 256-entry tables, one after the other: entry `256 * k + b` is the CRC of byte `b`
+    /// followed by `k` zero bytes (the first table is the classic one).
+    static let table: [UInt32] = {
+        var table = [UInt32](repeating: 0, count: 8 * 256)
         for index in 0 ..< 256 {
             var crc = UInt32(index)
             for _ in 0 ..< 8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-            tables[0][index] = crc
+            table[index] = crc
         }
-        for index in 0 ..< 256 {
-            for slice in 1 ..< 8 {
-                let previous = tables[slice - 1][index]
-                tables[slice][index] = tables[0][Int(previous & 0xFF)] ^ (previous >> 8)
+        for slice in 1 ..< 8 {
+            for index in 0 ..< 256 {
+                let previous = table[256 * (slice - 1) + index]
+                table[256 * slice + index] = table[Int(previous & 0xFF)] ^ (previous >> 8)
             }
         }
-        return tables
+        return table
     }()
-
-    /// One flat copy of `tables` (slice `k` at offset `256 * k`), read through one pointer.
-    private static let flatTables: [UInt32] = tables.flatMap { $0 }
 
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         guard let base = bytes.baseAddress else { return 0 }
         let count = bytes.count
-        flatTables.withUnsafeBufferPointer { table in
+        table.withUnsafeBufferPointer { table in
             var index = 0
             while count - index >= 8 {
                 let low = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt32.self)) ^ crc
@@ -50,7 +48,7 @@ enum CRC32 {
     /// The classic byte-at-a-time CRC-32 (reference for tests).
     static func bytewiseChecksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = tables[0][Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
         return ~crc
     }
 }

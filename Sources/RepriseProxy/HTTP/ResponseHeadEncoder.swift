@@ -32,7 +32,7 @@ enum ResponseHeadEncoder {
     /// answer keeps this part and adds the per-request rest).
     static func encodeHead(status: HTTPResponseStatus, headers: HTTPHeaders, framing: BodyFraming, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeString(String(status.code))
+        writeDecimal(Int(status.code), into: &buffer)
         buffer.writeStaticString(" ")
         buffer.writeString(status.reasonPhrase.isEmpty ? "Status" : status.reasonPhrase)
         buffer.writeStaticString("\r\n")
