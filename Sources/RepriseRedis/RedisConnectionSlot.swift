@@ -80,8 +80,15 @@ final class RedisConnectionSlot: Sendable {
                 ))
             }
             let promise = eventLoop.makePromise(of: RedisReply.self)
-            channel.write(RedisRequest(command: command, promise: promise, deadline: deadline), promise: nil)
-            scheduleFlush(channel)
+            let request = RedisRequest(command: command, promise: promise, deadline: deadline)
+            if handler.inFlight == 0 && !state.value.flushScheduled {
+                // A lone command (nothing in flight, nothing waiting for the tick's flush) goes
+                // out now: Redis answers while this loop finishes its tick, instead of after.
+                channel.writeAndFlush(request, promise: nil)
+            } else {
+                channel.write(request, promise: nil)
+                scheduleFlush(channel)
+            }
             return promise.futureResult
         case .connecting(let future):
             return bounded(future.flatMap { self.sendOnLoop(command, deadline: deadline) }, by: deadline)
@@ -120,8 +127,8 @@ final class RedisConnectionSlot: Sendable {
         return promise.futureResult
     }
 
-    /// Writes issued in one event-loop tick go out with one flush (pipelining without a
-    /// syscall per command).
+    /// Writes issued in one event-loop tick while others are in flight go out with one flush
+    /// (pipelining without a syscall per command).
     private func scheduleFlush(_ channel: Channel) {
         guard !state.value.flushScheduled else { return }
         state.value.flushScheduled = true

@@ -83,6 +83,30 @@ import Testing
         #expect(String(buffer: buffer) == "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 7\r\n\r\n")
     }
 
+    @Test func storedAnswersKeepOneContentTypeAndTheirOtherHeaders() throws {
+        let entry = CacheEntry(
+            status: 201,
+            headers: [
+                .init(name: "x-request-id", value: "req-1"),
+                .init(name: "CONTENT-TYPE", value: "application/json; charset=utf-8"),
+                .init(name: "content_type", value: "kept: not the same name"),
+                .init(name: "content-typeX", value: "kept too"),
+            ],
+            createdAtMs: 0, ttlMs: 60_000, model: nil, usage: nil, body: .json(Array(#"{"id":"x"}"#.utf8))
+        )
+        let encoded = try CachedAnswer(entry: entry).encoded(for: .json)
+        #expect(encoded.contentType == "application/json; charset=utf-8")
+        #expect(String(buffer: encoded.head) == "HTTP/1.1 201 Created\r\ncontent-type: application/json; charset=utf-8\r\n"
+            + "x-request-id: req-1\r\ncontent_type: kept: not the same name\r\ncontent-typeX: kept too\r\n"
+            + "x-cache: HIT\r\ncontent-length: 10\r\n")
+        #expect(String(buffer: encoded.body) == #"{"id":"x"}"#)
+
+        var withoutType = entry
+        withoutType.headers = [.init(name: "x-request-id", value: "req-1")]
+        let fallback = try CachedAnswer(entry: withoutType).encoded(for: .json)
+        #expect(String(buffer: fallback.head).hasPrefix("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-request-id: req-1\r\n"))
+    }
+
     @Test func decimalsAreWrittenWithoutStrings() {
         for value in [0, 7, 10, 99, 100, 4096, 1_000_000_007, Int.max, -1, -4096, Int.min] {
             var buffer = ByteBuffer()

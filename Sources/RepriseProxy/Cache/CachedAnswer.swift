@@ -84,21 +84,30 @@ final class CachedAnswer: Sendable {
     }
 
     private static func contentType(of entry: CacheEntry, fallback: String) -> String {
-        entry.headers.first { $0.name.lowercased() == "content-type" }?.value ?? fallback
+        entry.headers.first { isContentType($0.name) }?.value ?? fallback
     }
 
-    private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType)
-        for header in entry.headers where header.name.lowercased() != "content-type" {
-            headers.add(name: header.name, value: header.value)
+    /// `name` is `Content-Type` in any case, compared on bytes (no lowercased copy per header).
+    private static func isContentType(_ name: String) -> Bool {
+        let expected = "content-type".utf8
+        guard name.utf8.count == expected.count else { return false }
+        // Only letters fold: `-` must match itself (0x0D | 0x20 is `-` too).
+        return zip(name.utf8, expected).allSatisfy { byte, lower in
+            byte == lower || (lower != UInt8(ascii: "-") && byte | 0x20 == lower)
         }
-        headers.add(name: "x-cache", value: "HIT")
+    }
+
+    /// The stored head is written straight into its buffer (no `HTTPHeaders` built per answer:
+    /// every Redis hit and every stored miss makes one).
+    private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
         var head = ByteBuffer()
-        ResponseHeadEncoder.encodeHead(
-            status: HTTPResponseStatus(statusCode: entry.status), headers: headers,
-            framing: .contentLength(body.count), into: &head
-        )
+        ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: entry.status), into: &head)
+        ResponseHeadEncoder.writeHeader(name: "content-type", value: contentType, into: &head)
+        for header in entry.headers where !isContentType(header.name) {
+            ResponseHeadEncoder.writeHeader(name: header.name, value: header.value, into: &head)
+        }
+        head.writeStaticString("x-cache: HIT\r\n")
+        ResponseHeadEncoder.writeFraming(.contentLength(body.count), into: &head)
         return Encoded(head: head, body: ByteBuffer(bytes: body), contentType: contentType)
     }
 }

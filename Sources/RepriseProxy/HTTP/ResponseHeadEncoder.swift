@@ -31,17 +31,29 @@ enum ResponseHeadEncoder {
     /// The status line and headers, without the connection header and the blank line (a stored
     /// answer keeps this part and adds the per-request rest).
     static func encodeHead(status: HTTPResponseStatus, headers: HTTPHeaders, framing: BodyFraming, into buffer: inout ByteBuffer) {
+        writeStatusLine(status, into: &buffer)
+        for (name, value) in headers {
+            writeHeader(name: name, value: value, into: &buffer)
+        }
+        writeFraming(framing, into: &buffer)
+    }
+
+    static func writeStatusLine(_ status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 ")
         writeDecimal(Int(status.code), into: &buffer)
         buffer.writeStaticString(" ")
         buffer.writeString(status.reasonPhrase.isEmpty ? "Status" : status.reasonPhrase)
         buffer.writeStaticString("\r\n")
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
+    }
+
+    static func writeHeader(name: String, value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
+    }
+
+    static func writeFraming(_ framing: BodyFraming, into buffer: inout ByteBuffer) {
         switch framing {
         case .contentLength(let length):
             buffer.writeStaticString("content-length: ")

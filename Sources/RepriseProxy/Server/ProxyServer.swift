@@ -53,7 +53,7 @@ public final class ProxyServer: Service {
         }
         state.setReady(true)
 
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
+        await withTaskGroup(of: Void.self) { tasks in
             if let tls {
                 tasks.addTask { await self.reloadCertificatesOnSIGHUP(tls) }
                 tasks.addTask {
