@@ -62,6 +62,26 @@ struct RedisClientTests {
         }
     }
 
+    @Test func aLoneCommandGoesOutBeforeTheLoopTickEnds() async throws {
+        try await withRedisServer { server in
+            let client = try makeClient(server.url, poolSize: 1)
+            try await client.connect().get()
+            // Sent on the connection's own loop, then asked about through redis-cli while the
+            // same task still runs: a flush left for the end of the tick would not have happened.
+            let arrivedWithinTheTick = try await client.eventLoop.submit {
+                _ = client.send(RedisCommand("INCR", "lone"))
+                for _ in 0..<40 {
+                    if (try? server.cli(["GET", "lone"])) == "1" { return true }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                return false
+            }.get()
+            #expect(arrivedWithinTheTick)
+            #expect(try await client.get("lone") == ByteBuffer(string: "1"))
+            try await client.shutdown()
+        }
+    }
+
     @Test func fourMegabyteValue() async throws {
         try await withRedisServer { server in
             let client = try makeClient(server.url, commandTimeout: .seconds(30))
