@@ -24,15 +24,17 @@ enum RESPFormatter {
         into output: inout ByteBuffer
     ) -> Bool {
         let count = command.argumentCount
-        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: count)
-        var offset = 0
-        for index in 0..<count {
-            pointers[index] = base + offset
-            offset += command.argumentLengths[index]
-        }
         var target: UnsafeMutablePointer<CChar>?
-        let length = command.argumentLengths.withUnsafeBufferPointer { lengths in
-            redisFormatCommandArgv(&target, Int32(count), &pointers, lengths.baseAddress)
+        // The argument pointers live on the stack for the call (no array per command).
+        let length = withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { pointers in
+            var offset = 0
+            for index in 0..<count {
+                pointers.initializeElement(at: index, to: base + offset)
+                offset += command.argumentLengths[index]
+            }
+            return command.argumentLengths.withUnsafeBufferPointer { lengths in
+                redisFormatCommandArgv(&target, Int32(count), pointers.baseAddress, lengths.baseAddress)
+            }
         }
         guard length >= 0, let target else { return false }
         defer { redisFreeCommand(target) }

@@ -57,6 +57,15 @@ public final class RedisCacheStore: Sendable {
     /// The value under `key`, or `nil` on a miss, an error, a timeout or an open breaker.
     /// Never fails. Completes on `eventLoop` when given (else on one of the client's loops).
     public func lookup(_ key: String, on eventLoop: (any EventLoop)? = nil) -> EventLoopFuture<ByteBuffer?> {
+        lookup(key, on: eventLoop) { $0 }
+    }
+
+    /// The value under `key` turned into `T` by `transform` (nil for a miss or when `transform`
+    /// says so) in the same callback that answers the lookup: a caller that decodes what it
+    /// found needs no second future.
+    public func lookup<T: Sendable>(
+        _ key: String, on eventLoop: (any EventLoop)? = nil, transform: @escaping @Sendable (ByteBuffer) -> T?
+    ) -> EventLoopFuture<T?> {
         let loop = eventLoop ?? client.eventLoop
         let decision = state.withLockedValue { state -> RedisBreaker.Decision in
             let decision = state.breaker.decide()
@@ -67,12 +76,12 @@ public final class RedisCacheStore: Sendable {
 
         // The command carries the lookup timeout as its deadline (the connection's handler and,
         // while connecting, the slot enforce it), so a lookup schedules no timer of its own.
-        let promise = loop.makePromise(of: ByteBuffer?.self)
+        let promise = loop.makePromise(of: T?.self)
         client.send(.get(key), timeout: configuration.lookupTimeout).whenComplete { result in
             do {
                 let value = try result.get().getValue()
                 self.lookupAnswered(hit: value != nil)
-                promise.succeed(value)
+                promise.succeed(value.flatMap(transform))
             } catch {
                 self.lookupFailed(error)
                 promise.succeed(nil)

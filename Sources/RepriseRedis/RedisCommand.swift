@@ -26,6 +26,11 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         self.argumentLengths = lengths
     }
 
+    private init(storage: ByteBuffer, argumentLengths: [Int]) {
+        self.storage = storage
+        self.argumentLengths = argumentLengths
+    }
+
     /// A command with a name and string arguments: `RedisCommand("SET", "k", "v")`.
     public init(_ name: String, _ arguments: String...) {
         self.init(name: name, arguments: arguments.map { ByteBuffer(string: $0) })
@@ -48,7 +53,14 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension RedisCommand {
-    public static func get(_ key: String) -> RedisCommand { RedisCommand("GET", key) }
+    /// Built in place (one buffer, no argument buffers): a lookup sends one per cache miss in L1.
+    public static func get(_ key: String) -> RedisCommand {
+        var storage = ByteBuffer()
+        storage.reserveCapacity(3 + key.utf8.count)
+        storage.writeStaticString("GET")
+        let keyLength = storage.writeString(key)
+        return RedisCommand(storage: storage, argumentLengths: [3, keyLength])
+    }
     public static func ping() -> RedisCommand { RedisCommand("PING") }
     public static func del(_ keys: [String]) -> RedisCommand {
         RedisCommand(name: "DEL", arguments: keys.map { ByteBuffer(string: $0) })

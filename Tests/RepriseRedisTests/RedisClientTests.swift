@@ -212,6 +212,17 @@ struct RedisClientTests {
         try await server.stop()
     }
 
+    @Test func getIsFormattedLikeAnyCommand() async throws {
+        let server = try await ScriptedRESPServer.start(answer: Array("$-1\r\n".utf8))
+        let client = try makeClient(server.url, poolSize: 1)
+        let key = "reprise:v1:ns:é\r\n"
+        #expect(try await client.send(.get(key)) == .null)
+        #expect(RedisCommand.get(key) == RedisCommand("GET", key))
+        #expect(server.receivedBytes == Array("*2\r\n$3\r\nGET\r\n$\(key.utf8.count)\r\n\(key)\r\n".utf8))
+        try await client.shutdown()
+        try await server.stop()
+    }
+
     @Test func garbageReplyIsAProtocolErrorAndClosesTheConnection() async throws {
         let server = try await ScriptedRESPServer.start(answer: Array("this is not RESP\r\n".utf8))
         let client = try makeClient(server.url, poolSize: 1)

@@ -182,9 +182,11 @@ private struct ByteReader {
         return Array(bytes[index ..< index + length])
     }
 
+    /// Validated straight from the entry's bytes (no intermediate array per string).
     mutating func readString(length: Int, _ field: String) throws(CacheEntryDecodingError) -> String {
-        let raw = try readBytes(length: length, field)
-        guard let string = String(validating: raw, as: UTF8.self) else { throw .init(.invalidUTF8, field) }
+        guard length <= end - index else { throw .init(.truncated, "\(field) of \(length) bytes, \(end - index) left") }
+        guard let string = String(validating: bytes[index ..< index + length], as: UTF8.self) else { throw .init(.invalidUTF8, field) }
+        index += length
         return string
     }
 }

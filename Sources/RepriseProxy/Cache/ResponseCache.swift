@@ -35,8 +35,7 @@ final class ResponseCache: Sendable {
     /// entry, or any Redis trouble (fail-open: the store answers nil within its lookup timeout).
     func lookupRedis(_ key: CacheKey, on eventLoop: EventLoop) -> EventLoopFuture<CachedAnswer?> {
         guard let redis else { return eventLoop.makeSucceededFuture(nil) }
-        return redis.lookup(key.redisKey, on: eventLoop).map { [self] value -> CachedAnswer? in
-            guard let value else { return nil }
+        return redis.lookup(key.redisKey, on: eventLoop) { [self] value -> CachedAnswer? in
             let entry: CacheEntry
             do {
                 entry = try CacheEntryCodec.decode(Array(value.readableBytesView))
