@@ -16,7 +16,16 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
     public init(namespace: String, digest: String) {
         self.namespace = namespace
         self.digest = digest
-        self.redisKey = "reprise:\(Self.version):\(namespace):\(digest)"
+        // One allocation (string interpolation grew the string several times).
+        var redisKey = String()
+        redisKey.reserveCapacity(12 + namespace.utf8.count + digest.utf8.count)
+        redisKey += "reprise:"
+        redisKey += Self.version
+        redisKey += ":"
+        redisKey += namespace
+        redisKey += ":"
+        redisKey += digest
+        self.redisKey = redisKey
         // FNV-1a over both fields, with a separator byte no field contains.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in namespace.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }

@@ -11,6 +11,8 @@ struct JSONFieldScanner {
         index = skipWhitespace(index + 1)
         var result: [(name: ArraySlice<UInt8>, value: Range<Int>)] = []
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { return result }
+        // An answer's objects have a handful of members: one allocation instead of a doubling per append.
+        result.reserveCapacity(12)
         while true {
             guard let nameEnd = stringEnd(index) else { return nil }
             let name = bytes[(index + 1) ..< (nameEnd - 1)]
@@ -34,6 +36,7 @@ struct JSONFieldScanner {
         index = skipWhitespace(index + 1)
         var result: [Range<Int>] = []
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { return result }
+        result.reserveCapacity(4)
         while true {
             guard let end = valueEnd(index) else { return nil }
             result.append(index ..< end)

@@ -35,12 +35,13 @@ final class ResponseCache: Sendable {
     /// entry, or any Redis trouble (fail-open: the store answers nil within its lookup timeout).
     func lookupRedis(_ key: CacheKey, on eventLoop: EventLoop) -> EventLoopFuture<CachedAnswer?> {
         guard let redis else { return eventLoop.makeSucceededFuture(nil) }
-        return redis.lookup(key.redisKey, on: eventLoop) { [self] value -> CachedAnswer? in
+        let redisKey = key.redisKey
+        return redis.lookup(redisKey, on: eventLoop) { [self] value -> CachedAnswer? in
             let entry: CacheEntry
             do {
                 entry = try CacheEntryCodec.decode(Array(value.readableBytesView))
             } catch {
-                logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(key.redisKey)", "error": "\(error)"])
+                logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(redisKey)", "error": "\(error)"])
                 return nil
             }
             let now = Self.nowMs()

@@ -16,7 +16,8 @@ final class FlightRegistry: Sendable {
         var followers: Int
     }
 
-    private let flights = NIOLockedValueBox<[String: Entry]>([:])
+    /// Keyed by `CacheKey` itself: its hash is computed once, when the key is made.
+    private let flights = NIOLockedValueBox<[CacheKey: Entry]>([:])
     private let maxFollowers: Int
     private let maxFlights: Int
 
@@ -28,15 +29,14 @@ final class FlightRegistry: Sendable {
     /// Joins the flight for `key` or starts one (`makeFlight` runs under the lock, cheaply).
     func joinOrLead(_ key: CacheKey, makeFlight: () -> Flight) -> Role {
         flights.withLockedValue { flights in
-            if var entry = flights[key.redisKey] {
+            if let entry = flights[key] {
                 guard entry.followers < maxFollowers else { return .alone }
-                entry.followers += 1
-                flights[key.redisKey] = entry
+                flights[key]!.followers += 1
                 return .follower(entry.flight)
             }
             guard flights.count < maxFlights else { return .alone }
             let flight = makeFlight()
-            flights[key.redisKey] = Entry(flight: flight, followers: 0)
+            flights[key] = Entry(flight: flight, followers: 0)
             return .leader(flight)
         }
     }
@@ -44,7 +44,7 @@ final class FlightRegistry: Sendable {
     /// The flight ended: later requests start their own (or hit the cache it filled).
     func land(_ key: CacheKey, flight: Flight) {
         flights.withLockedValue { flights in
-            if flights[key.redisKey]?.flight === flight { flights[key.redisKey] = nil }
+            if flights[key]?.flight === flight { flights[key] = nil }
         }
     }
 }
