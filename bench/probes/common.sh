@@ -1,13 +1,34 @@
-# Shared by the probes: starts the mock upstream and Reprise (release build) on free loopback
-# ports with `server.threads: $loops` and any extra YAML in $extra_yaml; stops both and removes
-# the work directory on exit. Sets mock_port, proxy_port, proxy_pid, work.
+# Shared by the Reprise probes: starts the mock upstream and Reprise (release build) on free
+# loopback ports with `server.threads: $loops` and any extra YAML in $extra_yaml; stops them and
+# removes the work directory on exit. Sets mock_port, proxy_port, proxy_pid, work.
+#
+# CACHE (environment): true (default: L1 in memory), false (the cache off: pure pass-through),
+# or redis (Redis only, L1 off: a redis-server on a free port, whose pid is redis_pid).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bin=${BIN_DIR:-.build-bench/release}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Process CPU time (user + system) in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 mock_port=$(free_port); proxy_port=$(free_port)
+redis_pid=""
+if [[ ${CACHE:-true} == redis ]]; then
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    cache_yaml="cache:
+  enabled: true
+  memory:
+    enabled: false
+  redis:
+    url: redis://127.0.0.1:$redis_port"
+else
+    cache_yaml="cache:
+  enabled: ${CACHE:-true}"
+fi
 cat > "$work/reprise.yaml" <<YAML
 server:
   listen: 127.0.0.1:$proxy_port
@@ -16,6 +37,7 @@ upstream:
   url: http://127.0.0.1:$mock_port
 logging:
   level: warning
+$cache_yaml
 ${extra_yaml:-}
 YAML
 "$bin/reprise-mock-upstream" --port "$mock_port" --threads 1 > "$work/mock.log" 2>&1 &

@@ -10,25 +10,8 @@
 #              own CPU per request is printed too);
 #              BIN_DIR (default .build-bench/release).
 script=${1:-unique}; conc=${2:-32}; seconds=${3:-5}; loops=${4:-1}
-redis_pid=""
-if [[ ${CACHE:-true} == redis ]]; then
-    redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
-    redis_pid=$!
-    for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    extra_yaml="cache:
-  enabled: true
-  memory:
-    enabled: false
-  redis:
-    url: redis://127.0.0.1:$redis_port"
-else
-    extra_yaml="cache:
-  enabled: ${CACHE:-true}"
-fi
 source "$(dirname "$0")/common.sh"
 export BENCH_NONCE="cpu$RANDOM$$"
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # One short run first: the hit scenario needs its entry stored, and connections warm up.
 wrk -t1 -c1 -d1s -s "bench/wrk/$script.lua" "http://127.0.0.1:$proxy_port/v1/chat/completions" >/dev/null
 before=$(ticks "$proxy_pid"); redis_before=${redis_pid:+$(ticks "$redis_pid")}
