@@ -48,7 +48,7 @@ public final class CacheKeyBuilder {
         // skips parsing the token and hashing it into the memo's dictionary.
         let authorization = headerValue("authorization")
         // Bytes, not String `==` (canonical equivalence): the namespace hashes the bytes.
-        if let authorization, let last = lastAuthorization, last.value.utf8.elementsEqual(authorization.utf8) {
+        if let authorization, let last = lastAuthorization, last.value.hasSameUTF8(as: authorization) {
             return last.namespace
         }
         guard let credential = NamespaceMode.credential(headerValue: headerValue) else {

@@ -157,13 +157,15 @@ final class UpstreamConnectionPool {
     private func connect(for call: UpstreamCall) {
         openCount += 1
         let readTimeout = self.readTimeout
+        // The bootstrap's group is this one loop, so the initializer runs here too.
+        let pool = NIOLoopBound(self, eventLoop: eventLoop)
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [weak self] channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(pool: self, readTimeout: readTimeout))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(pool: pool.value, readTimeout: readTimeout))
                 }
             }
             .connect(host: host, port: port)

@@ -223,6 +223,25 @@ import Testing
     }
 }
 
+@Suite struct UTF8EqualityTests {
+    @Test func comparesBytesNotCanonicalEquivalence() {
+        let precomposed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        #expect(precomposed == decomposed)  // Swift's String ==
+        #expect(!precomposed.hasSameUTF8(as: decomposed))
+        #expect(precomposed.hasSameUTF8(as: "café"))
+        let long = String(repeating: "tenant-namespace/", count: 8)  // not a small string
+        #expect(long.hasSameUTF8(as: String(repeating: "tenant-namespace/", count: 8)))
+        #expect(!long.hasSameUTF8(as: long.dropLast() + "?"))
+        #expect(!long.hasSameUTF8(as: long.dropLast()))
+        #expect("".hasSameUTF8(as: ""))
+        #expect(!"".hasSameUTF8(as: "a"))
+        let target = "/v1/chat/completions?api-version=2024-06-01"
+        let query = target[target.index(after: target.firstIndex(of: "?")!)...]
+        #expect(query.hasSameUTF8(as: "api-version=2024-06-01"))
+        #expect(!query.hasSameUTF8(as: "api-version=2024-06-02"))
+    }
+}
+
 @Suite struct NamespaceAndPathTests {
     @Test func parsesModes() throws {
         #expect(try NamespaceMode(parsing: "credential") == .credential)
