@@ -20,42 +20,11 @@ import Testing
     }
 
     /// Starts the mock(s) and Reprise with `yaml`, runs `body`, and stops everything, also when
-    /// `body` throws (then Reprise's stderr is recorded to explain the failure).
-    /// `withFallback` adds a second mock as `upstream.fallback_url`; `yaml` must then
-    /// contain an `upstream:` section, and the key is appended to it.
+    /// `body` throws (`withMocksAndReprise`: a fallback mock with `withFallback`).
     func withProxy(yaml: String, withFallback: Bool = false, _ body: (Bed) async throws -> Void) async throws {
-        let mock = try await MockUpstream.start()
-        var fallback: MockUpstream?
-        let proxy: RepriseProcess
-        do {
-            var configuration = yaml
-            if withFallback {
-                let started = try await MockUpstream.start()
-                fallback = started
-                configuration = configuration.replacingOccurrences(
-                    of: "upstream:\n", with: "upstream:\n  fallback_url: \(started.baseURL)\n"
-                )
-            }
-            proxy = try await RepriseProcess.start(upstream: mock.baseURL, yaml: configuration)
-        } catch {
-            await fallback?.stop()
-            await mock.stop()
-            throw error
-        }
-        do {
+        try await withMocksAndReprise(yaml: yaml, withFallback: withFallback) { mock, proxy, fallback in
             try await body(Bed(mock: mock, proxy: proxy, fallback: fallback))
-        } catch {
-            Issue.record("reprise stderr:\n\(proxy.process.stderr.suffix(20_000))")
-            await stopAll(proxy, mock, fallback)
-            throw error
         }
-        await stopAll(proxy, mock, fallback)
-    }
-
-    private func stopAll(_ proxy: RepriseProcess, _ mock: MockUpstream, _ fallback: MockUpstream?) async {
-        await proxy.stop()
-        await mock.stop()
-        await fallback?.stop()
     }
 
     /// A chat request body with a question nobody asked before (so no cache or flight answers it).
