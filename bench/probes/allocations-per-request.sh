@@ -4,10 +4,15 @@
 # served. A count, not a time: the same build and scenario give the same figure on a busy or a
 # quiet machine. The uprobe slows every malloc, so the request rate printed is not a result.
 #
-# Needs perf (Debian's linux-perf) and root (the uprobe `probe_libc:malloc` is added once).
+# Needs root: perf (Debian's linux-perf, installed when missing) and the uprobe
+# `probe_libc:malloc` (added once).
 # Usage: bench/probes/allocations-per-request.sh [unique|fixed] [connections] [seconds]
 # Environment: CACHE (true, false or redis, as for cpu-per-request.sh), BIN_DIR.
 script=${1:-fixed}; conc=${2:-32}; seconds=${3:-3}; loops=1
+if ! command -v perf >/dev/null 2>&1; then
+    echo "allocations-per-request: installing linux-perf" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
+fi
 libc=$(ldconfig -p | awk '/libc\.so\.6 .*x86-64/{print $NF; exit}')
 if ! perf probe -l 2>/dev/null | grep -q "probe_libc:malloc "; then
     perf probe -q -x "$libc" malloc
