@@ -62,7 +62,9 @@ public final class RedisCacheStore: Sendable {
 
     /// The value under `key` turned into `T` by `transform` (nil for a miss or when `transform`
     /// says so) in the same callback that answers the lookup: a caller that decodes what it
-    /// found needs no second future.
+    /// found needs no second future. `transform` runs on the event loop of the connection that
+    /// got the reply (the caller's own loop when it has a pooled connection), so it must only
+    /// touch thread-safe state; the future completes on `eventLoop` as before.
     public func lookup<T: Sendable>(
         _ key: String, on eventLoop: (any EventLoop)? = nil, transform: @escaping @Sendable (ByteBuffer) -> T?
     ) -> EventLoopFuture<T?> {
