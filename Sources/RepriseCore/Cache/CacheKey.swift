@@ -43,9 +43,10 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
         hasher.combine(precomputedHash)
     }
 
-    /// The Redis key pattern matching every entry of a namespace (for purge).
-    public static func redisPattern(namespace: String) -> String {
-        "reprise:\(version):\(namespace):*"
+    /// The start of every Redis key of `namespace`, or of every key of this version when nil
+    /// (a purge deletes the keys that start with it).
+    public static func redisKeyPrefix(namespace: String?) -> String {
+        namespace.map { "reprise:\(version):\($0):" } ?? "reprise:\(version):"
     }
 
     public var description: String { redisKey }

@@ -88,7 +88,6 @@ final class ResponseCache: Sendable {
             namespace.map { memory.removeAll(namespace: $0) } ?? memory.removeAll()
         } ?? 0
         guard let redis else { return eventLoop.makeSucceededFuture(PurgeResult(memory: removed, redis: nil)) }
-        let prefix = namespace.map { "reprise:\(CacheKey.version):\($0):" } ?? "reprise:\(CacheKey.version):"
-        return redis.purge(prefix: prefix).hop(to: eventLoop).map { PurgeResult(memory: removed, redis: $0) }
+        return redis.purge(prefix: CacheKey.redisKeyPrefix(namespace: namespace)).hop(to: eventLoop).map { PurgeResult(memory: removed, redis: $0) }
     }
 }

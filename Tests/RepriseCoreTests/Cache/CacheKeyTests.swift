@@ -132,6 +132,14 @@ import Testing
         #expect(Set([key, CacheKey(namespace: "ab", digest: "cd"), CacheKey(namespace: "x", digest: "cd")]).count == 2)
     }
 
+    @Test func redisKeysStartWithTheirPurgePrefix() {
+        let key = CacheKey(namespace: "tenant-a", digest: String(repeating: "0f", count: 32))
+        #expect(key.redisKey == "reprise:v1:tenant-a:" + String(repeating: "0f", count: 32))
+        #expect(key.redisKey.hasPrefix(CacheKey.redisKeyPrefix(namespace: "tenant-a")))
+        #expect(key.redisKey.hasPrefix(CacheKey.redisKeyPrefix(namespace: nil)))
+        #expect(!key.redisKey.hasPrefix(CacheKey.redisKeyPrefix(namespace: "tenant")))
+    }
+
     @Test func notCacheableBodiesHaveNoKey() {
         #expect(throws: NotCacheableReason.topLevelNotObject) { try key("[]") }
         #expect(throws: NotCacheableReason.self) { try key("model=m") }
