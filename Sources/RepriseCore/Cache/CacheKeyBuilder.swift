@@ -36,45 +36,49 @@ public final class CacheKeyBuilder {
         if let secret, !secret.isEmpty { hmac = HMACSHA256(key: secret) } else { hmac = nil }
     }
 
-    /// The namespace of a request under `mode` (uses this builder's hasher).
+    /// The namespace of a request under `mode` (uses this builder's hasher); `forEachHeader`
+    /// lists the request's headers (`NamespaceMode.HeaderVisitor`).
     ///
     /// Credential namespaces are remembered per builder: a sidecar sees a handful of
     /// credentials, and hashing the same token on every request was a visible share of a hit.
-    public func namespace(mode: NamespaceMode, headerValue: (String) -> String?) -> String {
+    public func namespace(mode: NamespaceMode, forEachHeader: NamespaceMode.HeaderVisitor) -> String {
         guard case .credential = mode else {
-            return mode.namespace(hasher: hasher, headerValue: headerValue)
+            return mode.namespace(hasher: hasher, forEachHeader: forEachHeader)
         }
+        // One pass over the headers, no allocation: the credential headers counted, the one
+        // `Authorization` value kept when it is the only credential.
+        let credentials = CredentialHeaders(forEachHeader)
+        guard !credentials.isEmpty else { return NamespaceMode.anonymous }
         // A client sends the same `Authorization` value on every request: compared whole, it
-        // skips parsing the token and hashing it into the memo's dictionary.
-        let authorization = headerValue("authorization")
+        // skips hashing the token. Only when it is the request's one credential (another
+        // credential header changes the namespace).
+        let authorization = credentials.singleAuthorization
         // Bytes, not String `==` (canonical equivalence): the namespace hashes the bytes.
         if let authorization, let last = lastAuthorization, last.value.hasSameUTF8(as: authorization) {
             return last.namespace
         }
-        guard let credential = NamespaceMode.credential(headerValue: headerValue) else {
-            return mode.namespace(hasher: hasher, headerValue: headerValue)
-        }
+        // Keyed by the digest the namespace comes from, not by the credential: tokens may be
+        // as large as a header (64 KiB), and 1024 of them per loop would be 64 MiB.
+        let digest = credentials.digest(hasher: hasher, forEachHeader)
         let namespace: String
-        let credentialBytes = Array(credential.utf8)
-        if let known = credentialNamespaces[credentialBytes] {
+        if let known = credentialNamespaces[digest] {
             namespace = known
         } else {
-            namespace = mode.namespace(hasher: hasher, headerValue: headerValue)
+            namespace = NamespaceMode.credentialNamespace(digest: digest)
             if credentialNamespaces.count >= Self.credentialMemoLimit {
                 credentialNamespaces.removeAll(keepingCapacity: true)
             }
-            credentialNamespaces[credentialBytes] = namespace
+            credentialNamespaces[digest] = namespace
         }
-        // Only when `Authorization` alone gave the credential (not a fallback to `api-key`).
-        if let authorization, NamespaceMode.credential(headerValue: { $0 == "authorization" ? authorization : nil }) != nil {
-            lastAuthorization = (authorization, namespace)
-        }
+        if let authorization { lastAuthorization = (authorization, namespace) }
         return namespace
     }
 
+    /// The last lone `Authorization` value and its namespace (one value per builder, so at
+    /// most one header's bytes held).
     private var lastAuthorization: (value: String, namespace: String)?
-    /// Keyed by the credential's bytes: String keys would merge canonically equivalent,
-    /// byte-different credentials, whose namespaces differ.
+    /// Namespaces by the SHA-256 they are taken from (`CredentialHeaders.digest`): 32 bytes
+    /// per credential whatever its size.
     private var credentialNamespaces: [[UInt8]: String] = [:]
     /// Bound of the credential memo (emptied when full: a rare recomputation, never growth).
     static let credentialMemoLimit = 1024

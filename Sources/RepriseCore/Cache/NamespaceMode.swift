@@ -4,16 +4,22 @@ import RepriseCrypto
 ///
 /// Config string forms: `credential` (default), `header:NAME`, `global`.
 public enum NamespaceMode: Sendable, Equatable, CustomStringConvertible {
-    /// A hash of the client's credential: the `Authorization: Bearer` token, else the `api-key`
-    /// header. No credential at all gives `anonymous`.
+    /// A hash of every credential-bearing header the upstream could read (`CredentialHeaders`):
+    /// each distinct credential, in any form, is its own tenant. No credential gives `anonymous`.
     case credential
-    /// The value of the named request header (absent → `anonymous`).
+    /// The value(s) of the named request header (absent → `anonymous`).
     case header(String)
     /// One namespace shared by everyone: `global`.
     case global
 
     public static let anonymous = "anonymous"
     public static let globalNamespace = "global"
+
+    /// The request named no tenant (`CacheConfig.anonymous` decides). No other namespace is
+    /// `anonymous`: a `header:` value spelling it is hashed.
+    public static func isAnonymous(_ namespace: String) -> Bool {
+        namespace.utf8.count == anonymous.utf8.count && namespace == anonymous
+    }
     /// Hex characters of SHA-256 kept in a credential namespace (128 bits: collisions between
     /// tenants are out of reach, and the namespace stays short in Redis keys).
     public static let credentialHashHexCount = 32
@@ -50,50 +56,70 @@ public enum NamespaceMode: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The namespace of a request. `headerValue` returns the first value of a header by
-    /// (case-insensitive) name — e.g. NIO's `HTTPHeaders.first(name:)`.
+    /// Calls its argument with every request header, in arrival order, repeated headers once
+    /// per value (e.g. `for header in headers { visit(header.name, header.value) }` over NIO's
+    /// `HTTPHeaders`). Non-escaping both ways: reading a request's headers allocates nothing.
+    public typealias HeaderVisitor = ((_ name: String, _ value: String) -> Void) -> Void
+
+    /// The namespace of a request whose headers `forEachHeader` lists.
     ///
     /// The result only contains `[A-Za-z0-9._-]` (at most 64 bytes): a `header:` value outside
     /// that alphabet is replaced by `h-` + its hash, so no namespace can contain `:` or `*` and
-    /// purge patterns (`reprise:v1:<ns>:*`) never reach into another namespace.
-    public func namespace(hasher: SHA256Hasher, headerValue: (String) -> String?) -> String {
+    /// purge patterns (`reprise:v1:<ns>:*`) never reach into another namespace. `anonymous`
+    /// means no credential (or, in `header:` mode, no header): see `CacheConfig.anonymous`.
+    public func namespace(hasher: SHA256Hasher, forEachHeader: HeaderVisitor) -> String {
         switch self {
         case .global:
             return Self.globalNamespace
         case .credential:
-            guard let credential = Self.credential(headerValue: headerValue) else { return Self.anonymous }
-            hasher.update("reprise-namespace-v1\u{0}".utf8)
-            hasher.update(credential.utf8)
-            return String(hasher.finalize().hexString.prefix(Self.credentialHashHexCount))
+            let credentials = CredentialHeaders(forEachHeader)
+            guard !credentials.isEmpty else { return Self.anonymous }
+            return Self.credentialNamespace(digest: credentials.digest(hasher: hasher, forEachHeader))
         case .header(let name):
-            guard let value = headerValue(name)?.trimmingSpaces, !value.isEmpty else { return Self.anonymous }
+            return headerNamespace(name: name, hasher: hasher, forEachHeader)
+        }
+    }
+
+    /// The namespace of a credential digest (`CredentialHeaders.digest`).
+    static func credentialNamespace(digest: [UInt8]) -> String {
+        String(digest.hexString.prefix(credentialHashHexCount))
+    }
+
+    /// Convenience over a header list (names compared case-insensitively).
+    public func namespace(hasher: SHA256Hasher, headers: [(name: String, value: String)]) -> String {
+        namespace(hasher: hasher) { visit in
+            for header in headers { visit(header.name, header.value) }
+        }
+    }
+
+    /// `header:NAME`: one value is the namespace itself when it is short and plain (else
+    /// `h-` + its hash, as before); several values of a repeated header are all framed into
+    /// the hash, in order, so `a, b` in one line and `a` + `b` in two never share.
+    private func headerNamespace(name: String, hasher: SHA256Hasher, _ forEachHeader: HeaderVisitor) -> String {
+        var count = 0
+        var first: String?
+        forEachHeader { headerName, value in
+            guard CredentialHeaders.equalsIgnoringCase(headerName, name) else { return }
+            count += 1
+            if first == nil { first = value }
+        }
+        guard let first else { return Self.anonymous }
+        if count == 1 {
+            let value = first.trimmingSpaces
+            guard !value.isEmpty else { return Self.anonymous }
             if value.utf8.count <= 64, value.utf8.allSatisfy(Self.isNamespaceByte), value != Self.anonymous, value != Self.globalNamespace {
                 return value
             }
             hasher.update("reprise-namespace-header-v1\u{0}".utf8)
             hasher.update(value.utf8)
-            return "h-" + hasher.finalize().hexString.prefix(Self.credentialHashHexCount)
-        }
-    }
-
-    /// Convenience over a header list (names compared case-insensitively).
-    public func namespace(hasher: SHA256Hasher, headers: [(name: String, value: String)]) -> String {
-        namespace(hasher: hasher) { wanted in
-            headers.first { $0.name.lowercased() == wanted.lowercased() }?.value
-        }
-    }
-
-    /// The bearer token of `Authorization`, else the `api-key` header value.
-    static func credential(headerValue: (String) -> String?) -> String? {
-        if let authorization = headerValue("authorization")?.trimmingSpaces {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let token = String(parts[1]).trimmingSpaces
-                if !token.isEmpty { return token }
+        } else {
+            hasher.update("reprise-namespace-header-v2\u{0}".utf8)
+            forEachHeader { headerName, value in
+                guard CredentialHeaders.equalsIgnoringCase(headerName, name) else { return }
+                CredentialHeaders.feedField(value.utf8, into: hasher)
             }
         }
-        if let apiKey = headerValue("api-key")?.trimmingSpaces, !apiKey.isEmpty { return apiKey }
-        return nil
+        return "h-" + hasher.finalize().hexString.prefix(Self.credentialHashHexCount)
     }
 
     static func isNamespaceByte(_ byte: UInt8) -> Bool {

@@ -7,6 +7,8 @@ public struct CacheConfig: Sendable, Decodable {
     public var maxTTL = ConfigDuration.seconds(86_400)
     /// Tenant isolation: `credential`, `header:NAME` or `global`.
     public var namespace = NamespaceMode.credential
+    /// Requests that name no tenant: `bypass` (default) or `cache` (shared `anonymous` namespace).
+    public var anonymous = AnonymousPolicy.bypass
     /// Request paths whose answers are cached (`/chat/completions` ≡ `/v1/chat/completions`).
     public var paths = CacheablePaths.defaultPaths
     /// Top-level body fields that never change the answer, left out of the key.
@@ -23,7 +25,7 @@ public struct CacheConfig: Sendable, Decodable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, ttl, namespace, paths, secret, memory, redis
+        case enabled, ttl, namespace, anonymous, paths, secret, memory, redis
         case maxTTL = "max_ttl"
         case ignoredFields = "ignored_fields"
         case nonDeterministic = "non_deterministic"
@@ -43,6 +45,13 @@ public struct CacheConfig: Sendable, Decodable {
             } catch {
                 throw ConfigError(keyPath: configKeyPath(decoder.codingPath + [CodingKeys.namespace]), error.description)
             }
+        }
+        if let text = try container.decodeIfPresent(String.self, forKey: .anonymous) {
+            guard let policy = AnonymousPolicy(rawValue: text) else {
+                throw ConfigError(keyPath: configKeyPath(decoder.codingPath + [CodingKeys.anonymous]),
+                                  "'\(text)' is not one of: bypass, cache")
+            }
+            anonymous = policy
         }
         paths = try container.decode(.paths, default: defaults.paths)
         ignoredFields = try container.decode(.ignoredFields, default: defaults.ignoredFields)

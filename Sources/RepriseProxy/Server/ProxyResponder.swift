@@ -69,7 +69,15 @@ final class ProxyResponder: RequestResponder, Sendable {
     private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
         let builder = keyBuilders.builder(on: writer.eventLoop)
         let headers = request.head.headers
-        let namespace = builder.namespace(mode: cacheConfig.namespace) { headers.first(name: $0) }
+        let namespace = builder.namespace(mode: cacheConfig.namespace) { visit in
+            for header in headers { visit(header.name, header.value) }
+        }
+        // No tenant named: an answer stored for one such client would reach every other without
+        // the upstream seeing them (`cache.anonymous`).
+        if cacheConfig.anonymous == .bypass, NamespaceMode.isAnonymous(namespace) {
+            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            return
+        }
         let scope = CacheScope(
             namespace: namespace, route: "default", variant: "primary", method: "POST",
             normalizedPath: normalizedPath, query: CachePath.queryString(of: request.head.uri)
