@@ -46,8 +46,15 @@ public struct CacheEntry: Sendable, Equatable {
     public var model: String?
     public var usage: Usage?
     public var body: Body
+    /// `CacheKey.digest` of the key the entry was stored under (empty until stored). The digest
+    /// frames the namespace with the rest of the scope, so it names the whole key: a lookup
+    /// under any other key refuses the entry (`isStored(under:)`) — a value copied between Redis
+    /// keys, or a store under the wrong key, never answers another question or tenant.
+    public var keyDigest: String
 
-    public init(status: Int, headers: [Header], createdAtMs: Int64, ttlMs: Int64, model: String?, usage: Usage?, body: Body) {
+    public init(status: Int, headers: [Header], createdAtMs: Int64, ttlMs: Int64, model: String?, usage: Usage?, body: Body,
+                keyDigest: String = "") {
+        self.keyDigest = keyDigest
         self.status = status
         self.headers = headers
         self.createdAtMs = createdAtMs
@@ -61,6 +68,32 @@ public struct CacheEntry: Sendable, Equatable {
     public func ageSeconds(nowMs: Int64) -> Int { Int(max(0, nowMs - createdAtMs) / 1000) }
 
     public func isExpired(nowMs: Int64) -> Bool { nowMs >= createdAtMs + ttlMs }
+
+    /// The entry belongs to `key`: one `memcmp` of two 64-byte digests, no allocation, cheap
+    /// enough for every L1 hit.
+    public func isStored(under key: CacheKey) -> Bool {
+        !keyDigest.isEmpty && keyDigest.hasSameUTF8(as: key.digest)
+    }
+
+    /// No header name or value holds CR, LF or NUL: replayed from pre-encoded bytes, such a value
+    /// would end the header block early and let the upstream (or whoever wrote Redis) inject
+    /// headers or a body into every answer served from this entry.
+    public var hasSafeHeaders: Bool {
+        headers.allSatisfy { !Self.hasLineBreakOrNUL($0.name) && !Self.hasLineBreakOrNUL($0.value) }
+    }
+
+    static func hasLineBreakOrNUL(_ text: String) -> Bool {
+        text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+    }
+
+    /// A JSON answer whose top level has an `error` member: an upstream (or a gateway in front
+    /// of it) that reports a failure with status 200. Never stored: it would replay the failure
+    /// until the entry expires.
+    public static func isErrorDocument(json: [UInt8]) -> Bool {
+        let scanner = JSONFieldScanner(bytes: json)
+        guard let members = scanner.members(ofObjectAt: 0) else { return false }
+        return scanner.member("error", in: members) != nil
+    }
 
     /// Approximate memory cost, for the L1 byte budget.
     public var approximateByteCount: Int {

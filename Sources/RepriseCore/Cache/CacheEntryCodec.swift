@@ -2,8 +2,8 @@
 ///
 /// Layout (all integers big-endian):
 /// ```
-/// magic "RPRC" | version u8 (1) | payload length u32 | payload | CRC-32 u32 of everything before it
-/// payload: status u16 | createdAtMs i64 | ttlMs i64 | flags u8 (1: model, 2: usage)
+/// magic "RPRC" | version u8 (2) | payload length u32 | payload | CRC-32 u32 of everything before it
+/// payload: key digest u8 len + ASCII | status u16 | createdAtMs i64 | ttlMs i64 | flags u8 (1: model, 2: usage)
 ///          [model: u32 len + UTF-8] [usage: prompt i64, completion i64, total i64]
 ///          header count u16, each: name u16 len + UTF-8, value u32 len + UTF-8
 ///          body kind u8 (0 JSON, 1 events)
@@ -12,10 +12,15 @@
 /// Decoding checks magic, version, the exact total length, then the checksum, before reading
 /// any field, and then every length against the remaining bytes and the limits: truncated,
 /// corrupted, unknown-version or oversized input throws `CacheEntryDecodingError` — it never
-/// traps and never yields a different entry.
+/// traps and never yields a different entry. A header name or value holding CR, LF or NUL is
+/// refused too (it would split the replayed head).
+///
+/// Version 2 added the key digest (`CacheEntry.keyDigest`): a version-1 value is refused like
+/// any unknown version, so entries of the old format are misses (and are overwritten by the
+/// next store under their key).
 public enum CacheEntryCodec {
     public static let magic: [UInt8] = Array("RPRC".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     static let headerByteCount = 4 + 1 + 4
     static let checksumByteCount = 4
 
@@ -34,6 +39,11 @@ public enum CacheEntryCodec {
     public static func encode(_ entry: CacheEntry) -> [UInt8] {
         var payload: [UInt8] = []
         payload.reserveCapacity(entry.body.byteCount + 256)
+        // A digest is 64 hex characters; a longer string (never made by `CacheKeyBuilder`) is
+        // cut, so it cannot match its key and the entry reads back as a miss.
+        let keyDigest = entry.keyDigest.utf8.prefix(Int(UInt8.max))
+        payload.append(UInt8(keyDigest.count))
+        payload.append(contentsOf: keyDigest)
         payload.appendInteger(UInt16(clamping: entry.status))
         payload.appendInteger(entry.createdAtMs)
         payload.appendInteger(entry.ttlMs)
@@ -97,6 +107,7 @@ public enum CacheEntryCodec {
         guard stored == computed else { throw .init(.checksumMismatch, "stored \(stored), computed \(computed)") }
 
         reader.end = checksumStart
+        let keyDigest = try reader.readString(length: Int(try reader.read(UInt8.self, "key digest length")), "key digest")
         let status = Int(try reader.read(UInt16.self, "status"))
         let createdAtMs = try reader.read(Int64.self, "createdAt")
         let ttlMs = try reader.read(Int64.self, "ttl")
@@ -120,6 +131,9 @@ public enum CacheEntryCodec {
         for _ in 0 ..< headerCount {
             let name = try reader.readString(length: Int(try reader.read(UInt16.self, "header name length")), "header name")
             let value = try reader.readString(length: Int(try reader.read(UInt32.self, "header value length")), "header value")
+            guard !CacheEntry.hasLineBreakOrNUL(name), !CacheEntry.hasLineBreakOrNUL(value) else {
+                throw .init(.invalidField, "header \(headers.count) holds CR, LF or NUL")
+            }
             headers.append(CacheEntry.Header(name: name, value: value))
         }
         let body: CacheEntry.Body
@@ -141,7 +155,8 @@ public enum CacheEntryCodec {
             throw .init(.invalidField, "unknown body kind \(kind)")
         }
         guard reader.index == reader.end else { throw .init(.trailingBytes, "\(reader.end - reader.index) unread payload bytes") }
-        return CacheEntry(status: status, headers: headers, createdAtMs: createdAtMs, ttlMs: ttlMs, model: model, usage: usage, body: body)
+        return CacheEntry(status: status, headers: headers, createdAtMs: createdAtMs, ttlMs: ttlMs, model: model, usage: usage, body: body,
+                          keyDigest: keyDigest)
     }
 }
 

@@ -72,10 +72,14 @@ final class CacheTee {
     /// The upstream answer is complete and the client received all of it.
     func finished() {
         let now = ResponseCache.nowMs()
-        let ttlMs = Int64(ttlSeconds) * 1000
-        let entry: CacheEntry?
+        // Saturating: a TTL no clock reaches is as good as forever, never a trap.
+        let (product, overflow) = Int64(ttlSeconds).multipliedReportingOverflow(by: 1000)
+        let ttlMs = overflow ? (ttlSeconds < 0 ? Int64.min : Int64.max) : product
+        var entry: CacheEntry?
         switch recording {
         case .json(let bytes):
+            // A 200 that reports an error would replay the failure until it expires.
+            guard !CacheEntry.isErrorDocument(json: bytes) else { entry = nil; break }
             entry = CacheEntry.forJSONResponse(status: status, headers: headers, body: bytes, nowMs: now, ttlMs: ttlMs, maxBytes: cache.maxEntryBytes)
         case .stream(let recorder):
             entry = recorder.finish(status: status, headers: headers, nowMs: now, ttlMs: ttlMs)
@@ -83,6 +87,9 @@ final class CacheTee {
             entry = nil
         }
         recording = .abandoned
-        if let entry { cache.store(entry, key: key) }
+        // A header value with CR, LF or NUL would split every replayed head: not stored.
+        guard var entry, entry.hasSafeHeaders else { return }
+        entry.keyDigest = key.digest
+        cache.store(entry, key: key)
     }
 }

@@ -26,9 +26,21 @@ final class ResponseCache: Sendable {
 
     static func nowMs() -> Int64 { MemoryCache<CacheKey, CachedAnswer>.wallClockMs() }
 
-    /// The L1 answer for `key`, if present and not expired.
+    /// The L1 answer for `key`, if present, not expired and stored under this very key.
     func lookupMemory(_ key: CacheKey) -> CachedAnswer? {
-        memory?.get(key)
+        guard let answer = memory?.get(key) else { return nil }
+        guard answer.entry.isStored(under: key) else {
+            refused(answer.entry, key: key, tier: "memory")
+            return nil
+        }
+        return answer
+    }
+
+    /// An entry that carries another key's digest: a miss, never an answer (logged at debug: a
+    /// store under the wrong key is a bug, a value copied between Redis keys is tampering).
+    private func refused(_ entry: CacheEntry, key: CacheKey, tier: String) {
+        logger.debug("cache entry stored under another key: treated as a miss",
+                     metadata: ["tier": "\(tier)", "namespace": "\(key.namespace)"])
     }
 
     /// The Redis answer for `key`, completed on `eventLoop`; nil on a miss, an expired or corrupt
@@ -42,6 +54,10 @@ final class ResponseCache: Sendable {
                 entry = try CacheEntryCodec.decode(Array(value.readableBytesView))
             } catch {
                 logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(redisKey)", "error": "\(error)"])
+                return nil
+            }
+            guard entry.isStored(under: key) else {
+                refused(entry, key: key, tier: "redis")
                 return nil
             }
             let now = Self.nowMs()
