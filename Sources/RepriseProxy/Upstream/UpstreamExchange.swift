@@ -34,6 +34,8 @@ final class UpstreamExchange {
     private var firstByteTimer: Scheduled<Void>?
     private var firstByteTimedOut = false
     private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
+    /// This attempt went to `upstream.fallback_url` (the primary's breaker is open).
+    private var attemptUsesFallback = false
     private let totalDeadline: NIODeadline
     /// Set when this request leads a coalesced flight: followers receive what the client does.
     private let flight: Flight?
@@ -144,6 +146,7 @@ final class UpstreamExchange {
     /// else a 503 (circuit open) with `Retry-After`; nil when answered.
     private func admit(now: UInt64) -> UpstreamTarget? {
         ticket = nil
+        attemptUsesFallback = false
         guard let breaker = targets.primary.breaker else { return targets.primary }
         switch breaker.admit(now: now) {
         case .allowed(let granted), .allowedAsProbe(let granted):
@@ -155,11 +158,13 @@ final class UpstreamExchange {
                     switch fallbackBreaker.admit(now: now) {
                     case .allowed(let granted), .allowedAsProbe(let granted):
                         ticket = (fallbackBreaker, granted)
+                        attemptUsesFallback = true
                         return fallback
                     case .rejected:
                         break
                     }
                 } else {
+                    attemptUsesFallback = true
                     return fallback
                 }
             }
@@ -200,7 +205,10 @@ final class UpstreamExchange {
         headers.add(name: "x-reprise-attempts", value: String(attempt))
         let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
         let contentLength = isChunked ? nil : head.headers.first(name: "content-length").flatMap(Int.init)
-        tee?.head(head)
+        // The key names the primary's answer (its route and variant): a fallback's answer (another
+        // model or provider, there only while the primary is down) is relayed, never stored
+        // under it. A tee never given the head records nothing.
+        if !attemptUsesFallback { tee?.head(head) }
         flight?.received(status: head.status, headers: headers, contentLength: contentLength)
         writer.writeHead(status: head.status, headers: headers, contentLength: contentLength)
         return true
