@@ -7,6 +7,8 @@ struct AnswerSeed {
     let model: String
     /// Content pieces of a streamed answer (≥ 1).
     let chunks: Int
+    /// `X-Mock-Usage`: the `usage` JSON text to answer with instead of the computed one.
+    var usageOverride: String?
 
     /// `created` is derived from the hash so that repeated calls are byte-identical.
     var created: Int { 1_700_000_000 + Int(hash % 10_000_000) }
@@ -43,7 +45,8 @@ struct AnswerSeed {
     }
 
     func usageJSON(completionTokens: Int) -> String {
-        "{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),"
+        if let usageOverride { return usageOverride }
+        return "{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),"
             + "\"total_tokens\":\(promptTokens + completionTokens)}"
     }
 

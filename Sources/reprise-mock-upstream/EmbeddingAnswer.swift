@@ -27,7 +27,7 @@ enum EmbeddingAnswer {
         return .json(
             "{\"object\":\"list\",\"data\":[\(data.joined(separator: ","))],"
                 + "\"model\":\(JSONText.quoted(seed.model)),"
-                + "\"usage\":{\"prompt_tokens\":\(seed.promptTokens),\"total_tokens\":\(seed.promptTokens)}}"
+                + "\"usage\":\(seed.usageOverride ?? "{\"prompt_tokens\":\(seed.promptTokens),\"total_tokens\":\(seed.promptTokens)}")}"
         )
     }
 }

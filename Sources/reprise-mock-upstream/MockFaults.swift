@@ -22,6 +22,33 @@ struct MockFaults {
     /// `X-Mock-Close-Delimited: 1`: a JSON answer without `Content-Length`, ended by closing the
     /// connection (as HTTP/1.0-style servers do).
     var closeDelimited = false
+    /// `X-Mock-Marker: TEXT`: the answer carries `"mock_marker":"TEXT"` (in the JSON document,
+    /// or in every stream event but `[DONE]`), so a test can tell whose upstream call produced
+    /// an answer a client received.
+    var marker: String?
+    /// `X-Mock-Usage: RAW`: the answer's `usage` value is exactly this JSON text (huge, negative
+    /// or non-integer token counts).
+    var usageJSON: String?
+    /// `X-Mock-Error-Body-200: 1`: status 200 whose body is an OpenAI error document.
+    var errorBodyWith200 = false
+    /// `X-Mock-Header-CRLF: fold|cr|lf`: the answer carries a header whose value holds an
+    /// obs-fold (CRLF + space), a bare CR, or a bare LF followed by a second header line.
+    var headerLineBreak: HeaderLineBreak?
+    /// `X-Mock-Header-Bytes: N`: the answer carries an `x-mock-big` header whose value is N
+    /// bytes long (an upstream head over any parser's limit).
+    var bigHeaderBytes: Int?
+    /// `X-Mock-Truncate-Chunk: 1`: a streamed answer stops inside a chunk (its size line
+    /// announces more bytes than follow) and the connection closes.
+    var truncateChunk = false
+    /// `X-Mock-Raw-Response: BASE64`: these bytes are the whole response, then the connection
+    /// closes (malformed heads, chunk sizes, lengths: anything a test can spell).
+    var rawResponse: [UInt8]?
+
+    /// Faults that change the answer's bytes: such answers bypass the per-connection cache.
+    var altersAnswer: Bool {
+        marker != nil || usageJSON != nil || errorBodyWith200 || headerLineBreak != nil || bigHeaderBytes != nil
+            || truncateChunk
+    }
 
     init(headers: HTTPHeaders) {
         for (name, value) in headers where Self.hasMockPrefix(name) {
@@ -37,6 +64,13 @@ struct MockFaults {
             case "x-mock-cut-after": cutAfter = number.map { max(0, $0) }
             case "x-mock-hang": hang = value.trimmingSpaces() != "0" && !value.isEmpty
             case "x-mock-close-delimited": closeDelimited = value.trimmingSpaces() != "0" && !value.isEmpty
+            case "x-mock-marker": marker = value.trimmingSpaces()
+            case "x-mock-usage": usageJSON = value.trimmingSpaces()
+            case "x-mock-error-body-200": errorBodyWith200 = value.trimmingSpaces() != "0" && !value.isEmpty
+            case "x-mock-header-crlf": headerLineBreak = HeaderLineBreak(rawValue: value.trimmingSpaces().lowercased())
+            case "x-mock-header-bytes": bigHeaderBytes = number.map { min(max(0, $0), 16 << 20) }
+            case "x-mock-truncate-chunk": truncateChunk = value.trimmingSpaces() != "0" && !value.isEmpty
+            case "x-mock-raw-response": rawResponse = Base64.decode(value.trimmingSpaces())
             default: break
             }
         }

@@ -31,6 +31,11 @@ struct MockRouter: Sendable {
         if faults.hang {
             return plan
         }
+        if let raw = faults.rawResponse {
+            plan.body = .whole(ByteBuffer(bytes: raw), bodyOffset: 0)
+            plan.keepAlive = false
+            return plan
+        }
         if let injected = injectedFailure(faults) {
             plan.body = injected(keepAlive)
         } else {
@@ -40,8 +45,13 @@ struct MockRouter: Sendable {
                 method: head.method,
                 body: body,
                 chunks: faults.chunks ?? defaults.chunks,
+                faults: faults,
                 keepAlive: keepAlive
             )
+            if faults.truncateChunk, let truncated = AnswerTampering.truncatedStream(plan.body) {
+                plan.body = truncated.body
+                plan.cutAfter = truncated.eventCount
+            }
         }
         // An answer to HEAD has the GET's head and no body (RFC 9110 §9.3.2): a client reads
         // no body after it, so body bytes would be taken for the next answer.
@@ -63,7 +73,15 @@ struct MockRouter: Sendable {
         }
     }
 
-    private func answer(path: String, cache: inout AnswerCache, method: HTTPMethod, body: ByteBuffer?, chunks: Int, keepAlive: Bool) -> ResponsePlan.Body {
+    private func answer(
+        path: String,
+        cache: inout AnswerCache,
+        method: HTTPMethod,
+        body: ByteBuffer?,
+        chunks: Int,
+        faults: MockFaults,
+        keepAlive: Bool
+    ) -> ResponsePlan.Body {
         guard let endpoint = endpoint(for: path) else {
             return error(
                 404,
@@ -96,7 +114,7 @@ struct MockRouter: Sendable {
         let bytes = body.map { Array($0.readableBytesView) } ?? []
         let hash = FNV1a.hash(bytes)
         let cacheKey = AnswerCache.Key(bodyHash: hash, path: path, chunks: max(1, chunks), keepAlive: keepAlive)
-        if let cached = cache.lookup(cacheKey, body: bytes) {
+        if !faults.altersAnswer, let cached = cache.lookup(cacheKey, body: bytes) {
             return cached
         }
         let request: JSONValue
@@ -126,24 +144,39 @@ struct MockRouter: Sendable {
             bodyByteCount: bytes.count,
             request: request,
             model: model,
-            chunks: max(1, chunks)
+            chunks: max(1, chunks),
+            usageOverride: faults.usageJSON
         )
         let stream = request["stream"]?.boolValue ?? false
-        let answer: AnswerBody
+        var answer: AnswerBody
         switch endpoint {
         case .chatCompletions: answer = ChatCompletionAnswer.make(seed, stream: stream)
         case .completions: answer = TextCompletionAnswer.make(seed, stream: stream)
         case .embeddings, .models: answer = EmbeddingAnswer.make(seed)
         }
-        let requestID = [("x-request-id", "req_" + seed.idSuffix(salt: 0x4E9))]
+        if faults.errorBodyWith200 {
+            answer = AnswerTampering.errorDocument(replacing: answer)
+        }
+        if let marker = faults.marker {
+            answer = AnswerTampering.marked(answer, marker: marker)
+        }
+        var extraHeaders = [("x-request-id", "req_" + seed.idSuffix(salt: 0x4E9))]
+        if let lineBreak = faults.headerLineBreak {
+            extraHeaders.append(lineBreak.header)
+        }
+        if let bigHeaderBytes = faults.bigHeaderBytes {
+            extraHeaders.append(("x-mock-big", String(repeating: "b", count: bigHeaderBytes)))
+        }
         let encoded: ResponsePlan.Body
         switch answer {
         case .json(let json):
-            encoded = ResponseBytes.whole(status: 200, reason: "OK", json: json, extraHeaders: requestID, keepAlive: keepAlive)
+            encoded = ResponseBytes.whole(status: 200, reason: "OK", json: json, extraHeaders: extraHeaders, keepAlive: keepAlive)
         case .events(let events):
-            encoded = ResponseBytes.stream(events: events, extraHeaders: requestID, keepAlive: keepAlive)
+            encoded = ResponseBytes.stream(events: events, extraHeaders: extraHeaders, keepAlive: keepAlive)
         }
-        cache.store(cacheKey, body: bytes, answer: encoded)
+        if !faults.altersAnswer {
+            cache.store(cacheKey, body: bytes, answer: encoded)
+        }
         return encoded
     }
 
