@@ -3,7 +3,7 @@ import Testing
 
 /// `server.max_connections`: over the cap a client gets 503 `too_many_connections` and a
 /// close, the connections under the cap keep working, and a freed slot is usable again.
-@Suite(.serialized) struct HostileConnectionCapTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileConnectionCapTests {
     static let cap = 8
 
     @Test func connectionOverTheCapGets503AndTheOthersKeepWorking() async throws {

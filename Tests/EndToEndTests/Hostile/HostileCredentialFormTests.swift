@@ -3,7 +3,7 @@ import Testing
 
 /// `cache.namespace: credential` (the default) with every form a credential can take: each is
 /// a tenant of its own, and a request without one is never answered from the cache nor stored.
-@Suite(.serialized) struct HostileCredentialFormTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileCredentialFormTests {
     /// A credential form, with a key of its own (keys differ between forms, so only the form's
     /// handling decides whether two of them share answers).
     struct Form: Sendable, CustomTestStringConvertible {

@@ -3,7 +3,7 @@ import Testing
 
 /// HTTP/1.0 has no chunked encoding: whatever Reprise answers such a client (a live stream, a
 /// replayed stream, JSON, its own errors) is delimited by Content-Length or by the close.
-@Suite(.serialized) struct HostileHTTP10ClientTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileHTTP10ClientTests {
     @Test(arguments: [false, true])
     func streamedAnswerToAnHTTP10ClientIsNeverChunked(keepAlive: Bool) async throws {
         try await withMockAndReprise { _, proxy in

@@ -3,7 +3,7 @@ import Testing
 
 /// The mock upstream's faults for hostile answers, checked on the raw bytes it sends: the
 /// hostile suites rely on each of them doing exactly what its header says.
-@Suite(.serialized) struct HostileMockFaultTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileMockFaultTests {
     static func request(stream: Bool = false, includeUsage: Bool = false, faults: [String]) -> [UInt8] {
         var body = Chat.body(Chat.freshQuestion("mock-fault"), stream: stream)
         if includeUsage {

@@ -5,7 +5,7 @@ import Testing
 /// Clients that pipeline cache hits and never read their answers: the process's memory stays
 /// bounded (issue 18: main grew from 33 MB to 139 MB in 10 s with 20 such connections) and it
 /// still answers afterwards.
-@Suite(.serialized) struct HostilePipeliningFloodTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostilePipeliningFloodTests {
     static let connections = 20
     static let floodDuration: Duration = .seconds(10)
     /// Well under main's ~100 MB of growth, well over what bounded buffers need

@@ -4,7 +4,7 @@ import Testing
 /// Redis values a proxy did not write (garbage, truncation, another key's entry, absurd
 /// lifetimes) behind a real `reprise` with a real `redis-server` and no L1: every lookup reads
 /// the tampered value. The answer must be the right one and the process must live on.
-@Suite(.serialized) struct HostileRedisValueTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileRedisValueTests {
     static let ttlSeconds: Int64 = 600
 
     @Test(arguments: MalformedRedisValue.allCases)

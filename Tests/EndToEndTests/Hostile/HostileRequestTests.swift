@@ -3,7 +3,7 @@ import Testing
 
 /// Malformed requests over raw sockets against the real binary (issue 18): after each one the
 /// process is alive, the answer is the promised one, and no other tenant's answer came back.
-@Suite(.serialized) struct HostileRequestTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileRequestTests {
     @Test func catalogHasAtLeastFortyDistinctCases() {
         let cases = HostileRequestCatalog.all
         #expect(cases.count >= 40)

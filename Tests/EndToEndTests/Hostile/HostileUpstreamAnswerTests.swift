@@ -4,7 +4,7 @@ import Testing
 /// Broken upstream answers (huge token counts, CR/LF in headers, cut frames, lying lengths)
 /// through the real binary: the process lives on, the client gets a clear 502 or the answer
 /// passed through, and a broken answer is never stored.
-@Suite(.serialized) struct HostileUpstreamAnswerTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileUpstreamAnswerTests {
     /// One attempt and no breaker: every case reaches the upstream exactly once, and a run of
     /// failures does not open the circuit for the next case.
     static let yaml = """

@@ -27,7 +27,11 @@ final class RawHTTPConnection {
     private var buffer: [UInt8] = []
 
     init(port: Int, timeout: Double = 30) throws {
-        fd = try LoopbackSocket.connect(port: port)
+        do {
+            fd = try LoopbackSocket.connect(port: port)
+        } catch {
+            throw Failure(description: "\(error)")  // callers expect this type (a refused connect)
+        }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
