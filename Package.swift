@@ -11,8 +11,10 @@ let package = Package(
     products: [
         .executable(name: "reprise", targets: ["reprise"]),
         .executable(name: "reprise-mock-upstream", targets: ["reprise-mock-upstream"]),
-        // For bench/micro, a separate package that benchmarks the pure parts.
+        // For bench/micro and fuzz/, separate packages that benchmark and fuzz the pure parts.
         .library(name: "RepriseCore", targets: ["RepriseCore"]),
+        // For fuzz/, a separate package that fuzzes the RESP reply parser.
+        .library(name: "RepriseRedis", targets: ["RepriseRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

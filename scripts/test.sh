@@ -10,3 +10,5 @@ swift build --build-tests
 # would starve the other suites' async work on a 2-core machine.
 swift test --skip-build --no-parallel
 .venv/bin/python -m pytest -q Tests/python
+# Fuzz smoke run: every libFuzzer target for 10 s on its seed corpus (scripts/fuzz.sh).
+FUZZ_SECONDS=10 scripts/fuzz.sh

@@ -2,7 +2,9 @@
 /// - `redis://[[user]:password@]host[:port][/db]` (port 6379 by default, IPv6 hosts in brackets)
 /// - `unix:///path/to.sock[?db=N]` (also `password=` and `user=` query items)
 /// - `rediss://` is refused: hiredis 0.14 has no TLS.
-/// User, password and path are percent-decoded.
+/// User, password and path are percent-decoded. Errors never quote a secret: the URL is
+/// `redacted`, and parts that may hold a mistyped password (port, database, query names) are
+/// described rather than quoted.
 extension RedisConfiguration {
     public init(url: String) throws(RedisError) {
         guard let schemeEnd = url.firstRange(of: "://") else {
@@ -64,7 +66,7 @@ extension RedisConfiguration {
         var database = 0
         if !path.isEmpty {
             guard let number = Int(path), number >= 0 else {
-                throw RedisError(.invalidURL, "'\(Self.redacted(url))': database '\(path)' is not a number ≥ 0")
+                throw RedisError(.invalidURL, "'\(Self.redacted(url))': the database (after /) is not a number ≥ 0")
             }
             database = number
         }
@@ -86,19 +88,22 @@ extension RedisConfiguration {
         var username: String?
         var password: String?
         for item in query.split(separator: "&") where !item.isEmpty {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            let name = parts[0]
-            let value = try Self.percentDecoded(parts.count > 1 ? parts[1] : "", url: url)
+            // Not `split`: it drops empty pieces, so `=` alone would have no name part.
+            let equals = item.firstIndex(of: "=")
+            let name = String(item[..<(equals ?? item.endIndex)])
+            let value = try Self.percentDecoded(equals.map { String(item[item.index(after: $0)...]) } ?? "", url: url)
             switch name {
             case "db":
                 guard let number = Int(value), number >= 0 else {
-                    throw RedisError(.invalidURL, "'\(Self.redacted(url))': db '\(value)' is not a number ≥ 0")
+                    throw RedisError(.invalidURL, "'\(Self.redacted(url))': db is not a number ≥ 0")
                 }
                 database = number
             case "password": password = value
             case "user", "username": username = value
             default:
-                throw RedisError(.invalidURL, "'\(Self.redacted(url))': unknown query item '\(name)'")
+                // An item without `=` may be a value typed alone: not quoted.
+                let shown = equals != nil && Self.isQueryName(name) ? "'\(name)'" : "with an unexpected name"
+                throw RedisError(.invalidURL, "'\(Self.redacted(url))': unknown query item \(shown) (expected db, user, password)")
             }
         }
         self.init(endpoint: .unixSocket(path: path), username: username, password: password, database: database)
@@ -106,7 +111,7 @@ extension RedisConfiguration {
 
     private static func port(_ text: String, url: String) throws(RedisError) -> Int {
         guard let port = Int(text), (1...65535).contains(port) else {
-            throw RedisError(.invalidURL, "'\(redacted(url))': port '\(text)' is not in 1...65535")
+            throw RedisError(.invalidURL, "'\(redacted(url))': the port is not a number in 1...65535")
         }
         return port
     }
@@ -128,11 +133,50 @@ extension RedisConfiguration {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The URL with its password replaced, fit for errors and logs.
-    static func redacted(_ url: String) -> String {
-        guard let schemeEnd = url.firstRange(of: "://"),
-              let at = url[schemeEnd.upperBound...].lastIndex(of: "@")
-        else { return url }
-        return url[..<schemeEnd.upperBound] + "***" + url[at...]
+    /// The URL with every secret it may hold replaced by `***`, fit for errors and logs: the
+    /// user-info (`user:pass@`, `:pass@`, `pass@`); in a `redis://` URL without `@`, a port or
+    /// database that is not a number (`redis://:secret` is a password that lost its `@`); and
+    /// the value of every query item but a numeric `db` (`?password=`, `&user=`, `?token=`,
+    /// ...; an item without `=` is replaced whole).
+    public static func redacted(_ url: String) -> String {
+        guard let schemeEnd = url.firstRange(of: "://") else { return redactedQuery(url) }
+        var rest = url[schemeEnd.upperBound...]
+        var out = String(url[..<schemeEnd.upperBound])
+        let queryStart = rest.firstIndex(of: "?") ?? rest.endIndex
+        if let at = rest.lastIndex(of: "@") {
+            out += "***"
+            rest = rest[at...]
+        } else if url[..<schemeEnd.lowerBound].lowercased() == "redis" {
+            let authorityEnd = rest[..<queryStart].firstIndex(of: "/") ?? queryStart
+            var authority = String(rest[..<authorityEnd])
+            if !authority.hasPrefix("["), let colon = authority.lastIndex(of: ":"), !isDigits(authority[authority.index(after: colon)...]) {
+                authority = authority[...colon] + "***"
+            }
+            var path = String(rest[authorityEnd ..< queryStart])
+            if !path.isEmpty, !isDigits(path.dropFirst()) { path = "/***" }
+            out += authority + path
+            rest = rest[queryStart...]
+        }
+        return out + redactedQuery(String(rest))
+    }
+
+    /// `text` with the value of every query item but a numeric `db` replaced by `***`.
+    private static func redactedQuery(_ text: String) -> String {
+        guard let mark = text.firstIndex(of: "?") else { return text }
+        let items = text[text.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: false).map { item -> String in
+            guard let equals = item.firstIndex(of: "=") else { return item.isEmpty ? "" : "***" }
+            let name = item[..<equals]
+            return name == "db" && isDigits(item[item.index(after: equals)...]) ? String(item) : name + "=***"
+        }
+        return text[...mark] + items.joined(separator: "&")
+    }
+
+    private static func isDigits(_ text: Substring) -> Bool {
+        text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// A query item name worth quoting in an error: a short word, not a value typed in its place.
+    private static func isQueryName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 16 && name.utf8.allSatisfy { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") || $0 == UInt8(ascii: "_") }
     }
 }

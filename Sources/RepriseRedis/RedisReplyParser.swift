@@ -3,7 +3,8 @@ import NIOCore
 
 /// Bounds on what a server may send, enforced while parsing (hiredis 0.14.1 has none).
 public struct RedisReplyLimits: Sendable, Hashable {
-    /// The largest reply (in practice: the largest bulk string) accepted, in bytes.
+    /// The largest reply accepted, in bytes on the wire: every byte of it, the elements of an
+    /// array reply included.
     public var maxReplyBytes: Int
     /// The most elements accepted in one array reply.
     public var maxArrayElements: Int
@@ -16,12 +17,16 @@ public struct RedisReplyLimits: Sendable, Hashable {
 
 /// Owns one hiredis reader. Not thread-safe: one per connection, used on its event loop only.
 /// Each C reply is converted into a `RedisReply` and freed right away; no pointer leaves here.
-final class RedisReplyParser {
+public final class RedisReplyParser {
     private var reader: UnsafeMutablePointer<redisReader>?
     private let limits: RedisReplyLimits
     private let allocator: ByteBufferAllocator
+    /// Bytes fed that belong to replies not complete yet: the reply being read, including the
+    /// bytes hiredis has already consumed into its finished nested elements (which
+    /// `reprise_redisReaderBufferedBytes` no longer counts), plus any unparsed bytes after it.
+    private var pendingBytes = 0
 
-    init(limits: RedisReplyLimits, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    public init(limits: RedisReplyLimits, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.limits = limits
         self.allocator = allocator
         self.reader = reprise_redisReaderCreateBounded(Int64(limits.maxArrayElements))
@@ -33,26 +38,34 @@ final class RedisReplyParser {
 
     /// Feeds bytes and calls `onReply` for every complete reply, in order. After a thrown
     /// protocol error the parser is unusable: the connection must be dropped.
-    func feed(_ bytes: ByteBuffer, onReply: (RedisReply) -> Void) throws(RedisError) {
+    public func feed(_ bytes: ByteBuffer, onReply: (RedisReply) -> Void) throws(RedisError) {
         guard let reader else { throw RedisError(.protocolError, "the reply parser is closed after an error") }
         let fed = bytes.withUnsafeReadableBytes { raw -> Int32 in
             guard let base = raw.baseAddress else { return REDIS_OK }
             return redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), raw.count)
         }
         guard fed == REDIS_OK else { throw fail("feeding the reader failed") }
+        pendingBytes += bytes.readableBytes
         while true {
             var replyPointer: UnsafeMutableRawPointer?
             guard redisReaderGetReply(reader, &replyPointer) == REDIS_OK else {
                 throw fail(nil)
             }
             guard let replyPointer else { break }
+            // The reply took every pending byte but those still unparsed after it.
+            let buffered = reprise_redisReaderBufferedBytes(reader)
+            let replyBytes = pendingBytes - buffered
+            pendingBytes = buffered
+            guard replyBytes <= limits.maxReplyBytes else {
+                freeReplyObject(replyPointer)
+                throw fail("a reply exceeds \(limits.maxReplyBytes) bytes (\(replyBytes) bytes)")
+            }
             let reply = convert(replyPointer.assumingMemoryBound(to: redisReply.self))
             freeReplyObject(replyPointer)
             onReply(reply)
         }
-        let buffered = reprise_redisReaderBufferedBytes(reader)
-        if buffered > limits.maxReplyBytes {
-            throw fail("a reply exceeds \(limits.maxReplyBytes) bytes (\(buffered) buffered)")
+        if pendingBytes > limits.maxReplyBytes {
+            throw fail("a reply exceeds \(limits.maxReplyBytes) bytes (\(pendingBytes) read so far)")
         }
     }
 

@@ -3,7 +3,7 @@
 /// Slicing-by-8: eight 256-entry tables let the loop fold eight input bytes per step instead
 /// of one (every Redis hit verifies the whole entry, so this runs once per hit). Same values
 /// as the classic byte-at-a-time loop, which `bytewiseChecksum` keeps as the reference.
-enum CRC32 {
+public enum CRC32 {
     /// Eight 256-entry tables, one after the other: entry `256 * k + b` is the CRC of byte `b`
     /// followed by `k` zero bytes (the first table is the classic one).
     static let table: [UInt32] = {
@@ -22,7 +22,7 @@ enum CRC32 {
         return table
     }()
 
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         guard let base = bytes.baseAddress else { return 0 }
         let count = bytes.count

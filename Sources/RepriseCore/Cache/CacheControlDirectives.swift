@@ -3,7 +3,8 @@
 /// Parsing is tolerant: directive names are case-insensitive, spaces around `,` and `=` are
 /// allowed, values may be quoted (`max-age="60"`). Unknown directives are ignored. An invalid
 /// `max-age` value is ignored; when `max-age` appears more than once the smallest wins (the
-/// most restrictive reading).
+/// most restrictive reading). A directive without a name (`=`, `=60`, `,,`) is ignored like an
+/// unknown one.
 public struct CacheControlDirectives: Sendable, Equatable {
     /// `no-cache`: do not answer from cache (the fresh answer may still be stored).
     public var noCache = false
@@ -22,9 +23,10 @@ public struct CacheControlDirectives: Sendable, Equatable {
     public init<Values: Sequence>(parsing values: Values) where Values.Element: StringProtocol {
         for value in values {
             for directive in Self.split(String(value)) {
-                let parts = directive.split(separator: "=", maxSplits: 1)
-                let name = parts[0].trimmingSpaces.lowercased()
-                var argument = parts.count > 1 ? parts[1].trimmingSpaces : nil
+                // Not `split`: it drops empty pieces, so `=` alone would have no name part.
+                let equals = directive.firstIndex(of: "=")
+                let name = directive[..<(equals ?? directive.endIndex)].trimmingSpaces.lowercased()
+                var argument = equals.map { directive[directive.index(after: $0)...].trimmingSpaces }
                 if let quoted = argument, quoted.count >= 2, quoted.hasPrefix("\""), quoted.hasSuffix("\"") {
                     argument = String(quoted.dropFirst().dropLast())
                 }

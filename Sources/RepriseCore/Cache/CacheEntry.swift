@@ -64,10 +64,31 @@ public struct CacheEntry: Sendable, Equatable {
         self.body = body
     }
 
-    /// Age in whole seconds at `nowMs` (for the `Age` header and request `max-age`).
-    public func ageSeconds(nowMs: Int64) -> Int { Int(max(0, nowMs - createdAtMs) / 1000) }
+    /// Age in whole seconds at `nowMs` (for the `Age` header and request `max-age`); 0 for an
+    /// entry from the future. `createdAtMs` comes from Redis: a value far in the past saturates
+    /// the age instead of overflowing.
+    public func ageSeconds(nowMs: Int64) -> Int {
+        let (age, overflow) = nowMs.subtractingReportingOverflow(createdAtMs)
+        if overflow { return createdAtMs < 0 ? Int(Int64.max / 1000) : 0 }
+        return Int(max(0, age) / 1000)
+    }
 
-    public func isExpired(nowMs: Int64) -> Bool { nowMs >= createdAtMs + ttlMs }
+    /// Unix milliseconds at which the entry expires; saturates at `Int64.max` / `Int64.min`
+    /// (`createdAtMs` and `ttlMs` come from Redis, their sum may not fit).
+    public var expiresAtMs: Int64 {
+        let (sum, overflow) = createdAtMs.addingReportingOverflow(ttlMs)
+        if overflow { return ttlMs > 0 ? .max : .min }
+        return sum
+    }
+
+    public func isExpired(nowMs: Int64) -> Bool { nowMs >= expiresAtMs }
+
+    /// Milliseconds left to live at `nowMs` (not positive once expired); saturates.
+    public func remainingMs(nowMs: Int64) -> Int64 {
+        let (remaining, overflow) = expiresAtMs.subtractingReportingOverflow(nowMs)
+        if overflow { return nowMs < 0 ? .max : .min }
+        return remaining
+    }
 
     /// The entry belongs to `key`: one `memcmp` of two 64-byte digests, no allocation, cheap
     /// enough for every L1 hit.

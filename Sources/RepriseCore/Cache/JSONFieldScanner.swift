@@ -129,9 +129,14 @@ struct ResponseFields {
         if let range = scanner.member("usage", in: members), !scanner.isNull(range),
            let usageMembers = scanner.members(ofObjectAt: range.lowerBound) {
             func count(_ name: String) -> Int? { scanner.member(name, in: usageMembers).flatMap(scanner.integer) }
+            // The counts come from the upstream: a missing total is the sum only when it fits
+            // (usage that does not add up is left out of the entry, never a trap).
             if let prompt = count("prompt_tokens") {
                 let completion = count("completion_tokens") ?? 0
-                usage = CacheEntry.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: count("total_tokens") ?? prompt + completion)
+                let sum = prompt.addingReportingOverflow(completion)
+                if let total = count("total_tokens") ?? (sum.overflow ? nil : sum.partialValue) {
+                    usage = CacheEntry.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: total)
+                }
             }
         }
         if let range = scanner.member("choices", in: members), let choices = scanner.elements(ofArrayAt: range.lowerBound) {

@@ -33,7 +33,7 @@ public enum StreamAssembler {
         }
         var document: [String: Any] = [
             "id": id, "object": textCompletion ? "text_completion" : "chat.completion", "created": created, "model": model,
-            "choices": choices.keys.sorted().map { choices[$0]!.build(index: $0, text: textCompletion) },
+            "choices": choices.sorted { $0.key < $1.key }.map { $0.value.build(index: $0.key, text: textCompletion) },
         ]
         if let fingerprint { document["system_fingerprint"] = fingerprint }
         if let usage { document["usage"] = usage }
@@ -90,9 +90,8 @@ public enum StreamAssembler {
             var message: [String: Any] = ["role": role, "content": content.map { $0 as Any } ?? NSNull(), "refusal": refusal.map { $0 as Any } ?? NSNull()]
             if let reasoning { message["reasoning_content"] = reasoning }
             if !toolCalls.isEmpty {
-                message["tool_calls"] = toolCalls.keys.sorted().map { key -> [String: Any] in
-                    let call = toolCalls[key]!
-                    return ["id": call.id, "type": call.type, "function": ["name": call.name, "arguments": call.arguments]]
+                message["tool_calls"] = toolCalls.sorted { $0.key < $1.key }.map { _, call -> [String: Any] in
+                    ["id": call.id, "type": call.type, "function": ["name": call.name, "arguments": call.arguments]]
                 }
             }
             return ["index": index, "message": message, "logprobs": logprobs, "finish_reason": finishReason]

@@ -43,7 +43,8 @@ public final class RetryBudget: Sendable {
             let seen = window.total(now: now)
             // Whole retries only: 0.2 × 1 request earns no retry of its own.
             let earned = Int((policy.ratio * Double(seen.requests)).rounded(.down))
-            guard seen.retries < earned + policy.allowancePerWindow else { return false }
+            let (room, overflow) = earned.addingReportingOverflow(policy.allowancePerWindow)
+            guard overflow || seen.retries < room else { return false }
             window.add(Counts(retries: 1), now: now)
             return true
         }

@@ -25,9 +25,11 @@ public struct RetryBudgetPolicy: Sendable, Hashable {
         self.bucketCount = bucketCount
     }
 
-    /// The fixed part of the allowance over one window: `minRetriesPerSecond × windowSeconds`.
+    /// The fixed part of the allowance over one window: `minRetriesPerSecond × windowSeconds`,
+    /// saturating at `Int.max` (a configured rate near `Int.max` means "unbounded", not a trap).
     public var allowancePerWindow: Int {
-        Int((Double(minRetriesPerSecond) * Double(windowNanoseconds) / 1e9).rounded(.down))
+        let allowance = (Double(minRetriesPerSecond) * Double(windowNanoseconds) / 1e9).rounded(.down)
+        return allowance < Double(Int.max) ? Int(allowance) : .max
     }
 
     /// Unusable values as `(key, message)` with key names under `upstream.retry.budget`.

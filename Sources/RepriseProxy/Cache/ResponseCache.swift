@@ -11,18 +11,28 @@ final class ResponseCache: Sendable {
     private let memory: MemoryCache<CacheKey, CachedAnswer>?
     private let redis: RedisCacheStore?
     let maxEntryBytes: Int
+    /// `cache.max_ttl`: no Redis entry fills L1 for longer, whatever TTL it claims.
+    private let maxTTLMs: Int64
     private let logger: Logger
 
     init(config: CacheConfig, redis: RedisCacheStore?, logger: Logger) {
         self.memory = config.memory.enabled
-            ? MemoryCache(maxBytes: config.memory.maxBytes.bytes, maxEntryBytes: config.maxEntryBytes.bytes * 3)
+            ? MemoryCache(maxBytes: config.memory.maxBytes.bytes, maxEntryBytes: Self.memoryEntryBytes(maxEntryBytes: config.maxEntryBytes.bytes))
             : nil
         self.redis = redis
         self.maxEntryBytes = config.maxEntryBytes.bytes
+        self.maxTTLMs = config.maxTTL.milliseconds
         self.logger = logger
     }
 
     var hasRedis: Bool { redis != nil }
+
+    /// The memory tier's per-entry bound, three times `cache.max_entry_bytes` as before;
+    /// saturates for a configured size near `Int.max` instead of trapping at start.
+    static func memoryEntryBytes(maxEntryBytes: Int) -> Int {
+        let (product, overflow) = maxEntryBytes.multipliedReportingOverflow(by: 3)
+        return overflow ? .max : product
+    }
 
     static func nowMs() -> Int64 { MemoryCache<CacheKey, CachedAnswer>.wallClockMs() }
 
@@ -63,8 +73,8 @@ final class ResponseCache: Sendable {
             let now = Self.nowMs()
             guard !entry.isExpired(nowMs: now) else { return nil }
             let answer = CachedAnswer(entry: entry)
-            // Fill L1 for the rest of the entry's life.
-            let remaining = entry.createdAtMs + entry.ttlMs - now
+            // Fill L1 for the rest of the entry's life (bounded: the entry's fields come from Redis).
+            let remaining = min(entry.remainingMs(nowMs: now), maxTTLMs)
             if let memory, remaining > 0 {
                 _ = memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: remaining)
             }
