@@ -53,6 +53,9 @@ public struct ServerConfig: Sendable, Decodable {
     /// On SIGTERM, readiness turns false at once but the listener keeps accepting this long, so
     /// Kubernetes stops routing new requests here before connections are refused.
     public var drainDelay = ConfigDuration.seconds(2)
+    /// Client connections open at once, plain and TLS listeners together; a connection over the
+    /// cap gets a 503 (`too_many_connections`) and is closed.
+    public var maxConnections = 4096
     public var tls = TLSConfig()
 
     public init() {}
@@ -65,6 +68,7 @@ public struct ServerConfig: Sendable, Decodable {
         case requestTimeout = "request_timeout"
         case shutdownGracePeriod = "shutdown_grace_period"
         case drainDelay = "drain_delay"
+        case maxConnections = "max_connections"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,6 +83,7 @@ public struct ServerConfig: Sendable, Decodable {
         requestTimeout = try container.decode(.requestTimeout, default: defaults.requestTimeout)
         shutdownGracePeriod = try container.decode(.shutdownGracePeriod, default: defaults.shutdownGracePeriod)
         drainDelay = try container.decode(.drainDelay, default: defaults.drainDelay)
+        maxConnections = try container.decode(.maxConnections, default: defaults.maxConnections)
         tls = try container.decode(.tls, default: defaults.tls)
     }
 
@@ -95,6 +100,9 @@ public struct ServerConfig: Sendable, Decodable {
                 keyPath: "server.max_header_bytes",
                 "must be between 1KiB and 80KiB (the HTTP parser's own limit), got \(maxHeaderBytes)"
             ))
+        }
+        if maxConnections < 1 {
+            problems.append(ConfigError(keyPath: "server.max_connections", "must be at least 1, got \(maxConnections)"))
         }
         for (key, value) in [("idle_timeout", idleTimeout), ("request_timeout", requestTimeout)] where value.nanoseconds <= 0 {
             problems.append(ConfigError(keyPath: "server.\(key)", "must be greater than 0"))

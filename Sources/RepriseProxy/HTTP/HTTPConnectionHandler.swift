@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import RepriseTLS
 
 /// Limits the connection handler enforces, from `server:` in the configuration.
 public struct ConnectionLimits: Sendable {
@@ -25,6 +26,10 @@ struct DrainConnectionEvent {}
 ///
 /// Pipelining: while a response is in progress, the parts of following requests are queued and
 /// reads are held back, so a client that pipelines cannot make the proxy buffer without bound.
+/// A queued request starts only while the channel is writable: a client that pipelines and never
+/// reads its answers stops being read once about one high-water mark of answers waits for it
+/// (answers written without an upstream, hits and `/healthz`, have no other back-pressure).
+/// Queued requests are started by a loop, not by recursion, however many are answered at once.
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
@@ -47,6 +52,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var state = State.idle
     private var queuedParts = CircularBuffer<HTTPServerRequestPart>()
     private var readPending = false
+    /// A response ended while the channel was not writable: the next request waits (queued,
+    /// reads held) until `channelWritabilityChanged` says the client took its answers.
+    private var waitingForWritability = false
+    /// Set while `startQueuedRequests` runs, so a response that ends inside it (a hit answered
+    /// at once) returns to that loop instead of nesting another one.
+    private var startingQueuedRequests = false
+    /// The queue was left for a later turn of the event loop (see `queuedRequestsPerTurn`).
+    private var queueResumeScheduled = false
+    /// Requests started from the queue in one go: a client that pipelined thousands of hits
+    /// would otherwise keep the event loop, and every other connection on it, waiting.
+    private static let queuedRequestsPerTurn = 64
     /// When the current phase (idle, receiving a request, lingering) times out; see `setDeadline`.
     private var deadline: (due: NIODeadline, action: DeadlineAction)?
     /// Checks `deadline`.
@@ -59,9 +75,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// How long unread request bytes are drained after an early answer before the close.
     private static let lingerTime = TimeAmount.seconds(2)
 
-    init(responder: RequestResponder, limits: ConnectionLimits, logger: Logger) {
+    /// Set for a connection over `server.max_connections`: it is answered 503 and closed.
+    private let refusal: ConnectionRefusal?
+
+    init(responder: RequestResponder, limits: ConnectionLimits, logger: Logger, refusal: ConnectionRefusal? = nil) {
         self.responder = responder
         self.limits = limits
+        self.refusal = refusal
         self.wakeUp = DeadlineWakeUp(maxAhead: min(limits.idleTimeout, limits.requestTimeout))
         self.logger = logger
     }
@@ -70,12 +90,30 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { armIdleTimer() }
+        if context.channel.isActive { start() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armIdleTimer()
+        start()
         context.fireChannelActive()
+    }
+
+    private func start() {
+        guard let refusal else {
+            armIdleTimer()
+            return
+        }
+        if !refusal.afterTLSHandshake { refuse(refusal) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let refusal, event is TLSHandshakeCompleted { refuse(refusal) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func refuse(_ refusal: ConnectionRefusal) {
+        guard case .idle = state else { return }
+        closeWithError(refusal.error, head: nil, extraHeaders: ["retry-after": "1"])
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -105,6 +143,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             queuedParts.append(part)
         case .closing:
             break
+        case .idle where waitingForWritability || !queuedParts.isEmpty:
+            queuedParts.append(part)
         case .idle, .receiving:
             handle(part)
         }
@@ -141,8 +181,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case (.receiving(let head, let body, let receivedAt), .end):
             cancelTimer()
             let writer = ResponseWriter(
-                connection: self, context: context,
-                isHeadRequest: head.method == .HEAD, keepAlive: head.isKeepAlive && !isDraining
+                connection: self, context: context, isHeadRequest: head.method == .HEAD,
+                isHTTP10: head.version == .http1_0, keepAlive: head.isKeepAlive && !isDraining
             )
             state = .responding(writer)
             responder.respond(to: ProxyRequest(head: head, body: body, receivedAt: receivedAt), writer: writer)
@@ -164,10 +204,25 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         if headerBytes > limits.maxHeaderBytes {
             return .headersTooLarge(limit: limits.maxHeaderBytes)
         }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxBodyBytes {
+        if head.headers["content-length"].contains(where: { Self.declaresMoreThan(limits.maxBodyBytes, contentLength: $0) }) {
             return .bodyTooLarge(limit: limits.maxBodyBytes)
         }
         return nil
+    }
+
+    /// True when `value` is a length above `limit`, without arithmetic that can overflow: a
+    /// value that is not a decimal number is left to the HTTP parser, which refuses it.
+    static func declaresMoreThan(_ limit: Int, contentLength value: String) -> Bool {
+        var length = 0
+        var overflowed = false
+        for byte in value.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return false }
+            let (times10, overflowA) = length.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            overflowed = overflowed || overflowA || overflowB
+            length = next
+        }
+        return !value.isEmpty && (overflowed || length > limit)
     }
 
     /// Answers a request that cannot be served and closes: the rest of its body is never read.
@@ -175,17 +230,21 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         closeWithError(error, head: head)
     }
 
-    private func closeWithError(_ error: ProxyError, head: HTTPRequestHead?) {
+    private func closeWithError(_ error: ProxyError, head: HTTPRequestHead?, extraHeaders: HTTPHeaders = HTTPHeaders()) {
         cancelTimer()
         lingerBeforeClose = true
-        let writer = ResponseWriter(connection: self, context: context, isHeadRequest: head?.method == .HEAD, keepAlive: false)
+        let writer = ResponseWriter(
+            connection: self, context: context, isHeadRequest: head?.method == .HEAD,
+            isHTTP10: head?.version == .http1_0, keepAlive: false
+        )
         state = .responding(writer)
-        writer.send(error: error)
+        writer.send(error: error, extraHeaders: extraHeaders)
     }
 
     private func requestTimedOut() {
         guard case .receiving(let head, _, _) = state else { return }
-        logger.debug("request timed out while receiving", metadata: ["uri": "\(head.uri)"])
+        // The path only: a query string can carry a credential (`?api_key=`).
+        logger.debug("request timed out while receiving", metadata: ["path": "\(head.uri.prefix { $0 != "?" && $0 != "#" })"])
         closeWithError(.requestTimeout("the request was not received completely within server.request_timeout"), head: head)
     }
 
@@ -221,15 +280,36 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         state = .idle
         armIdleTimer()
-        // Serve pipelined requests that arrived meanwhile, in order.
-        while acceptsRequestParts, let part = queuedParts.popFirst() {
+        if !context.channel.isWritable { waitingForWritability = true }
+        startQueuedRequests()
+    }
+
+    /// Serves pipelined requests that arrived meanwhile, in order, while the channel is writable;
+    /// then resumes reading. Iterative: a response that ends inside the loop (a hit) comes back
+    /// here through `responseEnded`, finds the loop running and returns to it.
+    private func startQueuedRequests() {
+        guard !startingQueuedRequests, !queueResumeScheduled else { return }
+        startingQueuedRequests = true
+        defer { startingQueuedRequests = false }
+        var started = 0
+        while !waitingForWritability, acceptsRequestParts, let part = queuedParts.first {
+            if case .head = part {
+                if started == Self.queuedRequestsPerTurn {
+                    queueResumeScheduled = true
+                    context.eventLoop.assumeIsolated().execute { [self] in
+                        queueResumeScheduled = false
+                        if context != nil { startQueuedRequests() }
+                    }
+                    return
+                }
+                started += 1
+            }
+            queuedParts.removeFirst()
             handle(part)
         }
-        guard acceptsRequestParts else { return }
-        if readPending {
-            readPending = false
-            context.read()
-        }
+        guard !waitingForWritability, acceptsRequestParts, queuedParts.isEmpty, readPending else { return }
+        readPending = false
+        context.read()
     }
 
     /// Idle or receiving: the next request part can be handled now rather than queued.
@@ -258,6 +338,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             let waiters = writabilityWaiters
             writabilityWaiters = []
             for waiter in waiters { waiter.succeed() }
+            if waitingForWritability {
+                waitingForWritability = false
+                startQueuedRequests()
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -271,8 +355,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        // Hold reads while a response is in progress and a next request is already queued.
-        if case .responding = state, !queuedParts.isEmpty {
+        // Hold reads while a next request is already queued, or while the client has not taken
+        // the answers already written.
+        if waitingForWritability || !queuedParts.isEmpty {
             readPending = true
             return
         }

@@ -44,6 +44,10 @@ public struct ProxyError: Error, Sendable, Equatable {
     public static func unavailable(_ message: String) -> Self {
         Self(status: 503, type: "api_error", code: "service_unavailable", message: message)
     }
+    public static func tooManyConnections(limit: Int) -> Self {
+        Self(status: 503, type: "api_error", code: "too_many_connections",
+             message: "the proxy has its limit of \(limit) open client connections (server.max_connections); retry shortly")
+    }
 
     /// The JSON body, escaped by hand: this runs on error paths inside the event loop and
     /// needs no Foundation encoder.

@@ -9,6 +9,9 @@ enum BodyFraming: Equatable {
     case chunked
     /// No body at all (HEAD, 204, 304).
     case none
+    /// No framing header: the body ends when the connection closes. For an HTTP/1.0 client
+    /// (which cannot read chunked) when the length is not known in advance (a stream).
+    case closeDelimited
 }
 
 /// Writes the status line and headers of a response straight into a `ByteBuffer`.
@@ -22,10 +25,11 @@ enum ResponseHeadEncoder {
         headers: HTTPHeaders,
         framing: BodyFraming,
         keepAlive: Bool,
+        announceKeepAlive: Bool = false,
         into buffer: inout ByteBuffer
     ) {
         encodeHead(status: status, headers: headers, framing: framing, into: &buffer)
-        writeEnd(keepAlive: keepAlive, into: &buffer)
+        writeEnd(keepAlive: keepAlive, announceKeepAlive: announceKeepAlive, into: &buffer)
     }
 
     /// The status line and headers, without the connection header and the blank line (a stored
@@ -61,15 +65,19 @@ enum ResponseHeadEncoder {
             buffer.writeStaticString("\r\n")
         case .chunked:
             buffer.writeStaticString("transfer-encoding: chunked\r\n")
-        case .none:
+        case .none, .closeDelimited:
             break
         }
     }
 
     /// `connection: close` when the connection ends after this response, then the blank line.
-    static func writeEnd(keepAlive: Bool, into buffer: inout ByteBuffer) {
+    /// `announceKeepAlive` (for HTTP/1.0 clients, whose connections close unless the answer
+    /// says otherwise) writes `connection: keep-alive` when it stays open.
+    static func writeEnd(keepAlive: Bool, announceKeepAlive: Bool = false, into buffer: inout ByteBuffer) {
         if !keepAlive {
             buffer.writeStaticString("connection: close\r\n")
+        } else if announceKeepAlive {
+            buffer.writeStaticString("connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
     }

@@ -10,6 +10,9 @@ public final class ResponseWriter {
     private weak var connection: HTTPConnectionHandler?
     private let context: ChannelHandlerContext
     let isHeadRequest: Bool
+    /// An HTTP/1.0 client reads no chunked body: a body of unknown length is close-delimited,
+    /// and a kept-alive connection must be announced.
+    let isHTTP10: Bool
     private(set) var keepAlive: Bool
     private var framing: BodyFraming = .none
     private var state: State = .awaitingHead
@@ -17,10 +20,11 @@ public final class ResponseWriter {
 
     enum State { case awaitingHead, streamingBody, finished }
 
-    init(connection: HTTPConnectionHandler, context: ChannelHandlerContext, isHeadRequest: Bool, keepAlive: Bool) {
+    init(connection: HTTPConnectionHandler, context: ChannelHandlerContext, isHeadRequest: Bool, isHTTP10: Bool, keepAlive: Bool) {
         self.connection = connection
         self.context = context
         self.isHeadRequest = isHeadRequest
+        self.isHTTP10 = isHTTP10
         self.keepAlive = keepAlive
     }
 
@@ -43,7 +47,8 @@ public final class ResponseWriter {
         for callback in callbacks { callback() }
     }
 
-    /// Writes status and headers. `contentLength` nil means a streamed (chunked) body.
+    /// Writes status and headers. `contentLength` nil means a streamed body: chunked, or
+    /// close-delimited for an HTTP/1.0 client (then the connection closes after it).
     public func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
@@ -54,15 +59,20 @@ public final class ResponseWriter {
             framing = .none
         } else if let contentLength {
             framing = .contentLength(contentLength)
+        } else if isHTTP10 {
+            framing = .closeDelimited
+            keepAlive = false
         } else {
             framing = .chunked
         }
         var buffer = context.channel.allocator.buffer(capacity: 256)
         // HEAD keeps the GET's Content-Length when the upstream sent one.
-        let advertised: BodyFraming = (isHeadRequest && contentLength != nil) ? .contentLength(contentLength!) : framing
-        ResponseHeadEncoder.encode(status: status, headers: headers, framing: advertised, keepAlive: keepAlive, into: &buffer)
+        let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
+        ResponseHeadEncoder.encode(
+            status: status, headers: headers, framing: advertised, keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &buffer
+        )
         context.write(NIOAny(buffer), promise: nil)
-        if framing == .none || framing == .chunked {
+        if framing == .none || framing == .chunked || framing == .closeDelimited {
             // Flush now: the client sees the head of a stream before its first event.
             context.flush()
         }
@@ -77,7 +87,7 @@ public final class ResponseWriter {
         switch framing {
         case .none:
             return context.eventLoop.makeSucceededVoidFuture()
-        case .contentLength:
+        case .contentLength, .closeDelimited:
             context.write(NIOAny(part), promise: nil)
         case .chunked:
             guard part.readableBytes > 0 else { return context.eventLoop.makeSucceededVoidFuture() }
@@ -132,7 +142,7 @@ public final class ResponseWriter {
         out.writeStaticString("age: ")
         ResponseHeadEncoder.writeDecimal(ageSeconds, into: &out)
         out.writeStaticString("\r\n")
-        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, into: &out)
+        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &out)
         if joinBody { out.writeImmutableBuffer(body) }
         context.write(NIOAny(out), promise: nil)
         if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }

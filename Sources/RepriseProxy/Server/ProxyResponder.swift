@@ -134,7 +134,8 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         switch role {
         case .follower(let flight):
-            flight.join(writer: writer, shape: shape)
+            // Handed back when the flight cannot serve this shape (answer too large to buffer, broken).
+            flight.join(writer: writer, shape: shape) { [self] in forward(request, writer: writer, cacheStatus: "MISS", tee: tee) }
         case .leader(let flight):
             UpstreamExchange(
                 request: request, writer: writer, targets: targets, cacheStatus: "MISS", tee: tee,

@@ -96,7 +96,8 @@ public final class ProxyServer: Service {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        state.register(channel)
+                        let refusal = state.register(channel, limit: server.maxConnections)
+                            ? nil : ConnectionRefusal(error: .tooManyConnections(limit: server.maxConnections), afterTLSHandshake: tls != nil)
                         let pipeline = channel.pipeline.syncOperations
                         if let tls {
                             // New connections take the current certificate; a reload swaps it
@@ -104,7 +105,7 @@ public final class ProxyServer: Service {
                             try pipeline.addHandler(try tls.makeHandler(handshakeTimeout: handshakeTimeout))
                         }
                         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                        try pipeline.addHandler(HTTPConnectionHandler(responder: responder, limits: limits, logger: logger))
+                        try pipeline.addHandler(HTTPConnectionHandler(responder: responder, limits: limits, logger: logger, refusal: refusal))
                     }
                 }
                 .bind(host: address.host, port: address.port)

@@ -15,12 +15,20 @@ public final class ServerState: Sendable {
 
     public var openConnectionCount: Int { connections.withLockedValue { $0.count } }
 
-    func register(_ channel: Channel) {
+    /// Counts `channel` among the open connections unless `limit` of them are open already
+    /// (then false: the caller refuses it, and it is not counted). The slot frees on close.
+    func register(_ channel: Channel, limit: Int) -> Bool {
         let id = ObjectIdentifier(channel)
-        connections.withLockedValue { $0[id] = channel }
+        let admitted = connections.withLockedValue { connections in
+            guard connections.count < limit else { return false }
+            connections[id] = channel
+            return true
+        }
+        guard admitted else { return false }
         channel.closeFuture.whenComplete { [self] _ in
             _ = connections.withLockedValue { $0.removeValue(forKey: id) }
         }
+        return true
     }
 
     /// Asks every open connection to close once its current response is complete.

@@ -26,7 +26,8 @@ final class RawHTTPConnection {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeout: Double = 30) throws {
+    /// `sendTimeout`: how long a send may wait for room (`sendSome`); nil waits as long as it takes.
+    init(port: Int, timeout: Double = 30, sendTimeout: Duration? = nil) throws {
         do {
             fd = try LoopbackSocket.connect(port: port)
         } catch {
@@ -34,6 +35,10 @@ final class RawHTTPConnection {
         }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let sendTimeout {
+            var sendTV = timeval(tv_sec: Int(sendTimeout.components.seconds), tv_usec: Int(sendTimeout.components.attoseconds / 1_000_000_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTV, socklen_t(MemoryLayout<timeval>.size))
+        }
     }
 
     deinit { close(fd) }
@@ -47,6 +52,14 @@ final class RawHTTPConnection {
             guard sent > 0 else { throw Failure(description: "send failed: errno \(errno)") }
             offset += sent
         }
+    }
+
+    /// Sends what the socket takes before the send timeout: the byte count, 0 when there was no
+    /// room (the peer does not read), nil when the connection failed.
+    func sendSome(_ bytes: ArraySlice<UInt8>) -> Int? {
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if sent >= 0 { return sent }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : nil
     }
 
     /// Reads until the peer closes; true when it did (false on timeout).

@@ -106,6 +106,31 @@ import Testing
 
     // MARK: - Answers over HTTPS
 
+    @Test func theConnectionCapCountsBothListenersAndRefusesOverHTTPSAfterTheHandshake() async throws {
+        let yaml = { (pki: TLSTestPKI) in
+            TLSProxy.tlsYAML(certificate: pki.serverCertificate, key: pki.serverKey) + "  max_connections: 1\n"
+        }
+        try await withTLSProxy(yaml: yaml) { pki, _, proxy in
+            var plain: RawHTTPConnection? = try RawHTTPConnection(port: proxy.httpPort)
+            try plain?.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try plain?.readResponse().status == 200)
+
+            let refused = try await curl(completionsURL(proxy), pki: pki)
+            #expect(refused.status == 503, "curl: \(refused.raw.prefix(500))")
+            #expect(refused.header("retry-after") == "1")
+            #expect(refused.body.contains("\"code\":\"too_many_connections\""))
+
+            plain = nil  // frees the one slot
+            #expect(plain == nil)
+            var admitted = 0
+            for _ in 0..<50 where admitted != 200 {
+                admitted = try await curl(completionsURL(proxy), pki: pki).status
+                if admitted != 200 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(admitted == 200)
+        }
+    }
+
     @Test func jsonAndStreamedCompletionsOverHTTPSAreCachedAndReplayed() async throws {
         try await withTLSProxy { pki, mock, proxy in
             let first = try await curl(completionsURL(proxy), pki: pki)
