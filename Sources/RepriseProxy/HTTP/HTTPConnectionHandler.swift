@@ -58,11 +58,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Set while `startQueuedRequests` runs, so a response that ends inside it (a hit answered
     /// at once) returns to that loop instead of nesting another one.
     private var startingQueuedRequests = false
-    /// The queue was left for a later turn of the event loop (see `queuedRequestsPerTurn`).
-    private var queueResumeScheduled = false
-    /// Requests started from the queue in one go: a client that pipelined thousands of hits
-    /// would otherwise keep the event loop, and every other connection on it, waiting.
-    private static let queuedRequestsPerTurn = 64
     /// When the current phase (idle, receiving a request, lingering) times out; see `setDeadline`.
     private var deadline: (due: NIODeadline, action: DeadlineAction)?
     /// Checks `deadline`.
@@ -288,23 +283,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// then resumes reading. Iterative: a response that ends inside the loop (a hit) comes back
     /// here through `responseEnded`, finds the loop running and returns to it.
     private func startQueuedRequests() {
-        guard !startingQueuedRequests, !queueResumeScheduled else { return }
+        guard !startingQueuedRequests else { return }
         startingQueuedRequests = true
         defer { startingQueuedRequests = false }
-        var started = 0
-        while !waitingForWritability, acceptsRequestParts, let part = queuedParts.first {
-            if case .head = part {
-                if started == Self.queuedRequestsPerTurn {
-                    queueResumeScheduled = true
-                    context.eventLoop.assumeIsolated().execute { [self] in
-                        queueResumeScheduled = false
-                        if context != nil { startQueuedRequests() }
-                    }
-                    return
-                }
-                started += 1
-            }
-            queuedParts.removeFirst()
+        while !waitingForWritability, acceptsRequestParts, let part = queuedParts.popFirst() {
             handle(part)
         }
         guard !waitingForWritability, acceptsRequestParts, queuedParts.isEmpty, readPending else { return }
