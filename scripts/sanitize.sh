@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the Swift test suites (unit, Redis, TLS and end to end, which start the sanitized
+# `reprise` and mock binaries) under a sanitizer, in a build folder of its own.
+# Usage: scripts/sanitize.sh address|thread [swift test arguments, e.g. --filter RepriseCoreTests]
+# Every process writes its sanitizer reports under .sanitizer-reports/<sanitizer>/; the run fails
+# when a test fails or when any process (a test runner or a binary a test started) reported.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitizer=${1:-}
+case "$sanitizer" in
+  address|thread) shift ;;
+  *) echo "usage: scripts/sanitize.sh address|thread [swift test arguments]" >&2; exit 2 ;;
+esac
+source scripts/setup.sh --test
+scratch=.build-$sanitizer
+reports=$PWD/.sanitizer-reports/$sanitizer
+rm -rf "$reports"; mkdir -p "$reports"
+swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
+# log_path: reports from every process go to files (a child's stderr may be read by a test);
+# the suites' own failures are swift test's exit status.
+export ASAN_OPTIONS="log_path=$reports/report:detect_leaks=0:abort_on_error=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+status=0
+swift test --skip-build --no-parallel --sanitize="$sanitizer" --scratch-path "$scratch" "$@" || status=$?
+found=$(find "$reports" -type f | wc -l)
+if ((found)); then
+  echo "sanitize: $found report file(s) under $reports:" >&2
+  for report in "$reports"/*; do echo "== $report" >&2; head -n 40 "$report" >&2; done
+  status=1
+fi
+echo "sanitize ($sanitizer): $([[ $status -eq 0 ]] && echo clean || echo FAILED)"
+exit "$status"
