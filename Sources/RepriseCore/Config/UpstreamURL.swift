@@ -12,7 +12,7 @@ public struct UpstreamURL: Hashable, Sendable, Decodable, CustomStringConvertibl
         switch Self.parse(text) {
         case .success(let url): self = url
         case .failure(let reason):
-            throw ConfigError(keyPath: configKeyPath(decoder.codingPath), "'\(text)' is not an upstream URL: \(reason)")
+            throw ConfigError(keyPath: configKeyPath(decoder.codingPath), "'\(Self.redacted(text))' is not an upstream URL: \(reason)")
         }
     }
 
@@ -26,6 +26,23 @@ public struct UpstreamURL: Hashable, Sendable, Decodable, CustomStringConvertibl
         self.host = host
         self.port = port
         self.pathPrefix = pathPrefix
+    }
+
+    /// `text` as an error may quote it: what could be a secret (user-info before `@`, a query
+    /// or fragment) becomes `***`. A refused URL is often a pasted one that carries a key.
+    public static func redacted(_ text: String) -> String {
+        var shown = Substring(text)
+        var suffix = ""
+        if let cut = shown.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            shown = shown[..<cut]
+            suffix = "?***"
+        }
+        let afterScheme = shown.range(of: "://").map(\.upperBound) ?? shown.startIndex
+        let authorityEnd = shown[afterScheme...].firstIndex(of: "/") ?? shown.endIndex
+        if let at = shown[afterScheme..<authorityEnd].lastIndex(of: "@") {
+            return String(shown[..<afterScheme]) + "***" + String(shown[at...]) + suffix
+        }
+        return String(shown) + suffix
     }
 
     struct ParseFailure: Error, CustomStringConvertible {

@@ -264,4 +264,22 @@ import Testing
         #expect(UpstreamURL(parsing: "https://[::1]:8443/v")?.authority == "[::1]:8443")
         #expect(UpstreamURL(parsing: "http://gateway:80/v1")?.authority == "gateway")
     }
+
+    /// A refused upstream URL is often a pasted one that carries a key: the error names the
+    /// problem without repeating the secret.
+    @Test(arguments: [
+        "https://user:s3cret@api.example.com",
+        "https://:s3cret@api.example.com/v1",
+        "https://api.example.com/v1?key=s3cret",
+        "https://api.example.com#s3cret",
+    ])
+    func upstreamURLErrorsNeverQuoteASecret(url: String) throws {
+        let found = problems("upstream:\n  url: \"\(url)\"\n")
+        #expect(found.count == 1)
+        for problem in found {
+            #expect(problem.keyPath == "upstream.url")
+            #expect(!"\(problem)".contains("s3cret"), "\(problem)")
+            #expect("\(problem)".contains("api.example.com"))
+        }
+    }
 }
