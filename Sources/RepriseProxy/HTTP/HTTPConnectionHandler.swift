@@ -199,7 +199,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         if headerBytes > limits.maxHeaderBytes {
             return .headersTooLarge(limit: limits.maxHeaderBytes)
         }
-        if head.headers["content-length"].contains(where: { Self.declaresMoreThan(limits.maxBodyBytes, contentLength: $0) }) {
+        // `first(name:)`, not the subscript (it builds an array per request): the HTTP parser
+        // already refuses a request with two Content-Length values.
+        if let length = head.headers.first(name: "content-length"), Self.declaresMoreThan(limits.maxBodyBytes, contentLength: length) {
             return .bodyTooLarge(limit: limits.maxBodyBytes)
         }
         return nil
