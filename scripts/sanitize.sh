@@ -23,6 +23,9 @@ swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
 # quarantine keeps them meaningful while use-after-free within it is still caught.
 export ASAN_OPTIONS="log_path=$reports/report:detect_leaks=0:abort_on_error=0:quarantine_size_mb=16${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+# Sanitized binaries use more memory (redzones, quarantine, shadow pages): the suites' RSS
+# bounds (pipelining floods) are multiplied by this.
+if [[ $sanitizer == address ]]; then export REPRISE_TEST_MEMORY_FACTOR=3; else export REPRISE_TEST_MEMORY_FACTOR=5; fi
 status=0
 swift test --skip-build --no-parallel --sanitize="$sanitizer" --scratch-path "$scratch" "$@" || status=$?
 found=$(find "$reports" -type f | wc -l)

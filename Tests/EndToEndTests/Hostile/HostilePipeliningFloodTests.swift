@@ -54,7 +54,7 @@ import Testing
             print("pipelining flood: RSS \(baseline >> 20) MiB -> peak \(peak >> 20) MiB (growth \(growth >> 20) MiB), "
                 + "\(sentBytes >> 20) MiB of requests sent by \(Self.connections) connections in \(Self.floodDuration)")
             #expect(sentBytes > 1 << 20, "the flood sent too little to mean anything")
-            #expect(growth < Self.maxGrowthBytes, "RSS grew by \(growth >> 20) MiB (from \(baseline >> 20) MiB to \(peak >> 20) MiB)")
+            #expect(Double(growth) < Double(Self.maxGrowthBytes) * ProcessMemory.allowanceFactor, "RSS grew by \(growth >> 20) MiB (from \(baseline >> 20) MiB to \(peak >> 20) MiB)")
 
             // The flood connections are closed: the process answers again, hits included.
             #expect(bed.isAlive(), "reprise no longer answers /healthz after the flood")

@@ -13,4 +13,11 @@ enum ProcessMemory {
         }
         return nil
     }
+
+    /// How much more memory the binaries under test may use than a plain build: a sanitizer's
+    /// redzones, quarantine and shadow pages count in RSS (`scripts/sanitize.sh` sets
+    /// `REPRISE_TEST_MEMORY_FACTOR`; a plain run has 1). RSS bounds are multiplied by it.
+    static var allowanceFactor: Double {
+        ProcessInfo.processInfo.environment["REPRISE_TEST_MEMORY_FACTOR"].flatMap(Double.init).map { max(1, $0) } ?? 1
+    }
 }
