@@ -22,7 +22,7 @@ swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
 # the suites' RSS bounds (pipelining floods) measure what the proxy keeps, so a smaller
 # quarantine keeps them meaningful while use-after-free within it is still caught.
 export ASAN_OPTIONS="log_path=$reports/report:detect_leaks=0:abort_on_error=0:quarantine_size_mb=16${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 # Sanitized binaries use more memory (redzones, quarantine, shadow pages): the suites' RSS
 # bounds (pipelining floods) are multiplied by this.
 if [[ $sanitizer == address ]]; then export REPRISE_TEST_MEMORY_FACTOR=3; else export REPRISE_TEST_MEMORY_FACTOR=5; fi
