@@ -27,6 +27,10 @@ public struct StreamRecorder: Sendable {
     /// Whether `finish` could still produce an entry (lets the tee stop recording early).
     public var isRecordable: Bool { !overLimit && !malformed }
 
+    /// The stream's last event arrived (`[DONE]` after a `finish_reason`): the answer is whole,
+    /// whatever happens to the connection afterwards. Recorded within bounds, it may be stored.
+    public var isComplete: Bool { doneSeen && finishReasonSeen }
+
     /// Feeds the next slice of the upstream's SSE body.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         guard isRecordable else { return }
@@ -64,7 +68,7 @@ public struct StreamRecorder: Sendable {
     ///   - headers: the upstream response headers (filtered with `CacheEntry.keptHeaders`).
     ///   - nowMs: Unix milliseconds; `ttlMs`: entry TTL.
     public func finish(status: Int, headers: [(name: String, value: String)], nowMs: Int64, ttlMs: Int64) -> CacheEntry? {
-        guard (200 ..< 300).contains(status), isRecordable, doneSeen, finishReasonSeen, ttlMs > 0 else { return nil }
+        guard (200 ..< 300).contains(status), isRecordable, isComplete, ttlMs > 0 else { return nil }
         return CacheEntry(status: status, headers: CacheEntry.keptHeaders(from: headers), createdAtMs: nowMs, ttlMs: ttlMs,
                           model: model, usage: usage, body: .events(events))
     }
