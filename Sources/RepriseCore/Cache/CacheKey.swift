@@ -97,4 +97,9 @@ public struct CacheScope: Sendable, Equatable {
 public struct CacheKeyResult: Sendable, Equatable {
     public let key: CacheKey
     public let facts: RequestFacts
+
+    public init(key: CacheKey, facts: RequestFacts) {
+        self.key = key
+        self.facts = facts
+    }
 }

@@ -121,7 +121,13 @@ public final class CacheKeyBuilder {
     /// from the memo leaves it unchanged).
     public var lastCanonicalBody: [UInt8] { canonicalizer.output }
 
-    private func digest(scope: CacheScope) -> String {
+    /// The key of a request without a body (a cached `GET`): the scope alone, framed with an
+    /// empty body field (no JSON body canonicalizes to zero bytes, so it names no `POST`).
+    public func key(bodilessScope scope: CacheScope) -> CacheKey {
+        CacheKey(namespace: scope.namespace, digest: digest(scope: scope, canonicalBody: false))
+    }
+
+    private func digest(scope: CacheScope, canonicalBody: Bool = true) -> String {
         feed(Self.domainTag)
         feedField(scope.namespace.utf8)
         feedField(scope.route.utf8)
@@ -129,7 +135,7 @@ public final class CacheKeyBuilder {
         feedField(scope.method.uppercased().utf8)
         feedField(scope.normalizedPath.utf8)
         feedField(scope.query.utf8)
-        feedField(canonicalizer.output)
+        if canonicalBody { feedField(canonicalizer.output) } else { feedField(EmptyCollection<UInt8>()) }
         return (hmac?.finalize() ?? hasher.finalize()).hexString
     }
 

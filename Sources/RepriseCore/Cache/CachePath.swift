@@ -52,6 +52,12 @@ public enum CachePath {
         return afterMark
     }
 
+    /// OpenAI's Responses API: its answers carry ids the upstream account can reuse
+    /// (`previous_response_id`), so they are never shared beyond one credential.
+    public static func isResponses(normalizedPath: String) -> Bool {
+        normalizedPath == "/responses"
+    }
+
     /// Routes that generate text (their absent `temperature` counts as the upstream default 1).
     public static func isGeneration(normalizedPath: String) -> Bool {
         normalizedPath != "/embeddings"
@@ -61,8 +67,8 @@ public enum CachePath {
 /// The configured set of cacheable paths (`cache.paths`); every other path is passed through
 /// and counted as BYPASS.
 public struct CacheablePaths: Sendable, Equatable {
-    /// Chat completions, completions and embeddings.
-    public static let defaultPaths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+    /// Chat completions, completions, embeddings and the Responses API.
+    public static let defaultPaths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"]
 
     /// Normalized forms of the configured paths.
     public let normalizedPaths: Set<String>

@@ -11,6 +11,10 @@ public struct CacheConfig: Sendable, Decodable {
     public var anonymous = AnonymousPolicy.bypass
     /// Request paths whose answers are cached (`/chat/completions` ≡ `/v1/chat/completions`).
     public var paths = CacheablePaths.defaultPaths
+    /// `GET` paths whose answers are cached (`{name}` matches one segment); empty: none.
+    public var getPaths = CacheableGetPaths.defaultPaths
+    /// TTL of a stored `GET` answer (model lists change rarely, but they do change).
+    public var getTTL = ConfigDuration.seconds(300)
     /// Top-level body fields that never change the answer, left out of the key.
     public var ignoredFields = JSONCanonicalizer.defaultIgnoredTopLevelFields
     /// When set, keys are HMAC-SHA-256 with this secret instead of SHA-256.
@@ -28,6 +32,8 @@ public struct CacheConfig: Sendable, Decodable {
         case enabled, ttl, namespace, anonymous, paths, secret, memory, redis
         case maxTTL = "max_ttl"
         case ignoredFields = "ignored_fields"
+        case getPaths = "get_paths"
+        case getTTL = "get_ttl"
         case nonDeterministic = "non_deterministic"
         case maxEntryBytes = "max_entry_bytes"
     }
@@ -54,6 +60,8 @@ public struct CacheConfig: Sendable, Decodable {
             anonymous = policy
         }
         paths = try container.decode(.paths, default: defaults.paths)
+        getPaths = try container.decode(.getPaths, default: defaults.getPaths)
+        getTTL = try container.decode(.getTTL, default: defaults.getTTL)
         ignoredFields = try container.decode(.ignoredFields, default: defaults.ignoredFields)
         secret = try container.decode(.secret, default: defaults.secret)
         if let text = try container.decodeIfPresent(String.self, forKey: .nonDeterministic) {
@@ -79,6 +87,19 @@ public struct CacheConfig: Sendable, Decodable {
         for (index, path) in paths.enumerated() where !path.hasPrefix("/") {
             problems.append(ConfigError(keyPath: "cache.paths[\(index)]", "'\(path)' must start with /"))
         }
+        for (index, path) in getPaths.enumerated() {
+            do {
+                _ = try CacheableGetPaths([path])
+            } catch {
+                problems.append(ConfigError(keyPath: "cache.get_paths[\(index)]", error.description))
+            }
+        }
+        if getTTL.nanoseconds < 1_000_000_000 {
+            problems.append(ConfigError(keyPath: "cache.get_ttl", "must be at least 1s, got \(getTTL)"))
+        }
+        if maxTTL < getTTL {
+            problems.append(ConfigError(keyPath: "cache.max_ttl", "must not be shorter than cache.get_ttl (\(getTTL)), got \(maxTTL)"))
+        }
         if maxEntryBytes.bytes < 1024 {
             problems.append(ConfigError(keyPath: "cache.max_entry_bytes", "must be at least 1KiB, got \(maxEntryBytes)"))
         }
@@ -89,6 +110,18 @@ public struct CacheConfig: Sendable, Decodable {
             ))
         }
         return problems + redis.validate()
+    }
+
+    /// The cache policy of `GET` answers: `get_ttl` instead of `ttl`.
+    public var getPolicy: CachePolicy {
+        var policy = self.policy
+        policy.defaultTTLSeconds = Int(getTTL.nanoseconds / 1_000_000_000)
+        return policy
+    }
+
+    /// The parsed `get_paths` (validated at load: a refused pattern never gets here).
+    public var cacheableGetPaths: CacheableGetPaths {
+        (try? CacheableGetPaths(getPaths)) ?? CacheableGetPaths.none
     }
 
     /// The cache policy values for `CacheDecision.decide`.

@@ -138,12 +138,16 @@ final class Flight: @unchecked Sendable {
         for index in followers.indices { catchUp(index) }
     }
 
+    /// The answer is whole (a stream at its last event, or the upstream's body ended); called
+    /// once per flight, later calls change nothing.
     func completed() {
+        guard case .inProgress = outcome else { return }
         outcome = .completed
         for index in followers.indices { catchUp(index) }
     }
 
     func cut() {
+        guard case .inProgress = outcome else { return }
         outcome = .cut
         for index in followers.indices { catchUp(index) }
     }

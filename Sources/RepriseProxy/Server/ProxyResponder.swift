@@ -11,6 +11,7 @@ final class ProxyResponder: RequestResponder, Sendable {
     private let logger: Logger
     private let cacheConfig: CacheConfig
     private let cachePaths: CacheablePaths
+    private let cacheGetPaths: CacheableGetPaths
     private let cache: ResponseCache
     private let keyBuilders: CacheKeyBuilders
     private let admin: AdminEndpoints
@@ -23,6 +24,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         self.logger = logger
         self.cacheConfig = config.cache
         self.cachePaths = CacheablePaths(config.cache.paths)
+        self.cacheGetPaths = config.cache.cacheableGetPaths
         self.cache = cache
         self.keyBuilders = keyBuilders
         self.admin = AdminEndpoints(token: config.admin.token, cache: cache)
@@ -56,25 +58,38 @@ final class ProxyResponder: RequestResponder, Sendable {
             let normalizedPath = CachePath.normalize(request.head.uri)
             if cachePaths.contains(normalizedPath: normalizedPath) {
                 serveCacheable(request, normalizedPath: normalizedPath, writer: writer)
-            } else {
-                forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+                return
             }
-        } else {
-            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+        } else if cacheConfig.enabled, request.head.method == .GET, !cacheGetPaths.isEmpty {
+            let normalizedPath = CachePath.normalize(request.head.uri)
+            if cacheGetPaths.contains(normalizedPath: normalizedPath) {
+                serveCacheableGet(request, normalizedPath: normalizedPath, writer: writer)
+                return
+            }
         }
+        forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
     }
 
-    /// Key, decision, lookup; a hit is written from the stored bytes, a miss goes upstream with
-    /// a tee that stores the answer.
-    private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
-        let builder = keyBuilders.builder(on: writer.eventLoop)
+    /// The request's tenant namespace, or nil when the request must bypass the cache: no tenant
+    /// named, and an answer stored for one such client would reach every other without the
+    /// upstream seeing them (`cache.anonymous`).
+    ///
+    /// Responses API answers are per credential whatever `cache.namespace` says (a response id
+    /// is the upstream account's: `global` or `header:NAME` would hand it to another account).
+    private func tenantNamespace(of request: ProxyRequest, normalizedPath: String, builder: CacheKeyBuilder) -> String? {
         let headers = request.head.headers
-        let namespace = builder.namespace(mode: cacheConfig.namespace) { visit in
+        let mode = CachePath.isResponses(normalizedPath: normalizedPath) ? .credential : cacheConfig.namespace
+        let namespace = builder.namespace(mode: mode) { visit in
             for header in headers { visit(header.name, header.value) }
         }
-        // No tenant named: an answer stored for one such client would reach every other without
-        // the upstream seeing them (`cache.anonymous`).
-        if cacheConfig.anonymous == .bypass, NamespaceMode.isAnonymous(namespace) {
+        if cacheConfig.anonymous == .bypass, NamespaceMode.isAnonymous(namespace) { return nil }
+        return namespace
+    }
+
+    /// A `POST` on a cacheable path: keyed by its canonical JSON body.
+    private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
+        let builder = keyBuilders.builder(on: writer.eventLoop)
+        guard let namespace = tenantNamespace(of: request, normalizedPath: normalizedPath, builder: builder) else {
             forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
             return
         }
@@ -90,13 +105,37 @@ final class ProxyResponder: RequestResponder, Sendable {
             forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
             return
         }
+        serve(request, keyed: keyed, policy: cacheConfig.policy, generation: CachePath.isGeneration(normalizedPath: normalizedPath), writer: writer)
+    }
+
+    /// A `GET` on a `cache.get_paths` path (model lists): keyed by tenant, path and query,
+    /// stored for `cache.get_ttl`.
+    private func serveCacheableGet(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
+        // A GET with a body is not a model-list request: the upstream decides what it means.
+        let builder = keyBuilders.builder(on: writer.eventLoop)
+        guard (request.body?.readableBytes ?? 0) == 0, let namespace = tenantNamespace(of: request, normalizedPath: normalizedPath, builder: builder) else {
+            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            return
+        }
+        let scope = CacheScope(
+            namespace: namespace, route: "default", variant: "primary", method: "GET",
+            normalizedPath: normalizedPath, query: CachePath.queryString(of: request.head.uri)
+        )
+        let keyed = CacheKeyResult(key: builder.key(bodilessScope: scope), facts: RequestFacts())
+        serve(request, keyed: keyed, policy: cacheConfig.getPolicy, generation: false, writer: writer)
+    }
+
+    /// Decision, lookup; a hit is written from the stored bytes, a miss goes upstream with a
+    /// tee that stores the answer.
+    private func serve(_ request: ProxyRequest, keyed: CacheKeyResult, policy: CachePolicy, generation: Bool, writer: ResponseWriter) {
+        let headers = request.head.headers
         let decision = CacheDecision.decide(
-            policy: cacheConfig.policy,
+            policy: policy,
             // Most requests carry none: skip building the list of its values.
             cacheControl: headers.contains(name: "cache-control") ? CacheControlDirectives(parsing: headers["cache-control"]) : CacheControlDirectives(),
             ttlHeader: headers.first(name: "x-reprise-cache-ttl"),
             facts: keyed.facts,
-            generation: CachePath.isGeneration(normalizedPath: normalizedPath)
+            generation: generation
         )
         if decision.isBypass {
             forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)

@@ -40,6 +40,10 @@ final class UpstreamExchange {
     /// Set when this request leads a coalesced flight: followers receive what the client does.
     private let flight: Flight?
     private let onLanded: (() -> Void)?
+    /// The streamed answer reached its last event (the tee's verdict): it is whole, was stored,
+    /// and the flight ended there. The rest of the upstream body is read only to keep the
+    /// connection, so a client hanging up now cancels nothing.
+    private var answerComplete = false
 
     init(
         request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: String, tee: CacheTee?,
@@ -61,6 +65,9 @@ final class UpstreamExchange {
     func start() {
         flight?.onAbandoned = { [self] in cancel() }
         writer.onClientGone { [self] in
+            // The OpenAI SDK hangs up right after `data: [DONE]`, before the upstream's body
+            // ends: the answer is whole, the call ends by itself (or at its deadline).
+            if answerComplete { return }
             if let flight {
                 // Followers still wait: the call goes on for them (and for the cache).
                 flight.leaderLeft()
@@ -218,7 +225,13 @@ final class UpstreamExchange {
         guard number == attempt, case .delivering = mode else { return eventLoop.makeSucceededVoidFuture() }
         tee?.body(body)
         flight?.received(part: body)
-        return writer.writeBodyPart(body)
+        let written = writer.writeBodyPart(body)
+        // Without a tee (a `no-store` leader) the flight ends with the upstream's body instead.
+        if !answerComplete, tee?.streamComplete == true {
+            answerComplete = true
+            flight?.completed()
+        }
+        return written
     }
 
     fileprivate func finished(attempt number: Int) {
@@ -226,9 +239,10 @@ final class UpstreamExchange {
         switch mode {
         case .delivering:
             mode = .done
-            // Stored only when the whole answer was received by the client or by followers.
+            // Stored only when the whole answer was received by the client or by followers (a
+            // stream that reached its last event was stored then).
             if !writer.clientGone || flight != nil { tee?.finished() }
-            flight?.completed()
+            if !answerComplete { flight?.completed() }
             land()
             writer.end()
         case .discarding(let delay):
@@ -244,6 +258,12 @@ final class UpstreamExchange {
         switch mode {
         case .done:
             return
+        case .delivering where answerComplete:
+            // The connection broke after the stream's last event: the client has the whole
+            // answer, so its message ends cleanly (stored and flown already).
+            mode = .done
+            land()
+            writer.end()
         case .delivering:
             // Part of the answer is already with the client: only a cut connection tells it
             // the message is incomplete. Never retried, never stored.

@@ -46,6 +46,8 @@ import Testing
         #expect(loaded.cache.namespace == defaults.cache.namespace)
         #expect(loaded.cache.anonymous == defaults.cache.anonymous)
         #expect(loaded.cache.paths == defaults.cache.paths)
+        #expect(loaded.cache.getPaths == defaults.cache.getPaths)
+        #expect(loaded.cache.getTTL == defaults.cache.getTTL)
         #expect(loaded.cache.ignoredFields == defaults.cache.ignoredFields)
         #expect(loaded.cache.secret == defaults.cache.secret)
         #expect(loaded.cache.nonDeterministic == defaults.cache.nonDeterministic)
@@ -177,6 +179,24 @@ import Testing
         #expect(problems("cache:\n  memory:\n    size: 1\n").map(\.keyPath) == ["cache.memory.size"])
         #expect(Set(problems("cache:\n  ttl: 2h\n  max_ttl: 1h\n  paths: [v1/x]\n").map(\.keyPath)) == ["cache.max_ttl", "cache.paths[0]"])
         #expect(problems("admin:\n  token: short\n").map(\.keyPath) == ["admin.token"])
+    }
+
+    @Test func cachedGetPathsAndTheirTTL() throws {
+        let defaults = try ConfigLoader.parse(yaml: "")
+        #expect(defaults.cache.getPaths == ["/v1/models", "/v1/models/{id}"])
+        #expect(defaults.cache.getPolicy.defaultTTLSeconds == 300)
+        #expect(defaults.cache.paths.contains("/v1/responses"))
+        let config = try ConfigLoader.parse(yaml: "cache:\n  get_paths: [\"/v1/files/{id}\"]\n  get_ttl: 1m\n")
+        #expect(config.cache.cacheableGetPaths.contains(normalizedPath: "/files/f1"))
+        #expect(!config.cache.cacheableGetPaths.contains(normalizedPath: "/models"))
+        #expect(config.cache.getPolicy.defaultTTLSeconds == 60)
+        #expect(config.cache.policy.defaultTTLSeconds == 3600)
+        #expect(try ConfigLoader.parse(yaml: "cache:\n  get_paths: []\n").cache.cacheableGetPaths.isEmpty)
+
+        #expect(problems("cache:\n  get_paths: [/v1/models, \"models/{id}\"]\n").map(\.keyPath) == ["cache.get_paths[1]"])
+        #expect(problems("cache:\n  get_paths: [\"/v1/models/{id\"]\n").map(\.keyPath) == ["cache.get_paths[0]"])
+        #expect(problems("cache:\n  get_ttl: 0s\n").map(\.keyPath) == ["cache.get_ttl"])
+        #expect(problems("cache:\n  get_ttl: 48h\n").map(\.keyPath) == ["cache.max_ttl"])
     }
 
     @Test func resilienceAndTLSSections() throws {
