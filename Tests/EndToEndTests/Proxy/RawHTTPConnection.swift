@@ -62,6 +62,17 @@ final class RawHTTPConnection {
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : nil
     }
 
+    /// Reads raw bytes until `marker` has arrived (what the OpenAI SDK does with `data: [DONE]`
+    /// before it hangs up); returns everything read so far. Throws when the peer closes first.
+    func read(until marker: String) throws -> String {
+        let needle = Array(marker.utf8)
+        while !buffer.contains(needle) {
+            guard try readMore() else { throw Failure(description: "connection closed before '\(marker)'") }
+        }
+        defer { buffer = [] }
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
     /// Reads until the peer closes; true when it did (false on timeout).
     func waitForClose() -> Bool {
         while true {
