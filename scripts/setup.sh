@@ -33,9 +33,11 @@ fi
 
 if [[ "${1:-}" == "--test" ]]; then
   # The end-to-end suite drives Reprise with the real OpenAI Python SDK.
-  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import openai, pytest" 2>/dev/null; then
-    echo "setup: creating .venv with openai and pytest"
+  # The current SDK major (3.x): it hangs up right after `data: [DONE]`, which the stream
+  # tests depend on.
+  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import openai, pytest, sys; sys.exit(int(openai.__version__.split('.')[0]) != 3)" 2>/dev/null; then
+    echo "setup: creating .venv with openai 3.x and pytest"
     python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check "openai>=1.40,<3" "pytest>=8"
+    .venv/bin/pip install -q --disable-pip-version-check "openai>=3,<4" "pytest>=8"
   fi
 fi
