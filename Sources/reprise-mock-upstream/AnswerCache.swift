@@ -6,6 +6,7 @@ struct AnswerCache {
         let bodyHash: UInt64
         let path: String
         let chunks: Int
+        let realism: Realism
         let keepAlive: Bool
     }
 

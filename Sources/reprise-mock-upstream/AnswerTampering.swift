@@ -3,16 +3,25 @@ import NIOCore
 /// The answer-changing faults of `MockFaults`, applied to an answer before or after framing.
 enum AnswerTampering {
     /// `X-Mock-Error-Body-200`: an OpenAI error document in place of the answer (same shape,
-    /// JSON or events, so a streaming client gets it as one event).
+    /// JSON or events, so a streaming client gets it as one event: for the Responses API the
+    /// `error` event it sends when a stream fails).
     static func errorDocument(replacing answer: AnswerBody) -> AnswerBody {
-        let document = OpenAIError.json(
-            message: "Injected error document in a 200 answer (X-Mock-Error-Body-200).",
-            type: "server_error",
-            code: "mock_error_body_200"
-        )
+        let message = "Injected error document in a 200 answer (X-Mock-Error-Body-200)."
+        let code = "mock_error_body_200"
+        let document = OpenAIError.json(message: message, type: "server_error", code: code)
         switch answer {
-        case .json: return .json(document)
-        case .events: return .events([document, "[DONE]"])
+        case .json:
+            return .json(document)
+        case .events(let events) where events.first?.name != nil:
+            return .events([
+                ServerSentEvent(
+                    name: "error",
+                    data: "{\"type\":\"error\",\"sequence_number\":0,\"code\":\(JSONText.quoted(code)),"
+                        + "\"message\":\(JSONText.quoted(message)),\"param\":null}"
+                )
+            ])
+        case .events:
+            return .events(data: [document, "[DONE]"])
         }
     }
 
@@ -26,7 +35,8 @@ enum AnswerTampering {
         }
         switch answer {
         case .json(let document): return .json(mark(document))
-        case .events(let events): return .events(events.map(mark))
+        case .events(let events):
+            return .events(events.map { ServerSentEvent(name: $0.name, data: mark($0.data)) })
         }
     }
 
@@ -36,11 +46,7 @@ enum AnswerTampering {
     static func truncatedStream(_ body: ResponsePlan.Body) -> (body: ResponsePlan.Body, eventCount: Int)? {
         guard case .stream(let head, let events) = body, !events.isEmpty else { return nil }
         let kept = events.count / 2
-        var partial = events[kept]
-        guard let sizeLineEnd = partial.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-        let sizeLineLength = sizeLineEnd - partial.readerIndex + 1
-        let payloadLength = partial.readableBytes - sizeLineLength
-        partial.moveWriterIndex(to: partial.readerIndex + sizeLineLength + payloadLength / 2)
+        guard let partial = events[kept].truncated() else { return nil }
         let played = Array(events[..<kept]) + [partial]
         return (.stream(head: head, events: played), played.count)
     }

@@ -1,13 +1,14 @@
 /// `POST /v1/chat/completions`: a text answer, or a call of the first tool when the request
-/// declares tools; as one JSON document or as `chat.completion.chunk` SSE events.
+/// declares tools; as one JSON document or as `chat.completion.chunk` SSE events. A reasoning
+/// model's text answer comes with its reasoning, as DeepSeek sends it (`reasoning_content`).
 enum ChatCompletionAnswer {
     static func make(_ seed: AnswerSeed, stream: Bool) -> AnswerBody {
         let tool = firstTool(of: seed.request)
         switch (tool, stream) {
         case (nil, false): return .json(textJSON(seed))
-        case (nil, true): return .events(textEvents(seed))
+        case (nil, true): return .events(data: textEvents(seed))
         case (let name?, false): return .json(toolJSON(seed, toolName: name))
-        case (let name?, true): return .events(toolEvents(seed, toolName: name))
+        case (let name?, true): return .events(data: toolEvents(seed, toolName: name))
         }
     }
 
@@ -25,12 +26,24 @@ enum ChatCompletionAnswer {
             + "\"model\":\(JSONText.quoted(seed.model)),\"choices\":["
     }
 
+    /// The reasoning of a reasoning model's answer, and its token count.
+    static func reasoning(_ seed: AnswerSeed) -> (text: String, words: Int)? {
+        seed.reasons ? seed.sentence(salt: 0x4EA5) : nil
+    }
+
     private static func textJSON(_ seed: AnswerSeed) -> String {
         let (content, words) = seed.sentence()
+        guard let reasoning = reasoning(seed) else {
+            return documentPrefix(seed)
+                + "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(JSONText.quoted(content)),"
+                + "\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+                + "\"usage\":\(seed.usageJSON(completionTokens: words)),\"system_fingerprint\":\"fp_mock\"}"
+        }
+        let usage = seed.usageJSON(completionTokens: words + reasoning.words, reasoningTokens: reasoning.words)
         return documentPrefix(seed)
             + "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(JSONText.quoted(content)),"
-            + "\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
-            + "\"usage\":\(seed.usageJSON(completionTokens: words)),\"system_fingerprint\":\"fp_mock\"}"
+            + "\"reasoning_content\":\(JSONText.quoted(reasoning.text))},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+            + "\"usage\":\(usage),\"system_fingerprint\":\"fp_mock\"}"
     }
 
     private static func toolJSON(_ seed: AnswerSeed, toolName: (name: String, parameters: JSONValue?)) -> String {
@@ -51,12 +64,18 @@ enum ChatCompletionAnswer {
 
     /// Wraps choice objects into chunks; with `include_usage`, every chunk carries
     /// `"usage":null` and a last chunk with empty `choices` carries the usage, like OpenAI.
-    private static func chunks(_ seed: AnswerSeed, choices: [String], completionTokens: Int) -> [String] {
+    private static func chunks(
+        _ seed: AnswerSeed,
+        choices: [String],
+        completionTokens: Int,
+        reasoningTokens: Int? = nil
+    ) -> [String] {
         let prefix = chunkPrefix(seed)
         let suffix = seed.includeUsageInStream ? "],\"usage\":null}" : "]}"
         var events = choices.map { prefix + $0 + suffix }
         if seed.includeUsageInStream {
-            events.append(prefix + "],\"usage\":\(seed.usageJSON(completionTokens: completionTokens))}")
+            let usage = seed.usageJSON(completionTokens: completionTokens, reasoningTokens: reasoningTokens)
+            events.append(prefix + "],\"usage\":\(usage)}")
         }
         events.append("[DONE]")
         return events
@@ -69,12 +88,39 @@ enum ChatCompletionAnswer {
 
     private static func textEvents(_ seed: AnswerSeed) -> [String] {
         let (content, words) = seed.sentence()
+        if let reasoning = reasoning(seed) {
+            return reasoningEvents(seed, content: content, words: words, reasoning: reasoning)
+        }
         var choices = [deltaChoice("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}")]
         for piece in AnswerSeed.split(content, into: seed.chunks) {
             choices.append(deltaChoice("{\"content\":\(JSONText.quoted(piece))}"))
         }
         choices.append(deltaChoice("{}", finishReason: "stop"))
         return chunks(seed, choices: choices, completionTokens: words)
+    }
+
+    /// DeepSeek's order: the reasoning deltas (`content` null), then the content deltas
+    /// (`reasoning_content` null), each split into `chunks` pieces.
+    private static func reasoningEvents(
+        _ seed: AnswerSeed,
+        content: String,
+        words: Int,
+        reasoning: (text: String, words: Int)
+    ) -> [String] {
+        var choices = [deltaChoice("{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"\"}")]
+        for piece in AnswerSeed.split(reasoning.text, into: seed.chunks) {
+            choices.append(deltaChoice("{\"content\":null,\"reasoning_content\":\(JSONText.quoted(piece))}"))
+        }
+        for piece in AnswerSeed.split(content, into: seed.chunks) {
+            choices.append(deltaChoice("{\"content\":\(JSONText.quoted(piece)),\"reasoning_content\":null}"))
+        }
+        choices.append(deltaChoice("{\"content\":\"\",\"reasoning_content\":null}", finishReason: "stop"))
+        return chunks(
+            seed,
+            choices: choices,
+            completionTokens: words + reasoning.words,
+            reasoningTokens: reasoning.words
+        )
     }
 
     private static func toolEvents(_ seed: AnswerSeed, toolName: (name: String, parameters: JSONValue?)) -> [String] {

@@ -114,20 +114,43 @@ final class MockConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func writeEvents(context: ChannelHandlerContext, plan: ResponsePlan, events: [ByteBuffer], from start: Int) {
+    /// Writes events from `start` (its writes from `startWrite`), pausing where the plan says:
+    /// between the writes of a split event, between events, before the terminating chunk.
+    private func writeEvents(
+        context: ChannelHandlerContext,
+        plan: ResponsePlan,
+        events: [FramedEvent],
+        from start: Int,
+        write startWrite: Int = 0
+    ) {
         scheduled = nil
         var index = start
+        var write = startWrite
         while index < events.count {
-            if let cut = plan.cutAfter, index >= cut {
+            if write == 0, let cut = plan.cutAfter, index >= cut {
                 close(context: context)
                 return
             }
-            context.write(wrapOutboundOut(events[index]), promise: nil)
+            let writes = events[index].writes
+            context.write(wrapOutboundOut(writes[write]), promise: nil)
+            write += 1
+            if write < writes.count {
+                // A split event: each piece leaves in its own write.
+                context.flush()
+                if plan.pauseBetweenWrites > .zero {
+                    schedule(context: context, after: plan.pauseBetweenWrites) {
+                        self.writeEvents(context: context, plan: plan, events: events, from: index, write: write)
+                    }
+                    return
+                }
+                continue
+            }
+            write = 0
             index += 1
             if plan.chunkDelay > .zero, index < events.count {
                 context.flush()
                 let next = index
-                scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: plan.chunkDelay) {
+                schedule(context: context, after: plan.chunkDelay) {
                     self.writeEvents(context: context, plan: plan, events: events, from: next)
                 }
                 return
@@ -138,8 +161,22 @@ final class MockConnectionHandler: ChannelInboundHandler {
             close(context: context)
             return
         }
+        if plan.endDelay > .zero {
+            // The last event leaves now, the end of the body later, in a write of its own.
+            context.flush()
+            schedule(context: context, after: plan.endDelay) {
+                self.scheduled = nil
+                context.write(self.wrapOutboundOut(ResponsePlan.endOfChunks), promise: nil)
+                self.finish(context: context, plan: plan)
+            }
+            return
+        }
         context.write(wrapOutboundOut(ResponsePlan.endOfChunks), promise: nil)
         finish(context: context, plan: plan)
+    }
+
+    private func schedule(context: ChannelHandlerContext, after delay: TimeAmount, _ task: @escaping () -> Void) {
+        scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: delay, task)
     }
 
     private func finish(context: ChannelHandlerContext, plan: ResponsePlan) {

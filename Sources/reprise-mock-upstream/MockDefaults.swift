@@ -3,4 +3,5 @@ struct MockDefaults: Sendable {
     var latencyMilliseconds: Int64 = 0
     var chunkDelayMilliseconds: Int64 = 0
     var chunks: Int = 8
+    var realism = Realism()
 }

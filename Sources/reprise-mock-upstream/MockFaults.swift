@@ -40,6 +40,15 @@ struct MockFaults {
     /// `X-Mock-Truncate-Chunk: 1`: a streamed answer stops inside a chunk (its size line
     /// announces more bytes than follow) and the connection closes.
     var truncateChunk = false
+    /// `X-Mock-Realistic: 1|0`: all of `Realism` on (end delay 50 ms unless
+    /// `X-Mock-End-Delay-Ms` says otherwise) or off, whatever the command line said.
+    var realistic: Bool?
+    /// `X-Mock-Split-Writes: 1|0`: each stream event in 2-3 separate writes.
+    var splitWrites: Bool?
+    /// `X-Mock-Keepalive-Comments: 1|0`: `: keep-alive` comments between stream events.
+    var keepAliveComments: Bool?
+    /// `X-Mock-End-Delay-Ms: N`: pause before a stream's terminating chunk.
+    var endDelayMilliseconds: Int64?
     /// `X-Mock-Raw-Response: BASE64`: these bytes are the whole response, then the connection
     /// closes (malformed heads, chunk sizes, lengths: anything a test can spell).
     var rawResponse: [UInt8]?
@@ -71,9 +80,31 @@ struct MockFaults {
             case "x-mock-header-bytes": bigHeaderBytes = number.map { min(max(0, $0), 16 << 20) }
             case "x-mock-truncate-chunk": truncateChunk = value.trimmingSpaces() != "0" && !value.isEmpty
             case "x-mock-raw-response": rawResponse = Base64.decode(value.trimmingSpaces())
+            case "x-mock-realistic": realistic = Self.flag(value)
+            case "x-mock-split-writes": splitWrites = Self.flag(value)
+            case "x-mock-keepalive-comments": keepAliveComments = Self.flag(value)
+            case "x-mock-end-delay-ms": endDelayMilliseconds = number.map { Int64(max(0, $0)) }
             default: break
             }
         }
+    }
+
+    /// The realism of this answer: the command line's, overridden by the realism headers.
+    func realism(defaults: Realism) -> Realism {
+        var realism = defaults
+        if let realistic {
+            realism = realistic ? .realistic(endDelayMilliseconds: endDelayMilliseconds) : Realism()
+        }
+        if let splitWrites { realism.splitWrites = splitWrites }
+        if let keepAliveComments { realism.keepAliveComments = keepAliveComments }
+        if let endDelayMilliseconds { realism.endDelayMilliseconds = endDelayMilliseconds }
+        return realism
+    }
+
+    /// A `1|0` header: on unless empty or `0`.
+    private static func flag(_ value: String) -> Bool {
+        let trimmed = value.trimmingSpaces()
+        return !trimmed.isEmpty && trimmed != "0"
     }
 
     /// Checks the `x-mock-` prefix without allocating: most requests carry no mock header.

@@ -7,8 +7,10 @@ struct MockRouter: Sendable {
     let defaults: MockDefaults
     let state: MockState
 
-    private enum Endpoint {
-        case chatCompletions, completions, embeddings, models
+    private enum Endpoint: Equatable {
+        case chatCompletions, completions, embeddings, responses, models
+        /// `GET /v1/models/{id}`.
+        case model(String)
     }
 
     func plan(head: HTTPRequestHead, body: ByteBuffer?, cache: inout AnswerCache) -> ResponsePlan {
@@ -28,6 +30,11 @@ struct MockRouter: Sendable {
         plan.delayBeforeHead = .milliseconds(faults.latencyMilliseconds ?? defaults.latencyMilliseconds)
         plan.chunkDelay = .milliseconds(faults.chunkDelayMilliseconds ?? defaults.chunkDelayMilliseconds)
         plan.cutAfter = faults.cutAfter
+        let realism = faults.realism(defaults: defaults.realism)
+        if realism.splitWrites {
+            plan.pauseBetweenWrites = .milliseconds(Realism.pauseBetweenSplitWrites)
+        }
+        plan.endDelay = .milliseconds(realism.endDelayMilliseconds)
         if faults.hang {
             return plan
         }
@@ -46,6 +53,7 @@ struct MockRouter: Sendable {
                 body: body,
                 chunks: faults.chunks ?? defaults.chunks,
                 faults: faults,
+                realism: realism,
                 keepAlive: keepAlive
             )
             if faults.truncateChunk, let truncated = AnswerTampering.truncatedStream(plan.body) {
@@ -68,8 +76,13 @@ struct MockRouter: Sendable {
         case "/v1/chat/completions", "/chat/completions": return .chatCompletions
         case "/v1/completions", "/completions": return .completions
         case "/v1/embeddings", "/embeddings": return .embeddings
+        case "/v1/responses", "/responses": return .responses
         case "/v1/models", "/models": return .models
-        default: return nil
+        default:
+            for prefix in ["/v1/models/", "/models/"] where path.hasPrefix(prefix) && path.count > prefix.count {
+                return .model(String(path.dropFirst(prefix.count)))
+            }
+            return nil
         }
     }
 
@@ -80,6 +93,7 @@ struct MockRouter: Sendable {
         body: ByteBuffer?,
         chunks: Int,
         faults: MockFaults,
+        realism: Realism,
         keepAlive: Bool
     ) -> ResponsePlan.Body {
         guard let endpoint = endpoint(for: path) else {
@@ -91,7 +105,11 @@ struct MockRouter: Sendable {
                 keepAlive: keepAlive
             )
         }
-        let expectedMethod: HTTPMethod = endpoint == .models ? .GET : .POST
+        let expectedMethod: HTTPMethod
+        switch endpoint {
+        case .models, .model: expectedMethod = .GET
+        case .chatCompletions, .completions, .embeddings, .responses: expectedMethod = .POST
+        }
         guard method == expectedMethod else {
             return error(
                 405,
@@ -101,11 +119,18 @@ struct MockRouter: Sendable {
                 keepAlive: keepAlive
             )
         }
-        if endpoint == .models {
+        let catalogAnswer: (status: Int, json: String)?
+        switch endpoint {
+        case .models: catalogAnswer = (200, ModelCatalog.listJSON)
+        case .model(let id) where ModelCatalog.ids.contains(id): catalogAnswer = (200, ModelCatalog.objectJSON(id))
+        case .model(let id): catalogAnswer = (404, ModelCatalog.notFoundJSON(id))
+        case .chatCompletions, .completions, .embeddings, .responses: catalogAnswer = nil
+        }
+        if let catalogAnswer {
             return ResponseBytes.whole(
-                status: 200,
-                reason: "OK",
-                json: Self.modelsJSON,
+                status: catalogAnswer.status,
+                reason: HTTPResponseStatus(statusCode: catalogAnswer.status).reasonPhrase,
+                json: catalogAnswer.json,
                 extraHeaders: [("x-request-id", "req_models")],
                 keepAlive: keepAlive
             )
@@ -113,7 +138,13 @@ struct MockRouter: Sendable {
 
         let bytes = body.map { Array($0.readableBytesView) } ?? []
         let hash = FNV1a.hash(bytes)
-        let cacheKey = AnswerCache.Key(bodyHash: hash, path: path, chunks: max(1, chunks), keepAlive: keepAlive)
+        let cacheKey = AnswerCache.Key(
+            bodyHash: hash,
+            path: path,
+            chunks: max(1, chunks),
+            realism: realism,
+            keepAlive: keepAlive
+        )
         if !faults.altersAnswer, let cached = cache.lookup(cacheKey, body: bytes) {
             return cached
         }
@@ -139,20 +170,25 @@ struct MockRouter: Sendable {
                 keepAlive: keepAlive
             )
         }
+        // A Responses answer is seeded without the stream switches, so the streamed and the
+        // JSON answer to one question are the same answer (ids, text, usage).
+        let seedBytes = endpoint == .responses ? Array(Self.withoutStreamSwitches(request).jsonText.utf8) : bytes
         let seed = AnswerSeed(
-            hash: hash,
-            bodyByteCount: bytes.count,
+            hash: endpoint == .responses ? FNV1a.hash(seedBytes) : hash,
+            bodyByteCount: seedBytes.count,
             request: request,
             model: model,
             chunks: max(1, chunks),
-            usageOverride: faults.usageJSON
+            usageOverride: faults.usageJSON,
+            realistic: realism.realisticAnswers
         )
         let stream = request["stream"]?.boolValue ?? false
         var answer: AnswerBody
         switch endpoint {
         case .chatCompletions: answer = ChatCompletionAnswer.make(seed, stream: stream)
         case .completions: answer = TextCompletionAnswer.make(seed, stream: stream)
-        case .embeddings, .models: answer = EmbeddingAnswer.make(seed)
+        case .responses: answer = ResponsesAnswer.make(seed, stream: stream)
+        case .embeddings, .models, .model: answer = EmbeddingAnswer.make(seed)
         }
         if faults.errorBodyWith200 {
             answer = AnswerTampering.errorDocument(replacing: answer)
@@ -172,7 +208,7 @@ struct MockRouter: Sendable {
         case .json(let json):
             encoded = ResponseBytes.whole(status: 200, reason: "OK", json: json, extraHeaders: extraHeaders, keepAlive: keepAlive)
         case .events(let events):
-            encoded = ResponseBytes.stream(events: events, extraHeaders: extraHeaders, keepAlive: keepAlive)
+            encoded = ResponseBytes.stream(events: events, realism: realism, extraHeaders: extraHeaders, keepAlive: keepAlive)
         }
         if !faults.altersAnswer {
             cache.store(cacheKey, body: bytes, answer: encoded)
@@ -251,11 +287,10 @@ struct MockRouter: Sendable {
         return ResponsePlan(body: body, keepAlive: keepAlive)
     }
 
-    static let modelsJSON: String = {
-        let models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "deepseek-chat", "deepseek-reasoner"]
-        let data = models.map {
-            "{\"id\":\"\($0)\",\"object\":\"model\",\"created\":1700000000,\"owned_by\":\"reprise-mock\"}"
-        }
-        return "{\"object\":\"list\",\"data\":[\(data.joined(separator: ","))]}"
-    }()
+    private static func withoutStreamSwitches(_ request: JSONValue) -> JSONValue {
+        guard var members = request.objectValue else { return request }
+        members["stream"] = nil
+        members["stream_options"] = nil
+        return .object(members)
+    }
 }

@@ -11,7 +11,11 @@ struct MockUpstreamCommand: ParsableCommand {
             Answers are derived from a hash of the request body. Per-request headers override \
             the defaults: X-Mock-Latency-Ms, X-Mock-Chunk-Delay-Ms, X-Mock-Chunks, X-Mock-Status, \
             X-Mock-Retry-After, X-Mock-Fail-Times + X-Mock-Scenario, X-Mock-Cut-After, X-Mock-Hang, \
-            X-Mock-Close-Delimited. \
+            X-Mock-Close-Delimited, and for realism X-Mock-Realistic, X-Mock-Split-Writes, \
+            X-Mock-Keepalive-Comments (1 or 0), X-Mock-End-Delay-Ms. \
+            Endpoints: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses \
+            (the Responses API, JSON and streamed); GET /v1/models, /v1/models/{id}; \
+            a model name containing "reasoner" answers with its reasoning. \
             GET /_mock/stats, POST /_mock/reset, GET /_mock/last-request.
             """
     )
@@ -34,6 +38,21 @@ struct MockUpstreamCommand: ParsableCommand {
     @Option(help: "Content chunks in a streamed answer.")
     var chunks = 8
 
+    @Flag(help: "Write every stream event in 2-3 separate writes (HTTP chunks), one split inside a multi-byte character when the event has one.")
+    var splitWrites = false
+
+    @Flag(help: "Write ': keep-alive' SSE comment lines between stream events, as DeepSeek and OpenRouter do.")
+    var keepaliveComments = false
+
+    @Option(
+        name: .customLong("end-delay-ms"),
+        help: "Pause between a stream's last event ([DONE], response.completed) and the chunked body's terminating chunk, in milliseconds."
+    )
+    var endDelayMilliseconds: Int64?
+
+    @Flag(help: "Behave like the real APIs: --split-writes, --keepalive-comments, --end-delay-ms 50 (unless given), texts with multi-byte characters, DeepSeek usage fields on deepseek-* models.")
+    var realistic = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard threads.map({ $0 >= 1 }) ?? true else { throw ValidationError("--threads must be at least 1") }
@@ -41,6 +60,16 @@ struct MockUpstreamCommand: ParsableCommand {
             throw ValidationError("--latency-ms and --chunk-delay-ms must not be negative")
         }
         guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1") }
+        guard endDelayMilliseconds.map({ $0 >= 0 }) ?? true else { throw ValidationError("--end-delay-ms must not be negative") }
+    }
+
+    /// The flags combined: `--realistic` turns everything on, the other flags add to it.
+    private var realism: Realism {
+        var realism = realistic ? Realism.realistic(endDelayMilliseconds: endDelayMilliseconds) : Realism()
+        realism.splitWrites = realism.splitWrites || splitWrites
+        realism.keepAliveComments = realism.keepAliveComments || keepaliveComments
+        realism.endDelayMilliseconds = endDelayMilliseconds ?? realism.endDelayMilliseconds
+        return realism
     }
 
     func run() throws {
@@ -51,7 +80,8 @@ struct MockUpstreamCommand: ParsableCommand {
             defaults: MockDefaults(
                 latencyMilliseconds: latencyMilliseconds,
                 chunkDelayMilliseconds: chunkDelayMilliseconds,
-                chunks: chunks
+                chunks: chunks,
+                realism: realism
             )
         )
         try server.run()

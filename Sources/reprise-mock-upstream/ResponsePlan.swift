@@ -6,8 +6,8 @@ struct ResponsePlan {
     enum Body {
         /// Head and body in one buffer; `bodyOffset` is where the body starts (for cut-half).
         case whole(ByteBuffer, bodyOffset: Int)
-        /// The head, then each SSE event already framed as an HTTP chunk.
-        case stream(head: ByteBuffer, events: [ByteBuffer])
+        /// The head, then each SSE event already framed as HTTP chunks.
+        case stream(head: ByteBuffer, events: [FramedEvent])
         /// `X-Mock-Hang`: nothing is ever written.
         case hang
     }
@@ -15,6 +15,10 @@ struct ResponsePlan {
     var body: Body
     var delayBeforeHead: TimeAmount = .zero
     var chunkDelay: TimeAmount = .zero
+    /// `Realism.splitWrites`: the pause between the writes of one event.
+    var pauseBetweenWrites: TimeAmount = .zero
+    /// `Realism.endDelayMilliseconds`: the pause before a stream's terminating chunk.
+    var endDelay: TimeAmount = .zero
     /// `X-Mock-Cut-After`: close after this many events (stream) or after half the body (JSON).
     var cutAfter: Int?
     var keepAlive: Bool
@@ -102,7 +106,12 @@ enum ResponseBytes {
         return .whole(buffer, bodyOffset: bodyOffset)
     }
 
-    static func stream(events: [String], extraHeaders: [(String, String)] = [], keepAlive: Bool) -> ResponsePlan.Body {
+    static func stream(
+        events: [ServerSentEvent],
+        realism: Realism,
+        extraHeaders: [(String, String)] = [],
+        keepAlive: Bool
+    ) -> ResponsePlan.Body {
         let head = head(
             status: 200,
             reason: "OK",
@@ -111,15 +120,8 @@ enum ResponseBytes {
             extraHeaders: extraHeaders,
             keepAlive: keepAlive
         )
-        let framed = events.map { payload in
-            let size = payload.utf8.count + 8  // "data: " + payload + "\n\n"
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(size + 12)
-            buffer.writeString(String(size, radix: 16))
-            buffer.writeStaticString("\r\ndata: ")
-            buffer.writeString(payload)
-            buffer.writeStaticString("\n\n\r\n")
-            return buffer
+        let framed = events.enumerated().map { index, event in
+            FramedEvent(event, realism: realism, commentBefore: realism.keepAliveComments && index % 3 == 0)
         }
         return .stream(head: ByteBuffer(string: head), events: framed)
     }

@@ -24,6 +24,6 @@ enum TextCompletionAnswer {
             events.append(prefix + "],\"usage\":\(seed.usageJSON(completionTokens: words))}")
         }
         events.append("[DONE]")
-        return .events(events)
+        return .events(data: events)
     }
 }
