@@ -66,23 +66,30 @@ import Testing
         }
     }
 
-    /// The flight ends at `[DONE]` too: a follower gets the whole answer although the leader's
-    /// client left before the upstream's body ended.
-    @Test func aCoalescedFollowerGetsTheAnswerWhenTheLeaderHangsUpAtDone() async throws {
-        try await withMockAndReprise(mockArguments: ["--end-delay-ms", "1500"]) { mock, proxy in
+    /// The flight ends at `[DONE]` too: followers (the same shape, and a JSON request answered
+    /// from the stream) get their whole answer at once, although the upstream's body ends only
+    /// 20 s later and the leader's client left at `[DONE]`.
+    @Test func coalescedFollowersGetTheirAnswerAtDone() async throws {
+        try await withMockAndReprise(mockArguments: ["--end-delay-ms", "20000"]) { mock, proxy in
             let slow = ["X-Mock-Chunks: 6", "X-Mock-Chunk-Delay-Ms: 100"]
             let leader = try proxy.connect()
             try leader.send(request(Self.streamed, headers: slow))
             _ = try leader.read(until: "data: {")
-            let follower = try proxy.connect()
-            try follower.send(request(Self.streamed, headers: slow))
+            // Well within the upstream's 20 s pause: an answer that waited for it would time out.
+            let streamFollower = try proxy.connect(timeout: 8)
+            try streamFollower.send(request(Self.streamed, headers: slow))
+            let jsonFollower = try proxy.connect(timeout: 8)
+            try jsonFollower.send(request(Self.json, headers: slow))
             _ = try leader.read(until: "data: [DONE]")
             _ = consume leader
-            let joined = try follower.readResponse()
-            #expect(joined.header("x-cache") == "COALESCED")
-            #expect(joined.text.hasSuffix("data: [DONE]\n\n"))
-            let repeatAfterFlight = try self.post(proxy, Self.streamed)
-            #expect(repeatAfterFlight.header("x-cache") == "HIT")
+            let joinedStream = try streamFollower.readResponse()
+            #expect(joinedStream.header("x-cache") == "COALESCED")
+            #expect(joinedStream.text.hasSuffix("data: [DONE]\n\n"))
+            let joinedJSON = try jsonFollower.readResponse()
+            #expect(joinedJSON.header("x-cache") == "COALESCED")
+            #expect(joinedJSON.text.contains(#""finish_reason":"stop""#))
+            let repeated = try self.post(proxy, Self.streamed)
+            #expect(repeated.header("x-cache") == "HIT")
             #expect(try await mock.stats().requests == 1)
         }
     }
