@@ -113,7 +113,9 @@ public struct CacheEntry: Sendable, Equatable {
     public static func isErrorDocument(json: [UInt8]) -> Bool {
         let scanner = JSONFieldScanner(bytes: json)
         guard let members = scanner.members(ofObjectAt: 0) else { return false }
-        return scanner.member("error", in: members) != nil
+        // The Responses API's answers carry `"error": null` on success.
+        guard let error = scanner.member("error", in: members) else { return false }
+        return !scanner.isNull(error)
     }
 
     /// Approximate memory cost, for the L1 byte budget.

@@ -49,7 +49,9 @@ import Testing
 
     @Test func errorDocumentsAreRecognized() {
         #expect(CacheEntry.isErrorDocument(json: Array(#"{"error":{"message":"quota","type":"x"}}"#.utf8)))
-        #expect(CacheEntry.isErrorDocument(json: Array(#" {"id":"1", "error": null}"#.utf8)))
+        #expect(CacheEntry.isErrorDocument(json: Array(#" {"id":"1", "error": "overloaded"}"#.utf8)))
+        // A successful Responses API answer says `"error": null`.
+        #expect(!CacheEntry.isErrorDocument(json: Array(#"{"id":"resp_1","object":"response","status":"completed","error": null}"#.utf8)))
         #expect(!CacheEntry.isErrorDocument(json: Array(#"{"id":"1","choices":[{"message":{"content":"error"}}],"x":{"error":1}}"#.utf8)))
         #expect(!CacheEntry.isErrorDocument(json: Array(#"["error"]"#.utf8)))
         #expect(!CacheEntry.isErrorDocument(json: Array("not json".utf8)))
