@@ -31,6 +31,11 @@ public struct CacheDecision: Sendable, Equatable {
         case noStoreDirective = "no-store"
         case nonDeterministic = "non-deterministic"
         case zeroTTL = "ttl-0"
+        /// The request depends on mutable server state (`RequestFacts.dependsOnServerState`: a
+        /// Responses `conversation`, `background: true`): the same body asks a different
+        /// question once the state moved on, and a background answer is a snapshot of work in
+        /// progress. Neither looked up nor stored.
+        case serverState = "server-state"
     }
 
     /// Look the key up (L1, then Redis).
@@ -73,6 +78,11 @@ public struct CacheDecision: Sendable, Equatable {
             decision.lookup = false
             decision.store = false
             decision.reasons.append(.nonDeterministic)
+        }
+        if facts.dependsOnServerState {
+            decision.lookup = false
+            decision.store = false
+            decision.reasons.append(.serverState)
         }
         if cacheControl.noCache {
             decision.lookup = false

@@ -25,7 +25,9 @@ public struct CacheEntry: Sendable, Equatable {
         case json([UInt8])
         /// The `data` payloads of the SSE events in order. The terminal `[DONE]` is *not* stored:
         /// an entry exists only for completed streams, so it is implied and appended on replay
-        /// (`SSEEncoder.encodeStream`).
+        /// (`SSEEncoder.encodeStream`). Event names are not stored either: a Responses API
+        /// stream's name is the `type` its data carries, written back on replay
+        /// (`SSEEncoder.encodeResponsesStream`, no `[DONE]`).
         case events([[UInt8]])
 
         public var byteCount: Int {
@@ -109,13 +111,25 @@ public struct CacheEntry: Sendable, Equatable {
 
     /// A JSON answer whose top level has an `error` member: an upstream (or a gateway in front
     /// of it) that reports a failure with status 200. Never stored: it would replay the failure
-    /// until the entry expires.
+    /// until the entry expires. A Responses object (`"object": "response"`) always carries `error`,
+    /// `null` when it succeeded (its failure is `"status": "failed"`, which
+    /// `forJSONResponse` refuses): only a non-null one is an error there.
     public static func isErrorDocument(json: [UInt8]) -> Bool {
         let scanner = JSONFieldScanner(bytes: json)
-        guard let members = scanner.members(ofObjectAt: 0) else { return false }
-        // The Responses API's answers carry `"error": null` on success.
-        guard let error = scanner.member("error", in: members) else { return false }
-        return !scanner.isNull(error)
+        guard let members = scanner.members(ofObjectAt: 0), let error = scanner.member("error", in: members) else { return false }
+        guard scanner.isNull(error) else { return true }
+        let object = scanner.member("object", in: members).flatMap(scanner.simpleString)
+        return object != "response"
+    }
+
+    /// Which API the stored answer belongs to (Chat Completions or the Responses API), read
+    /// from the body: a JSON `"object": "response"`, or a first event whose data has
+    /// `"type": "response.…"`. Scans one document or one event; `CachedAnswer` asks once.
+    public var answerFormat: AnswerFormat {
+        switch body {
+        case .json(let json): AnswerFormat(json: json)
+        case .events(let events): AnswerFormat(events: events)
+        }
     }
 
     /// Approximate memory cost, for the L1 byte budget.

@@ -27,8 +27,13 @@
 ///
 /// Not thread-safe: it owns reusable scratch buffers. One per event loop / thread.
 public final class JSONCanonicalizer {
-    /// Fields that never change the answer (DESIGN.md, cache key contract).
-    public static let defaultIgnoredTopLevelFields = ["stream", "stream_options", "user", "metadata", "store", "service_tier"]
+    /// Fields that never change the answer (DESIGN.md, cache key contract). Besides the chat
+    /// ones, two of the Responses API: `safety_identifier` (its replacement for `user`: an
+    /// end-user id for abuse monitoring) and `prompt_cache_key` (a hint that routes requests
+    /// to the upstream's own prompt cache). `previous_response_id` is *not* among them: it names
+    /// an immutable stored response, so it is part of the question (and keys are per tenant).
+    public static let defaultIgnoredTopLevelFields = ["stream", "stream_options", "user", "metadata", "store", "service_tier",
+                                                      "safety_identifier", "prompt_cache_key"]
     public static let defaultMaxDepth = 128
 
     public let maxDepth: Int
@@ -65,7 +70,7 @@ public final class JSONCanonicalizer {
     private enum ValueKind { case object, array, string, number, trueLiteral, falseLiteral, null }
 
     /// Which top-level member is being parsed, for `RequestFacts`.
-    private enum TopLevelField { case other, stream, model, temperature, topP, n, streamOptions }
+    private enum TopLevelField { case other, stream, model, temperature, topP, n, streamOptions, conversation, background }
 
     public init(ignoredTopLevelFields: [String] = JSONCanonicalizer.defaultIgnoredTopLevelFields,
                 maxDepth: Int = JSONCanonicalizer.defaultMaxDepth) {
@@ -326,6 +331,10 @@ public final class JSONCanonicalizer {
                 if field == .temperature { facts.temperature = Double(text) }
                 if field == .topP { facts.topP = Double(text) }
                 if field == .n { facts.n = Int(text) }
+            case .conversation:
+                facts.conversation = kind != .null
+            case .background:
+                facts.background = kind == .trueLiteral
             case .other, .streamOptions:
                 break
             }
@@ -338,6 +347,8 @@ public final class JSONCanonicalizer {
             if keyEquals(key, "top_p") { return .topP }
             if keyEquals(key, "n") { return .n }
             if keyEquals(key, "stream_options") { return .streamOptions }
+            if keyEquals(key, "conversation") { return .conversation }
+            if keyEquals(key, "background") { return .background }
             return .other
         }
 

@@ -112,39 +112,3 @@ struct JSONFieldScanner {
         }
     }
 }
-
-/// Fields of one answer (a JSON document or one stream chunk) that an entry records.
-struct ResponseFields {
-    /// The JSON is an object whose top-level members could be listed.
-    var isObject = false
-    var model: String?
-    var usage: CacheEntry.Usage?
-    var finishReasonSeen = false
-
-    init(json: [UInt8]) {
-        let scanner = JSONFieldScanner(bytes: json)
-        guard let members = scanner.members(ofObjectAt: 0) else { return }
-        isObject = true
-        if let range = scanner.member("model", in: members) { model = scanner.simpleString(range) }
-        if let range = scanner.member("usage", in: members), !scanner.isNull(range),
-           let usageMembers = scanner.members(ofObjectAt: range.lowerBound) {
-            func count(_ name: String) -> Int? { scanner.member(name, in: usageMembers).flatMap(scanner.integer) }
-            // The counts come from the upstream: a missing total is the sum only when it fits
-            // (usage that does not add up is left out of the entry, never a trap).
-            if let prompt = count("prompt_tokens") {
-                let completion = count("completion_tokens") ?? 0
-                let sum = prompt.addingReportingOverflow(completion)
-                if let total = count("total_tokens") ?? (sum.overflow ? nil : sum.partialValue) {
-                    usage = CacheEntry.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: total)
-                }
-            }
-        }
-        if let range = scanner.member("choices", in: members), let choices = scanner.elements(ofArrayAt: range.lowerBound) {
-            for choice in choices {
-                guard let choiceMembers = scanner.members(ofObjectAt: choice.lowerBound),
-                      let reason = scanner.member("finish_reason", in: choiceMembers) else { continue }
-                if !scanner.isNull(reason) { finishReasonSeen = true }
-            }
-        }
-    }
-}

@@ -129,6 +129,35 @@ public enum SSEEncoder {
         return out
     }
 
+    /// A whole replayed Responses API stream: every event as `event: <type>` (read from the
+    /// `type` its data carries, as the API names them) and its data; no `[DONE]`, which that
+    /// API never sends (its last event is `response.completed` / `response.incomplete`).
+    public static func encodeResponsesStream(events: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(events.reduce(0) { $0 + $1.count + 48 })
+        for event in events {
+            if let name = eventName(ofTypedData: event) {
+                out.append(contentsOf: "event: ".utf8)
+                out.append(contentsOf: name)
+                out.append(0x0A)
+            }
+            encode(data: event, into: &out)
+        }
+        return out
+    }
+
+    /// The `type` string at the top level of `data`, when it can be written as an event name:
+    /// printable ASCII only (a stored value with a line break would end the field early and
+    /// inject lines into every replay).
+    static func eventName(ofTypedData data: [UInt8]) -> ArraySlice<UInt8>? {
+        let scanner = JSONFieldScanner(bytes: data)
+        guard let members = scanner.members(ofObjectAt: 0), let range = scanner.member("type", in: members),
+              range.count > 2, data[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        let name = data[(range.lowerBound + 1) ..< (range.upperBound - 1)]
+        guard name.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) else { return nil }
+        return name
+    }
+
     /// A whole replayed stream: every event, then `data: [DONE]`.
     public static func encodeStream(events: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = []
