@@ -8,7 +8,8 @@ enum ReplayShape: Hashable, Sendable {
     /// One JSON document (`"stream": false`).
     case json
     /// Server-sent events ending in `data: [DONE]`; with or without the usage chunk the
-    /// request asked for in `stream_options.include_usage`.
+    /// request asked for in `stream_options.include_usage`. (A Responses API stream has named
+    /// events, no `[DONE]` and no usage option: its requests always ask `includeUsage: false`.)
     case stream(includeUsage: Bool)
 }
 
@@ -24,6 +25,8 @@ final class CachedAnswer: Sendable {
     }
 
     let entry: CacheEntry
+    /// Which API answered: picks the stream encoding and the shape converters.
+    private let format: AnswerFormat
     /// Bytes this answer holds in memory (the L1 budget counts it).
     let cost: Int
     private let nativeShape: ReplayShape
@@ -34,14 +37,16 @@ final class CachedAnswer: Sendable {
 
     init(entry: CacheEntry) {
         self.entry = entry
+        let format = entry.answerFormat
+        self.format = format
         switch entry.body {
         case .json(let bytes):
             nativeShape = .json
             native = Self.encode(entry: entry, contentType: Self.contentType(of: entry, fallback: "application/json"), body: bytes)
         case .events(let events):
-            let hasUsage = events.contains(where: Self.isUsageChunk)
+            let hasUsage = format == .chatCompletions && events.contains(where: Self.isUsageChunk)
             nativeShape = .stream(includeUsage: hasUsage)
-            native = Self.encode(entry: entry, contentType: "text/event-stream; charset=utf-8", body: SSEEncoder.encodeStream(events: events))
+            native = Self.encode(entry: entry, contentType: "text/event-stream; charset=utf-8", body: Self.encodeStream(events, format: format))
         }
         cost = native.head.readableBytes + native.body.readableBytes + entry.approximateByteCount
     }
@@ -54,16 +59,15 @@ final class CachedAnswer: Sendable {
         let contentType: String
         switch (entry.body, shape) {
         case (.json(let json), .stream(let includeUsage)):
-            body = SSEEncoder.encodeStream(events: try StreamSynthesizer.synthesize(json: json, includeUsage: includeUsage))
+            body = try synthesizedStream(from: json, includeUsage: includeUsage)
             contentType = "text/event-stream; charset=utf-8"
         case (.events(let events), .json):
-            body = try StreamAssembler.assemble(events: events)
+            body = try assembledDocument(from: events)
             contentType = "application/json"
         case (.events(let events), .stream(let includeUsage)):
             // Recorded with the other usage choice: rebuild the stream through the assembled
             // document so the usage chunk is present exactly when asked for.
-            let json = try StreamAssembler.assemble(events: events)
-            body = SSEEncoder.encodeStream(events: try StreamSynthesizer.synthesize(json: json, includeUsage: includeUsage))
+            body = try synthesizedStream(from: assembledDocument(from: events), includeUsage: includeUsage)
             contentType = "text/event-stream; charset=utf-8"
         case (.json, .json):
             return native
@@ -71,6 +75,32 @@ final class CachedAnswer: Sendable {
         let encoded = Self.encode(entry: entry, contentType: contentType, body: body)
         converted.withLock { $0[shape] = encoded }
         return encoded
+    }
+
+    /// The JSON document a non-streamed request would have received, from recorded events.
+    private func assembledDocument(from events: [[UInt8]]) throws(ShapeConversionError) -> [UInt8] {
+        switch format {
+        case .chatCompletions: try StreamAssembler.assemble(events: events)
+        case .responses: try ResponsesStreamAssembler.assemble(events: events)
+        }
+    }
+
+    /// The stream bytes a streamed request would have received, from a JSON document.
+    private func synthesizedStream(from json: [UInt8], includeUsage: Bool) throws(ShapeConversionError) -> [UInt8] {
+        switch format {
+        case .chatCompletions:
+            SSEEncoder.encodeStream(events: try StreamSynthesizer.synthesize(json: json, includeUsage: includeUsage))
+        case .responses:
+            SSEEncoder.encodeResponsesStream(events: try ResponsesStreamSynthesizer.synthesize(json: json))
+        }
+    }
+
+    /// Recorded events as a stream of their API: `data:` chunks and `[DONE]`, or named events.
+    private static func encodeStream(_ events: [[UInt8]], format: AnswerFormat) -> [UInt8] {
+        switch format {
+        case .chatCompletions: SSEEncoder.encodeStream(events: events)
+        case .responses: SSEEncoder.encodeResponsesStream(events: events)
+        }
     }
 
     /// The usage-only chunk OpenAI sends last when `include_usage` is set: `"choices":[]`.
