@@ -359,6 +359,398 @@ struct MockUpstreamTests {
         }
     }
 
+    // MARK: Models by id
+
+    @Test func modelsAreListedAndDescribedByIdWithOpenAIs404ForUnknownIds() async throws {
+        try await withMockUpstream { mock in
+            let list = try await TestHTTP.send(.GET, mock.url("/v1/models"))
+            let listJSON = try list.json()
+            #expect(listJSON["object"] as? String == "list")
+            let models = try #require(listJSON["data"] as? [[String: Any]])
+            #expect(models.allSatisfy { $0["object"] as? String == "model" && $0["created"] is Int && $0["owned_by"] is String })
+            let ids = models.compactMap { $0["id"] as? String }
+            #expect(ids.contains("gpt-4o-mini") && ids.contains("deepseek-reasoner"))
+
+            for path in ["/v1/models/gpt-4o-mini", "/models/gpt-4o-mini"] {
+                let model = try await TestHTTP.send(.GET, mock.url(path))
+                #expect(model.status == 200, "\(path)")
+                let json = try model.json()
+                #expect(json["id"] as? String == "gpt-4o-mini")
+                #expect(json["object"] as? String == "model")
+                #expect(json["owned_by"] as? String == "reprise-mock")
+                #expect(models.contains { TestJSON.objectIsEqual($0, json) }, "the same object as in the list")
+            }
+
+            let unknown = try await TestHTTP.send(.GET, mock.url("/v1/models/gpt-nonexistent"))
+            #expect(unknown.status == 404)
+            let error = try #require(try unknown.json()["error"] as? [String: Any])
+            #expect(error["type"] as? String == "invalid_request_error")
+            #expect(error["code"] as? String == "model_not_found")
+            #expect((error["message"] as? String)?.contains("gpt-nonexistent") == true)
+            #expect(error["param"] is NSNull)
+
+            let posted = try await TestHTTP.send(.POST, mock.url("/v1/models/gpt-4o"), body: "{}")
+            #expect(posted.status == 405)
+
+            let stats = try await mock.stats()
+            #expect(stats.byPath["/v1/models/gpt-4o-mini"] == 1 && stats.byPath["/v1/models/gpt-nonexistent"] == 1)
+        }
+    }
+
+    // MARK: Responses API
+
+    static let responsesBody =
+        #"{"model":"gpt-4o-mini","input":"What is a cache?","instructions":"Answer briefly.","#
+        + #""metadata":{"run":"42"},"store":false,"temperature":0.5,"previous_response_id":"resp_earlier"}"#
+
+    static let responsesToolsBody =
+        #"{"model":"gpt-4o","input":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"type":"function","#
+        + #""name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"#
+        + #""days":{"type":"integer"}},"required":["city","days"]},"strict":true}]"#
+
+    /// `body` (a JSON object's text) with `"stream":true` added.
+    static func streaming(_ body: String) -> String {
+        String(body.dropLast()) + #","stream":true}"#
+    }
+
+    @Test func responsesAnswerIsAResponseObjectEchoingTheRequest() async throws {
+        try await withMockUpstream { mock in
+            let first = try await TestHTTP.send(.POST, mock.url("/v1/responses"), body: Self.responsesBody)
+            let second = try await TestHTTP.send(.POST, mock.url("/responses"), body: Self.responsesBody)
+            #expect(first.status == 200)
+            #expect(first.headers["content-type"].first == "application/json")
+            #expect(first.text == second.text, "same request, same answer (both paths)")
+
+            let json = try first.json()
+            #expect((json["id"] as? String)?.hasPrefix("resp_") == true)
+            #expect(json["object"] as? String == "response")
+            #expect(json["created_at"] is Int)
+            #expect(json["status"] as? String == "completed")
+            #expect(json["model"] as? String == "gpt-4o-mini")
+            #expect(json["error"] is NSNull && json["incomplete_details"] is NSNull)
+            #expect(json["instructions"] as? String == "Answer briefly.")
+            #expect(json["previous_response_id"] as? String == "resp_earlier")
+            #expect(json["store"] as? Bool == false)
+            #expect(json["temperature"] as? Double == 0.5)
+            #expect(json["metadata"] as? [String: String] == ["run": "42"])
+            #expect((json["tools"] as? [Any])?.isEmpty == true)
+
+            let output = try #require(json["output"] as? [[String: Any]])
+            #expect(output.count == 1)
+            let message = try #require(output.first)
+            #expect((message["id"] as? String)?.hasPrefix("msg_") == true)
+            #expect(message["type"] as? String == "message")
+            #expect(message["role"] as? String == "assistant")
+            #expect(message["status"] as? String == "completed")
+            let content = try #require((message["content"] as? [[String: Any]])?.first)
+            #expect(content["type"] as? String == "output_text")
+            #expect((content["text"] as? String)?.isEmpty == false)
+            #expect((content["annotations"] as? [Any])?.isEmpty == true)
+
+            let usage = try #require(json["usage"] as? [String: Any])
+            let input = try #require(usage["input_tokens"] as? Int)
+            let outputTokens = try #require(usage["output_tokens"] as? Int)
+            #expect(input > 0 && outputTokens > 0)
+            #expect(usage["total_tokens"] as? Int == input + outputTokens)
+            #expect((usage["input_tokens_details"] as? [String: Int])?["cached_tokens"] == 0)
+            #expect((usage["output_tokens_details"] as? [String: Int])?["reasoning_tokens"] == 0)
+
+            let itemsInput = try await TestHTTP.send(
+                .POST, mock.url("/v1/responses"),
+                body: #"{"model":"gpt-4o-mini","input":[{"role":"user","content":[{"type":"input_text","text":"Hi"}]}]}"#)
+            let itemsJSON = try itemsInput.json()
+            #expect(itemsJSON["status"] as? String == "completed", "input as a list of items")
+            #expect(itemsJSON["instructions"] is NSNull && itemsJSON["previous_response_id"] is NSNull)
+            #expect(itemsJSON["store"] as? Bool == true && itemsJSON["temperature"] as? Double == 1.0)
+            #expect(itemsJSON["id"] as? String != json["id"] as? String, "another request, another id")
+
+            let stats = try await mock.stats()
+            #expect(stats.byPath["/v1/responses"] == 2 && stats.byPath["/responses"] == 1)
+        }
+    }
+
+    @Test func responsesFunctionCallAsJSONAndStreamed() async throws {
+        try await withMockUpstream { mock in
+            let response = try await TestHTTP.send(.POST, mock.url("/v1/responses"), body: Self.responsesToolsBody + "}")
+            let output = try #require(try response.json()["output"] as? [[String: Any]])
+            let call = try #require(output.first)
+            #expect(output.count == 1)
+            #expect(call["type"] as? String == "function_call")
+            #expect((call["id"] as? String)?.hasPrefix("fc_") == true)
+            #expect((call["call_id"] as? String)?.hasPrefix("call_") == true)
+            #expect(call["name"] as? String == "get_weather")
+            #expect(call["status"] as? String == "completed")
+            let arguments = try TestJSON.object(try #require(call["arguments"] as? String))
+            #expect(arguments["city"] is String && arguments["days"] is Int)
+
+            let streamed = try await TestHTTP.stream(
+                .POST, mock.url("/v1/responses"), headers: [("X-Mock-Chunks", "4")],
+                body: Self.streaming(Self.responsesToolsBody + "}"))
+            let events = try Self.namedEvents(streamed.text)
+            #expect(events.map(\.name) == [
+                "response.created", "response.in_progress", "response.output_item.added",
+                "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+                "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+                "response.function_call_arguments.done", "response.output_item.done", "response.completed",
+            ])
+            let added = try #require(events[2].data["item"] as? [String: Any])
+            #expect(added["id"] as? String == call["id"] as? String && added["call_id"] as? String == call["call_id"] as? String)
+            #expect(added["arguments"] as? String == "" && added["status"] as? String == "in_progress")
+            let deltas = events.filter { $0.name == "response.function_call_arguments.delta" }
+            #expect(deltas.allSatisfy { $0.data["item_id"] as? String == call["id"] as? String && $0.data["output_index"] as? Int == 0 })
+            let assembled = deltas.compactMap { $0.data["delta"] as? String }.joined()
+            #expect(assembled == call["arguments"] as? String, "the deltas add up to the JSON answer's arguments")
+            #expect(events[7].data["arguments"] as? String == assembled)
+            let done = try #require(events[8].data["item"] as? [String: Any])
+            #expect(TestJSON.objectIsEqual(done, call))
+        }
+    }
+
+    @Test func responsesStreamIsTheRealEventSequenceOfTheJSONAnswer() async throws {
+        try await withMockUpstream(arguments: ["--chunks", "4"]) { mock in
+            let json = try await TestHTTP.send(.POST, mock.url("/v1/responses"), body: Self.responsesBody).json()
+            let streamed = try await TestHTTP.stream(.POST, mock.url("/v1/responses"), body: Self.streaming(Self.responsesBody))
+            #expect(streamed.status == 200)
+            #expect(streamed.bodyError == nil)
+            #expect(streamed.headers["content-type"].first?.hasPrefix("text/event-stream") == true)
+            #expect(!streamed.text.contains("[DONE]"), "the Responses API sends no [DONE]")
+
+            let events = try Self.namedEvents(streamed.text)
+            #expect(events.map(\.name) == [
+                "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+                "response.output_text.delta", "response.output_text.delta", "response.output_text.delta",
+                "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+                "response.output_item.done", "response.completed",
+            ])
+            #expect(events.allSatisfy { $0.data["type"] as? String == $0.name }, "event name = data type")
+            #expect(events.map { $0.data["sequence_number"] as? Int } == Array(0..<events.count))
+
+            for opening in events.prefix(2) {
+                let response = try #require(opening.data["response"] as? [String: Any])
+                #expect(response["id"] as? String == json["id"] as? String)
+                #expect(response["status"] as? String == "in_progress")
+                #expect((response["output"] as? [Any])?.isEmpty == true)
+                #expect(response["usage"] is NSNull)
+            }
+            let message = try #require((json["output"] as? [[String: Any]])?.first)
+            let text = try #require((message["content"] as? [[String: Any]])?.first?["text"] as? String)
+            let added = try #require(events[2].data["item"] as? [String: Any])
+            #expect(events[2].data["output_index"] as? Int == 0)
+            #expect(added["id"] as? String == message["id"] as? String)
+            #expect(added["status"] as? String == "in_progress" && (added["content"] as? [Any])?.isEmpty == true)
+            let partEvents = events[3...10].filter { $0.name != "response.output_item.done" }
+            #expect(partEvents.allSatisfy {
+                $0.data["item_id"] as? String == message["id"] as? String
+                    && $0.data["output_index"] as? Int == 0 && $0.data["content_index"] as? Int == 0
+            })
+            let deltas = events.filter { $0.name == "response.output_text.delta" }.compactMap { $0.data["delta"] as? String }
+            #expect(deltas.joined() == text, "the deltas add up to the JSON answer's text")
+            #expect(events[8].data["text"] as? String == text)
+            #expect((events[9].data["part"] as? [String: Any])?["text"] as? String == text)
+            #expect(TestJSON.objectIsEqual(try #require(events[10].data["item"] as? [String: Any]), message))
+            let completed = try #require(events[11].data["response"] as? [String: Any])
+            #expect(TestJSON.objectIsEqual(completed, json), "response.completed carries the JSON answer")
+
+            let again = try await TestHTTP.stream(.POST, mock.url("/v1/responses"), body: Self.streaming(Self.responsesBody))
+            #expect(again.text == streamed.text, "streams are deterministic too")
+        }
+    }
+
+    @Test func responsesStreamHonoursCutsAndInjectedStatus() async throws {
+        try await withMockUpstream { mock in
+            let cut = try await TestHTTP.stream(
+                .POST, mock.url("/v1/responses"), headers: [("X-Mock-Cut-After", "3")],
+                body: Self.streaming(Self.responsesBody))
+            #expect(try Self.namedEvents(cut.text).count == 3)
+            #expect(!cut.text.contains("response.completed"))
+            #expect(cut.bodyError != nil)
+
+            let failed = try await TestHTTP.send(
+                .POST, mock.url("/v1/responses"), headers: [("X-Mock-Status", "503")], body: Self.streaming(Self.responsesBody))
+            #expect(failed.status == 503)
+        }
+    }
+
+    // MARK: Reasoning
+
+    @Test func reasonerAnswersCarryTheirReasoningAndItsTokens() async throws {
+        try await withMockUpstream { mock in
+            let body = #"{"model":"deepseek-reasoner","messages":[{"role":"user","content":"9.11 or 9.9?"}]}"#
+            let json = try await TestHTTP.send(.POST, mock.url("/v1/chat/completions"), body: body).json()
+            let message = try #require((json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])
+            #expect((message["reasoning_content"] as? String)?.isEmpty == false)
+            #expect((message["content"] as? String)?.isEmpty == false)
+            let usage = try #require(json["usage"] as? [String: Any])
+            let completion = try #require(usage["completion_tokens"] as? Int)
+            let reasoning = try #require((usage["completion_tokens_details"] as? [String: Int])?["reasoning_tokens"])
+            #expect(reasoning > 0 && reasoning < completion)
+            #expect(usage["prompt_cache_hit_tokens"] as? Int == 0)
+            #expect(usage["prompt_cache_miss_tokens"] as? Int == usage["prompt_tokens"] as? Int)
+
+            let streamed = try await TestHTTP.stream(
+                .POST, mock.url("/v1/chat/completions"), headers: [("X-Mock-Chunks", "3")],
+                body: String(body.dropLast()) + #","stream":true,"stream_options":{"include_usage":true}}"#)
+            #expect(streamed.events.last == "[DONE]")
+            let chunks = try streamed.events.dropLast().map(TestJSON.object)
+            #expect(chunks.dropLast().allSatisfy { $0["usage"] is NSNull }, "usage null before the last chunk")
+            let usageChunk = try #require(chunks.last)
+            #expect((usageChunk["choices"] as? [Any])?.isEmpty == true)
+            let streamedUsage = try #require(usageChunk["usage"] as? [String: Any])
+            #expect((streamedUsage["completion_tokens_details"] as? [String: Int])?["reasoning_tokens"] ?? 0 > 0)
+
+            let deltas = chunks.dropLast().compactMap { ($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any] }
+            #expect(deltas.first?["role"] as? String == "assistant")
+            let reasoningDeltas = deltas.enumerated().filter { ($0.element["reasoning_content"] as? String)?.isEmpty == false }
+            let contentDeltas = deltas.enumerated().filter { ($0.element["content"] as? String)?.isEmpty == false }
+            #expect(reasoningDeltas.count == 3 && contentDeltas.count == 3)
+            #expect(reasoningDeltas.allSatisfy { $0.element["content"] is NSNull }, "content null while reasoning")
+            #expect(contentDeltas.allSatisfy { $0.element["reasoning_content"] is NSNull })
+            #expect((reasoningDeltas.last?.offset ?? .max) < (contentDeltas.first?.offset ?? -1), "reasoning comes first")
+
+            let responses = try await TestHTTP.send(
+                .POST, mock.url("/v1/responses"), body: #"{"model":"deepseek-reasoner","input":"9.11 or 9.9?"}"#).json()
+            let output = try #require(responses["output"] as? [[String: Any]])
+            #expect(output.map { $0["type"] as? String } == ["reasoning", "message"])
+            #expect((output.first?["id"] as? String)?.hasPrefix("rs_") == true)
+            let details = (responses["usage"] as? [String: Any])?["output_tokens_details"] as? [String: Int]
+            #expect(details?["reasoning_tokens"] ?? 0 > 0)
+        }
+    }
+
+    // MARK: Realism
+
+    @Test func endDelayWritesTheTerminatingChunkOnItsOwnLater() async throws {
+        try await withMockUpstream(arguments: ["--end-delay-ms", "400"]) { mock in
+            let cases: [(path: String, body: String, lastEvent: String)] = [
+                ("/v1/chat/completions", Self.streamBody(includeUsage: true), "data: [DONE]\n\n"),
+                ("/v1/responses", Self.streaming(Self.responsesBody), "event: response.completed\n"),
+            ]
+            for item in cases {
+                let reads = try await LoopbackSocket.timedReads(port: mock.port, request: Self.rawPOST(item.path, body: item.body))
+                let terminator = try #require(reads.last)
+                #expect(terminator.bytes == Array("0\r\n\r\n".utf8), "the terminating chunk in a read of its own (\(item.path))")
+                let beforeTerminator = String(decoding: reads.dropLast().flatMap(\.bytes), as: UTF8.self)
+                #expect(beforeTerminator.contains(item.lastEvent) && beforeTerminator.hasSuffix("\n\n\r\n"))
+                // The delay starts when the last event is written; that event's read may come
+                // late on a loaded machine, so the measured gap may be shorter by that much.
+                let lastEventRead = try #require(reads.dropLast().last)
+                #expect(terminator.at - lastEventRead.at >= .milliseconds(300), "\(item.path)")
+            }
+        }
+    }
+
+    @Test func splitWritesCarryEachEventInSeveralChunksCutInsideCharacters() async throws {
+        try await withMockUpstream(arguments: ["--split-writes", "--chunks", "4"]) { mock in
+            let body = Self.streamBody(includeUsage: false)
+            // Bytes, not text: a character cut by a chunk's size line is no valid UTF-8.
+            func chunks(_ headers: [String] = []) async throws -> [[UInt8]] {
+                let reads = try await LoopbackSocket.timedReads(
+                    port: mock.port, request: Self.rawPOST("/v1/chat/completions", body: body, headers: headers))
+                return try Self.chunkedBody(reads.flatMap(\.bytes))
+            }
+            let split = try await chunks()
+            let whole = try await chunks(["X-Mock-Split-Writes: 0"])
+            #expect(split.flatMap { $0 } == whole.flatMap { $0 }, "the same body, only cut differently")
+            let eventCount = ServerSentEvents.dataPayloads(String(decoding: whole.flatMap { $0 }, as: UTF8.self)).count
+            #expect(whole.count == eventCount, "one chunk per event without split writes")
+            #expect(split.count >= 2 * eventCount, "every event in 2-3 chunks")
+            #expect(split.count <= 3 * eventCount)
+            #expect(split.contains { $0 == [UInt8(ascii: "\n")] }, "a cut between the event's two newlines")
+
+            // Realistic texts hold multi-byte characters: a chunk starts inside one.
+            let realistic = try await chunks(["X-Mock-Realistic: 1", "X-Mock-End-Delay-Ms: 0"])
+            #expect(realistic.contains { ($0.first ?? 0) & 0xC0 == 0x80 }, "a chunk begins with a UTF-8 continuation byte")
+            let text = String(decoding: realistic.flatMap { $0 }, as: UTF8.self)
+            #expect(text.unicodeScalars.contains { $0.value > 0x7F })
+            #expect(text.contains(": keep-alive\n\n"))
+        }
+    }
+
+    @Test func keepAliveCommentsComeBetweenEventsAndChangeNoEvent() async throws {
+        try await withMockUpstream(arguments: ["--keepalive-comments"]) { mock in
+            let body = Self.streamBody(includeUsage: true)
+            let commented = try await TestHTTP.stream(.POST, mock.url("/v1/chat/completions"), body: body)
+            let plain = try await TestHTTP.stream(
+                .POST, mock.url("/v1/chat/completions"), headers: [("X-Mock-Keepalive-Comments", "0")], body: body)
+            #expect(commented.text.hasPrefix(": keep-alive\n\n"), "one before the first event")
+            let comments = commented.text.components(separatedBy: ": keep-alive\n\n").count - 1
+            #expect(comments >= 3, "and more between events")
+            #expect(!plain.text.contains(": keep-alive"))
+            #expect(commented.events == plain.events)
+            #expect(commented.text.replacingOccurrences(of: ": keep-alive\n\n", with: "") == plain.text)
+        }
+    }
+
+    @Test func realisticTurnsEverythingOnAndStaysDeterministic() async throws {
+        try await withMockUpstream(arguments: ["--realistic", "--end-delay-ms", "300"]) { mock in
+            let chat = try await TestHTTP.send(.POST, mock.url("/v1/chat/completions"), body: Self.chatBody)
+            let again = try await TestHTTP.send(.POST, mock.url("/v1/chat/completions"), body: Self.chatBody)
+            #expect(chat.text == again.text)
+            let content = (try chat.json()["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
+            #expect((content?["content"] as? String)?.unicodeScalars.contains { $0.value > 0x7F } == true)
+
+            let deepseek = try await TestHTTP.send(
+                .POST, mock.url("/v1/chat/completions"), body: #"{"model":"deepseek-chat","messages":[]}"#)
+            let usage = try #require(try deepseek.json()["usage"] as? [String: Any])
+            #expect(usage["prompt_cache_miss_tokens"] is Int, "DeepSeek's usage fields")
+
+            let reads = try await LoopbackSocket.timedReads(
+                port: mock.port, request: Self.rawPOST("/v1/responses", body: Self.streaming(Self.responsesBody)))
+            let terminator = try #require(reads.last)
+            #expect(terminator.bytes == Array("0\r\n\r\n".utf8), "the terminating chunk on its own, 300 ms later")
+            let received = String(decoding: reads.flatMap(\.bytes), as: UTF8.self)
+            #expect(received.contains(": keep-alive\n\n"))
+            #expect(received.contains("event: response.completed\n"))
+
+            let plain = try await TestHTTP.send(
+                .POST, mock.url("/v1/chat/completions"), headers: [("X-Mock-Realistic", "0")], body: Self.chatBody)
+            #expect(plain.text != chat.text && !plain.text.unicodeScalars.contains { $0.value > 0x7F })
+        }
+    }
+
+    // MARK: Helpers
+
+    static func rawPOST(_ path: String, body: String, headers: [String] = []) -> String {
+        "POST \(path) HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+            + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n\r\n" + body
+    }
+
+    struct MalformedAnswer: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The chunks of a chunked HTTP answer (without the terminating one), as bytes.
+    static func chunkedBody(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        let separator = Array("\r\n\r\n".utf8)
+        guard let headEnd = (0...(bytes.count - separator.count)).first(where: { Array(bytes[$0..<$0 + 4]) == separator }) else {
+            throw MalformedAnswer(description: "no end of head")
+        }
+        var chunks: [[UInt8]] = []
+        var index = headEnd + 4
+        while true {
+            guard let lineEnd = bytes[index...].firstIndex(of: UInt8(ascii: "\r")),
+                  let size = Int(String(decoding: bytes[index..<lineEnd], as: UTF8.self), radix: 16),
+                  lineEnd + 2 + size + 2 <= bytes.count
+            else { throw MalformedAnswer(description: "bad chunk at byte \(index)") }
+            if size == 0 { return chunks }
+            chunks.append(Array(bytes[(lineEnd + 2)..<(lineEnd + 2 + size)]))
+            index = lineEnd + 2 + size + 2
+        }
+    }
+
+    /// The events of a Responses stream: `event:` name and the parsed `data:` object.
+    static func namedEvents(_ text: String) throws -> [(name: String, data: [String: Any])] {
+        var blocks = text.components(separatedBy: "\n\n")
+        blocks.removeLast()
+        return try blocks.compactMap { block in
+            let lines = block.split(separator: "\n")
+            guard let name = lines.first(where: { $0.hasPrefix("event: ") })?.dropFirst(7),
+                  let data = lines.first(where: { $0.hasPrefix("data: ") })?.dropFirst(6)
+            else { return nil }
+            return (String(name), try TestJSON.object(String(data)))
+        }
+    }
+
     @Test func exitsCleanlyOnSIGTERM() async throws {
         let mock = try await MockUpstream.start()
         _ = try await TestHTTP.send(.GET, mock.url("/v1/models"))
@@ -372,5 +764,36 @@ struct MockUpstreamTests {
 extension TestJSON {
     static func objectIsEqual(_ lhs: [String: Any], _ rhs: [String: Any]) -> Bool {
         (try? text(lhs)) == (try? text(rhs))
+    }
+}
+
+extension LoopbackSocket {
+    /// Sends `request`, then reads until the server closes, noting when each read returned:
+    /// how the server's writes reach a client. Blocking reads, on a thread of their own.
+    static func timedReads(port: Int, request: String) async throws -> [(at: ContinuousClock.Instant, bytes: [UInt8])] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try blockingTimedReads(port: port, request: request) })
+            }
+        }
+    }
+
+    private static func blockingTimedReads(port: Int, request: String) throws -> [(at: ContinuousClock.Instant, bytes: [UInt8])] {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(request.utf8)
+        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
+            throw Failure(description: "send failed: errno \(errno)")
+        }
+        var reads: [(at: ContinuousClock.Instant, bytes: [UInt8])] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return reads }
+            guard count > 0 else { throw Failure(description: "recv failed: errno \(errno)") }
+            reads.append((.now, Array(buffer[0..<count])))
+        }
     }
 }
