@@ -5,7 +5,7 @@ import Foundation
 /// `response.incomplete`), which the API sends whole — its bytes are returned as recorded.
 /// When that response has no `output` (the SDK's stream helper tolerates it and rebuilds it the
 /// same way), the output is rebuilt from the `response.output_item.done` items in
-/// `output_index` order. Runs only on cross-shape hits.
+/// `output_index` order, if there are any. Runs only on cross-shape hits.
 public enum ResponsesStreamAssembler {
     public static func assemble(events: [[UInt8]]) throws(ShapeConversionError) -> [UInt8] {
         // The recorder stores nothing after the terminal event: it is the last one.
@@ -19,18 +19,20 @@ public enum ResponsesStreamAssembler {
               let members = scanner.members(ofObjectAt: start) else {
             throw ShapeConversionError(detail: "terminal event has no response object")
         }
-        if let output = scanner.member("output", in: members), !scanner.isNull(output) {
-            return Array(terminal[start ..< end])
-        }
-        return try withOutputRebuilt(response: Array(terminal[start ..< end]), events: events)
+        let response = Array(terminal[start ..< end])
+        if let output = scanner.member("output", in: members), !scanner.isNull(output) { return response }
+        let doneItems = events.filter { ResponseFields(json: $0).eventType == "response.output_item.done" }
+        // Nothing to rebuild from: the response as it was sent.
+        guard !doneItems.isEmpty else { return response }
+        return try withOutputRebuilt(response: response, doneItems: doneItems)
     }
 
-    private static func withOutputRebuilt(response: [UInt8], events: [[UInt8]]) throws(ShapeConversionError) -> [UInt8] {
+    private static func withOutputRebuilt(response: [UInt8], doneItems: [[UInt8]]) throws(ShapeConversionError) -> [UInt8] {
         guard var document = (try? JSONSerialization.jsonObject(with: Data(response))) as? [String: Any] else {
             throw ShapeConversionError(detail: "terminal response is not a JSON object")
         }
         var items: [Int: Any] = [:]
-        for event in events where ResponseFields(json: event).eventType == "response.output_item.done" {
+        for event in doneItems {
             guard let object = (try? JSONSerialization.jsonObject(with: Data(event))) as? [String: Any],
                   let index = object["output_index"] as? Int, let item = object["item"] else {
                 throw ShapeConversionError(detail: "response.output_item.done without output_index or item")

@@ -32,6 +32,13 @@ import Testing
         #expect(assembled == jsonObject(Array(ResponsesFixture.completedResponse.utf8)))
     }
 
+    /// Fuzz finding (sse): a response without `output` came back with `"output": []` added.
+    @Test func responseWithoutOutputRoundTripsUnchanged() throws {
+        let bare = Array(#"{"id":"resp_1","object":"response","status":"completed","model":"m","uotput":[]}"#.utf8)
+        let synthesized = try ResponsesStreamSynthesizer.synthesize(json: bare)
+        #expect(try ResponsesStreamAssembler.assemble(events: synthesized) == bare)
+    }
+
     @Test func assemblerRefusesAStreamWithoutTerminalEvent() {
         let events = ResponsesFixture.bytes(Array(ResponsesFixture.streamEvents().dropLast()))
         #expect(throws: ShapeConversionError.self) { try ResponsesStreamAssembler.assemble(events: events) }
