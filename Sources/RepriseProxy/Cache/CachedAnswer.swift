@@ -53,6 +53,10 @@ final class CachedAnswer: Sendable {
 
     /// The bytes for `shape`, converting from the stored shape when they differ.
     func encoded(for shape: ReplayShape) throws(ShapeConversionError) -> Encoded {
+        var shape = shape
+        // A Responses stream has no usage option (usage is in its last event): any streaming
+        // request wants the one stream there is.
+        if format == .responses, case .stream = shape { shape = .stream(includeUsage: false) }
         if shape == nativeShape { return native }
         if let done = converted.withLock({ $0[shape] }) { return done }
         let body: [UInt8]
