@@ -94,6 +94,42 @@ import Testing
         }
     }
 
+    /// A response id is the upstream account's: even with `namespace: global`, which shares
+    /// chat answers between credentials by choice, Responses answers stay per credential.
+    @Test func responsesAnswersStayPerCredentialUnderAGlobalNamespace() async throws {
+        try await withMockAndReprise(yaml: "cache:\n  namespace: global\n") { mock, proxy in
+            let responses = #"{"model":"gpt-4o-mini","input":"Whose response is this?"}"#
+            let first = try self.post(proxy, responses, path: "/v1/responses", token: "sk-tenant-a")
+            #expect(first.header("x-cache") == "MISS")
+            #expect(first.text.contains(#""object":"response""#))
+            try await Task.sleep(for: .milliseconds(200))
+            let sameTenant = try self.post(proxy, responses, path: "/v1/responses", token: "sk-tenant-a")
+            #expect(sameTenant.header("x-cache") == "HIT")
+            let otherTenant = try self.post(proxy, responses, path: "/v1/responses", token: "sk-tenant-b")
+            #expect(otherTenant.header("x-cache") == "MISS")
+            // Chat answers are shared, as `global` asks.
+            _ = try self.post(proxy, Self.json, token: "sk-tenant-a")
+            try await Task.sleep(for: .milliseconds(200))
+            let sharedChat = try self.post(proxy, Self.json, token: "sk-tenant-b")
+            #expect(sharedChat.header("x-cache") == "HIT")
+            #expect(try await mock.stats().requests == 3)
+        }
+    }
+
+    /// `conversation` and background mode depend on server state that moves: never cached.
+    @Test func responsesOnMutableServerStatePassThrough() async throws {
+        try await withMockAndReprise { mock, proxy in
+            for body in [#"{"model":"gpt-4o-mini","input":"next turn","conversation":"conv_1"}"#,
+                         #"{"model":"gpt-4o-mini","input":"long job","background":true}"#] {
+                for _ in 0..<2 {
+                    let answer = try self.post(proxy, body, path: "/v1/responses")
+                    #expect(answer.header("x-cache") == "BYPASS")
+                }
+            }
+            #expect(try await mock.stats().requests == 4)
+        }
+    }
+
     @Test func modelListsAreCachedPerTenantForGetTTL() async throws {
         try await withMockAndReprise(yaml: "cache:\n  get_ttl: 1s\n") { mock, proxy in
             let first = try get(proxy, "/v1/models")
