@@ -5,101 +5,82 @@ import RepriseCore
 /// One upstream call shared by concurrent identical requests (single flight).
 ///
 /// The leader's `UpstreamExchange` feeds it the upstream answer; followers joined from any
-/// event loop receive it: a follower that wants the same shape as the leader gets the head, the
-/// parts already sent and the rest as they arrive; a follower that wants the other shape (a JSON
-/// request joining a stream, or the reverse) gets the converted answer when it completes.
+/// event loop receive it. Who gets what, and when, is decided by `FlightStateMachine` (read its
+/// rules there); this class feeds it the events and runs its actions: it keeps the answer's
+/// head and buffered parts, the followers' writers, and hops between event loops.
 ///
 /// Followers see only the headers a stored answer would carry (`CacheEntry.keptHeaderNames`),
 /// `x-cache: COALESCED` and `x-reprise-attempts`: never the leader's per-request headers
 /// (`set-cookie`, request ids, rate-limit counters).
 ///
-/// The flight buffers at most `maxEntryBytes` of the answer (what late joiners and the other
-/// shape need). Past that it drops its backlog: followers already receiving live keep receiving;
-/// a follower that would need the buffer is handed back (`goAlone`) to make its own upstream
-/// call, as is a follower whose shape cannot be served from a broken or unconvertible answer.
-///
 /// Mutable state lives on the leader's event loop (`leaderLoop`); followers' writers live on
 /// their own loops and are only touched there. Every entry point hops accordingly, which is what
 /// makes the unchecked `Sendable` sound.
 final class Flight: @unchecked Sendable {
-    enum Outcome {
-        case inProgress
-        case completed
-        /// The upstream answer broke after its head (a cut stream).
-        case cut
-        /// Reprise's own error before any upstream head (circuit open, unreachable, timeout).
-        case failed(ProxyError, HTTPHeaders)
-    }
-
+    /// A follower's end of the flight, at the index of its `FlightFollowerID`.
     private struct Follower {
-        let id: ObjectIdentifier
+        /// Identifies the writer when its client leaves.
+        let writerID: ObjectIdentifier
         let writer: NIOLoopBound<ResponseWriter>
         /// Forwards the follower's request on its own (run on its loop).
         let goAlone: NIOLoopBound<() -> Void>
-        let shape: ReplayShape
-        /// Receives the leader's bytes as they come (same shape as the leader's answer).
-        let live: Bool
-        var headSent = false
-        var gone = false
     }
 
     let leaderLoop: EventLoop
-    private let leaderShape: ReplayShape
-    private let maxEntryBytes: Int
+    private var machine: FlightStateMachine
     private var followers: [Follower] = []
     private var head: (status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?)?
+    /// The parts the machine asked to buffer (at most `maxEntryBytes`).
     private var parts: [ByteBuffer] = []
-    private var bufferedBytes = 0
-    /// The answer outgrew `maxEntryBytes`: `parts` was dropped and no longer grows.
-    private var backlogDropped = false
-    private(set) var outcome = Outcome.inProgress
-    /// Called on the leader loop when the leader's client left and no follower remains.
+    /// The leader's error headers, for `sendError`.
+    private var failureHeaders = HTTPHeaders()
+    /// Called on the leader loop when the leader's client left and no follower waits any more.
     var onAbandoned: (() -> Void)?
-    private(set) var leaderClientGone = false
 
     init(leaderLoop: EventLoop, leaderShape: ReplayShape, maxEntryBytes: Int) {
         self.leaderLoop = leaderLoop
-        self.leaderShape = leaderShape
-        self.maxEntryBytes = maxEntryBytes
+        self.machine = FlightStateMachine(leaderShape: leaderShape, maxEntryBytes: maxEntryBytes)
     }
 
     /// Followers still waiting for (part of) the answer.
-    var hasActiveFollowers: Bool { followers.contains { !$0.gone } }
+    var hasActiveFollowers: Bool { machine.hasActiveFollowers }
 
     // MARK: Joining (from a follower's loop)
 
     /// Adds a follower; called on the follower's loop. `goAlone` forwards its request on its
-    /// own, for when the flight cannot serve it (see the type's comment); it runs on that loop.
+    /// own, for when the flight cannot serve it (see `FlightStateMachine`); it runs on that loop.
     func join(writer: ResponseWriter, shape: ReplayShape, goAlone: @escaping () -> Void) {
-        let id = ObjectIdentifier(writer)
-        let bound = NIOLoopBound(writer, eventLoop: writer.eventLoop)
-        let boundGoAlone = NIOLoopBound(goAlone, eventLoop: writer.eventLoop)
+        let writerID = ObjectIdentifier(writer)
+        let follower = Follower(
+            writerID: writerID, writer: NIOLoopBound(writer, eventLoop: writer.eventLoop),
+            goAlone: NIOLoopBound(goAlone, eventLoop: writer.eventLoop)
+        )
         writer.onClientGone { [self] in
-            leaderLoop.execute { self.followerLeft(id) }
+            leaderLoop.execute { self.followerLeft(writerID) }
         }
         leaderLoop.execute { [self] in
-            followers.append(Follower(id: id, writer: bound, goAlone: boundGoAlone, shape: shape, live: shape == leaderShape))
-            catchUp(followers.count - 1)
+            let (id, actions) = machine.followerJoined(shape: shape)
+            assert(id.index == followers.count, "follower ids are joining positions")
+            followers.append(follower)
+            run(actions)
         }
     }
 
-    private func followerLeft(_ id: ObjectIdentifier) {
-        guard let index = followers.firstIndex(where: { $0.id == id }) else { return }
-        followers[index].gone = true
-        if leaderClientGone, !hasActiveFollowers, case .inProgress = outcome { onAbandoned?() }
+    private func followerLeft(_ writerID: ObjectIdentifier) {
+        guard let index = followers.firstIndex(where: { $0.writerID == writerID }) else { return }
+        run(machine.followerLeft(FlightFollowerID(index: index)))
     }
 
     /// The leader's own client left; the flight lives on while followers wait.
     func leaderLeft() {
-        leaderClientGone = true
-        if !hasActiveFollowers, case .inProgress = outcome { onAbandoned?() }
+        run(machine.leaderLeft())
     }
 
     // MARK: Fed by the leader's exchange (on the leader loop)
 
     func received(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
         head = (status, Self.followerHeaders(from: headers), contentLength)
-        for index in followers.indices { catchUp(index) }
+        run(machine.headReceived(status: status))
     }
 
     /// What a follower may see of the leader's answer headers.
@@ -116,114 +97,72 @@ final class Flight: @unchecked Sendable {
     }
 
     func received(part: ByteBuffer) {
-        if !backlogDropped {
-            if part.readableBytes > maxEntryBytes - bufferedBytes {
-                dropBacklog()
-            } else {
-                bufferedBytes += part.readableBytes
-                parts.append(part)
-            }
-        }
-        for index in followers.indices where followers[index].headSent && !followers[index].gone {
-            send(to: followers[index]) { writer in writer.writeBodyPart(part) }
-        }
+        run(machine.partReceived(size: part.readableBytes), part: part)
     }
 
-    /// The answer is larger than a stored entry may be: stop buffering it, and hand back the
-    /// followers that were waiting for the whole answer.
-    private func dropBacklog() {
-        backlogDropped = true
-        parts = []
-        bufferedBytes = 0
-        for index in followers.indices { catchUp(index) }
-    }
-
-    /// The answer is whole (a stream at its last event, or the upstream's body ended); called
-    /// once per flight, later calls change nothing.
+    /// The answer is whole (a stream at its last event, or the upstream's body ended); later
+    /// calls change nothing.
     func completed() {
-        guard case .inProgress = outcome else { return }
-        outcome = .completed
-        for index in followers.indices { catchUp(index) }
+        run(machine.completed())
     }
 
+    /// The answer broke after its head; later calls change nothing.
     func cut() {
-        guard case .inProgress = outcome else { return }
-        outcome = .cut
-        for index in followers.indices { catchUp(index) }
+        run(machine.cut())
     }
 
+    /// Reprise's own error before any upstream head; `headers` are the leader's.
     func failed(_ error: ProxyError, headers: HTTPHeaders) {
-        outcome = .failed(error, headers)
-        for index in followers.indices { catchUp(index) }
+        var coalescedHeaders = headers
+        coalescedHeaders.replaceOrAdd(name: "x-cache", value: "COALESCED")
+        failureHeaders = coalescedHeaders
+        run(machine.failed(error))
     }
 
-    // MARK: Delivery
+    // MARK: Running the machine's actions
 
-    /// Brings one follower as far as the flight is.
-    private func catchUp(_ index: Int) {
-        let follower = followers[index]
-        guard !follower.gone else { return }
-        if case .failed(let error, let headers) = outcome {
-            var coalescedHeaders = headers
-            coalescedHeaders.replaceOrAdd(name: "x-cache", value: "COALESCED")
-            let shared = coalescedHeaders
-            followers[index].gone = true
-            send(to: follower) { writer in
-                if writer.headWritten { writer.abort() } else { writer.send(error: error, extraHeaders: shared) }
-            }
-            return
-        }
-        // An error answer has no shape: every follower gets it as the upstream sent it.
-        let live = follower.live || head.map { !(200..<300).contains(Int($0.status.code)) } ?? false
-        if backlogDropped, !(live && follower.headSent) {
-            // It would need the part of the answer that is no longer buffered.
-            followers[index].gone = true
-            goAlone(follower)
-            return
-        }
-        if live {
-            if let head, !follower.headSent {
-                followers[index].headSent = true
+    /// `part` is the part of a `partReceived` event (for `sendPart`).
+    private func run(_ actions: FlightStateMachine.Actions, part: ByteBuffer? = nil) {
+        for action in actions {
+            switch action {
+            case .sendHeadAndBacklog(let id):
+                guard let head else { continue }
                 let backlog = parts
-                send(to: follower) { writer in
+                send(to: id) { writer in
                     writer.writeHead(status: head.status, headers: head.headers, contentLength: head.contentLength)
                     for part in backlog { writer.writeBodyPart(part) }
                 }
+            case .sendPart(let ids, let buffer):
+                guard let part else { continue }
+                if buffer { parts.append(part) }
+                for id in ids { send(to: id) { writer in writer.writeBodyPart(part) } }
+            case .endFollower(let id):
+                send(to: id) { writer in writer.end() }
+            case .abortFollower(let id):
+                send(to: id) { writer in writer.abort() }
+            case .sendError(let id, let error):
+                let headers = failureHeaders
+                send(to: id) { writer in writer.send(error: error, extraHeaders: headers) }
+            case .sendConvertedAnswer(let id, let shape):
+                guard let converted = convertedAnswer(for: shape) else {
+                    run(machine.conversionFailed(id))
+                    continue
+                }
+                send(to: id) { writer in writer.send(status: converted.status, headers: converted.headers, body: converted.body) }
+            case .handBack(let id):
+                goAlone(id)
+            case .dropBacklog:
+                parts = []
+            case .abandonCall:
+                onAbandoned?()
             }
-            switch outcome {
-            case .completed:
-                followers[index].gone = true
-                send(to: follower) { writer in writer.end() }
-            case .cut:
-                followers[index].gone = true
-                send(to: follower) { writer in writer.abort() }
-            case .inProgress, .failed:
-                break
-            }
-            return
-        }
-        // Another shape: answered once the whole answer is known.
-        switch outcome {
-        case .inProgress:
-            return
-        case .cut, .failed:
-            // The shared answer broke off: the follower's own call may well succeed.
-            followers[index].gone = true
-            goAlone(follower)
-        case .completed:
-            followers[index].gone = true
-            guard let converted = convertedAnswer(for: follower.shape) else {
-                goAlone(follower)
-                return
-            }
-            send(to: follower) { writer in writer.send(status: converted.status, headers: converted.headers, body: converted.body) }
         }
     }
 
     /// Hands the follower back to make its own upstream call (unless its client left).
-    private func goAlone(_ follower: Follower) {
-        let writer = follower.writer
-        let goAlone = follower.goAlone
+    private func goAlone(_ id: FlightFollowerID) {
+        let writer = followers[id.index].writer
+        let goAlone = followers[id.index].goAlone
         writer.eventLoop.execute {
             let value = writer.value
             guard !value.clientGone, !value.isFinished, !value.headWritten else { return }
@@ -231,14 +170,16 @@ final class Flight: @unchecked Sendable {
         }
     }
 
+    /// The whole answer (the buffered parts) in `shape`; nil when it does not convert.
     private func convertedAnswer(for shape: ReplayShape) -> (status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer)? {
-        guard let head, (200..<300).contains(Int(head.status.code)), !backlogDropped else { return nil }
+        guard let head else { return nil }
         let headerPairs = head.headers.map { ($0.name, $0.value) }
         let entry: CacheEntry?
         var body = [UInt8]()
-        body.reserveCapacity(bufferedBytes)
+        if case .buffered(let bytes) = machine.backlog { body.reserveCapacity(bytes) }
         for part in parts { body.append(contentsOf: part.readableBytesView) }
-        switch leaderShape {
+        let maxEntryBytes = machine.maxEntryBytes
+        switch machine.leaderShape {
         case .json:
             entry = CacheEntry.forJSONResponse(status: Int(head.status.code), headers: headerPairs, body: body,
                                                nowMs: ResponseCache.nowMs(), ttlMs: 1, maxBytes: maxEntryBytes)
@@ -255,8 +196,8 @@ final class Flight: @unchecked Sendable {
         return (head.status, headers, encoded.body)
     }
 
-    private func send(to follower: Follower, _ action: @escaping @Sendable (ResponseWriter) -> Void) {
-        let writer = follower.writer
+    private func send(to id: FlightFollowerID, _ action: @escaping @Sendable (ResponseWriter) -> Void) {
+        let writer = followers[id.index].writer
         writer.eventLoop.execute {
             let value = writer.value
             guard !value.clientGone, !value.isFinished else { return }
