@@ -3,24 +3,6 @@ import NIOCore
 import NIOHTTP1
 import RepriseTLS
 
-/// Limits the connection handler enforces, from `server:` in the configuration.
-public struct ConnectionLimits: Sendable {
-    public var maxBodyBytes: Int
-    public var maxHeaderBytes: Int
-    public var idleTimeout: TimeAmount
-    public var requestTimeout: TimeAmount
-
-    public init(maxBodyBytes: Int, maxHeaderBytes: Int, idleTimeout: TimeAmount, requestTimeout: TimeAmount) {
-        self.maxBodyBytes = maxBodyBytes
-        self.maxHeaderBytes = maxHeaderBytes
-        self.idleTimeout = idleTimeout
-        self.requestTimeout = requestTimeout
-    }
-}
-
-/// Asks a connection to finish its current response and close (graceful shutdown).
-struct DrainConnectionEvent {}
-
 /// One client connection: assembles requests from the decoder, enforces the limits, hands each
 /// complete request to the responder and serializes responses in request order.
 ///
