@@ -3,82 +3,41 @@ import NIOCore
 import NIOHTTP1
 import RepriseTLS
 
-/// Limits the connection handler enforces, from `server:` in the configuration.
-public struct ConnectionLimits: Sendable {
-    public var maxBodyBytes: Int
-    public var maxHeaderBytes: Int
-    public var idleTimeout: TimeAmount
-    public var requestTimeout: TimeAmount
-
-    public init(maxBodyBytes: Int, maxHeaderBytes: Int, idleTimeout: TimeAmount, requestTimeout: TimeAmount) {
-        self.maxBodyBytes = maxBodyBytes
-        self.maxHeaderBytes = maxHeaderBytes
-        self.idleTimeout = idleTimeout
-        self.requestTimeout = requestTimeout
-    }
-}
-
-/// Asks a connection to finish its current response and close (graceful shutdown).
-struct DrainConnectionEvent {}
-
-/// One client connection: assembles requests from the decoder, enforces the limits, hands each
-/// complete request to the responder and serializes responses in request order.
+/// One client connection: assembles requests from the decoder, hands each complete request to
+/// the responder and serializes responses in request order.
 ///
-/// Pipelining: while a response is in progress, the parts of following requests are queued and
-/// reads are held back, so a client that pipelines cannot make the proxy buffer without bound.
-/// A queued request starts only while the channel is writable: a client that pipelines and never
-/// reads its answers stops being read once about one high-water mark of answers waits for it
-/// (answers written without an upstream, hits and `/healthz`, have no other back-pressure).
-/// Queued requests are started by a loop, not by recursion, however many are answered at once.
+/// A thin runner: every decision (limits, pipelining and back-pressure, refusal, drain,
+/// timeouts, lingering) is `HTTPConnectionStateMachine`'s. This handler feeds it the channel's
+/// events with the time and runs the actions it returns; it keeps what touches NIO (the context,
+/// the current `ResponseWriter`, the wake-up for deadlines, the writers' writability promises).
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State {
-        /// Waiting for a request head; the idle timer runs.
-        case idle
-        /// Head received, body arriving; the request timer runs.
-        case receiving(head: HTTPRequestHead, body: ByteBuffer?, receivedAt: NIODeadline)
-        /// A response is being produced; later requests wait in `queuedParts`.
-        case responding(ResponseWriter)
-        /// An answer that ends the connection was sent; everything else is ignored.
-        case closing
-    }
-
     private let responder: RequestResponder
-    private let limits: ConnectionLimits
     private let logger: Logger
-    private var state = State.idle
-    private var queuedParts = CircularBuffer<HTTPServerRequestPart>()
-    private var readPending = false
-    /// A response ended while the channel was not writable: the next request waits (queued,
-    /// reads held) until `channelWritabilityChanged` says the client took its answers.
-    private var waitingForWritability = false
-    /// Set while `startQueuedRequests` runs, so a response that ends inside it (a hit answered
-    /// at once) returns to that loop instead of nesting another one.
-    private var startingQueuedRequests = false
-    /// When the current phase (idle, receiving a request, lingering) times out; see `setDeadline`.
-    private var deadline: (due: NIODeadline, action: DeadlineAction)?
-    /// Checks `deadline`.
+    private var machine: HTTPConnectionStateMachine
+    /// The response in progress, told when the client leaves.
+    private var writer: ResponseWriter?
+    /// Serves the machine's deadline.
     private var wakeUp: DeadlineWakeUp
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     private var context: ChannelHandlerContext!
-    private(set) var isDraining = false
-    /// Set when the proxy answers before reading the whole request (413, 408, 400).
-    private var lingerBeforeClose = false
-    /// How long unread request bytes are drained after an early answer before the close.
-    private static let lingerTime = TimeAmount.seconds(2)
 
-    /// Set for a connection over `server.max_connections`: it is answered 503 and closed.
-    private let refusal: ConnectionRefusal?
+    /// Read by the writer: a draining connection answers `connection: close`.
+    var isDraining: Bool { machine.isDraining }
 
     init(responder: RequestResponder, limits: ConnectionLimits, logger: Logger, refusal: ConnectionRefusal? = nil) {
         self.responder = responder
-        self.limits = limits
-        self.refusal = refusal
+        self.machine = HTTPConnectionStateMachine(limits: limits, refusal: refusal)
         self.wakeUp = DeadlineWakeUp(maxAhead: min(limits.idleTimeout, limits.requestTimeout))
         self.logger = logger
+    }
+
+    /// See `HTTPConnectionStateMachine.declaresMoreThan`.
+    static func declaresMoreThan(_ limit: Int, contentLength value: String) -> Bool {
+        HTTPConnectionStateMachine.declaresMoreThan(limit, contentLength: value)
     }
 
     // MARK: Lifecycle
@@ -94,37 +53,24 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func start() {
-        guard let refusal else {
-            armIdleTimer()
-            return
-        }
-        if !refusal.afterTLSHandshake { refuse(refusal) }
+        let now = NIODeadline.now()
+        run(machine.connectionStarted(now: now), now: now)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let refusal, event is TLSHandshakeCompleted { refuse(refusal) }
+        if event is TLSHandshakeCompleted { run(machine.tlsHandshakeCompleted(), now: nil) }
         context.fireUserInboundEventTriggered(event)
     }
 
-    private func refuse(_ refusal: ConnectionRefusal) {
-        guard case .idle = state else { return }
-        closeWithError(refusal.error, head: nil, extraHeaders: ["retry-after": "1"])
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        cancelTimer()
         wakeUp.cancel()
-        if case .responding(let writer) = state {
-            writer.clientDisconnected()
-        }
-        state = .closing
-        queuedParts.removeAll()
+        run(machine.channelInactive(), now: nil)
+        writer = nil
         failWritabilityWaiters()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancelTimer()
         wakeUp.cancel()
         self.context = nil
     }
@@ -132,181 +78,26 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        switch state {
-        case .responding:
-            queuedParts.append(part)
-        case .closing:
-            break
-        case .idle where waitingForWritability || !queuedParts.isEmpty:
-            queuedParts.append(part)
-        case .idle, .receiving:
-            handle(part)
-        }
-    }
-
-    private func handle(_ part: HTTPServerRequestPart) {
-        switch (state, part) {
-        case (.idle, .head(let head)):
-            cancelTimer()
-            if let problem = check(head) {
-                reject(head: head, with: problem)
-                return
-            }
-            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
-            }
-            state = .receiving(head: head, body: nil, receivedAt: .now())
-            setDeadline(after: limits.requestTimeout, .requestTimedOut)
-
-        case (.receiving(let head, var body, let receivedAt), .body(var chunk)):
-            let total = (body?.readableBytes ?? 0) + chunk.readableBytes
-            if total > limits.maxBodyBytes {
-                reject(head: head, with: .bodyTooLarge(limit: limits.maxBodyBytes))
-                return
-            }
-            state = .closing  // drop the old buffer reference so appending does not copy
-            if body == nil {
-                body = chunk
-            } else {
-                body!.writeBuffer(&chunk)
-            }
-            state = .receiving(head: head, body: body, receivedAt: receivedAt)
-
-        case (.receiving(let head, let body, let receivedAt), .end):
-            cancelTimer()
-            let writer = ResponseWriter(
-                connection: self, context: context, isHeadRequest: head.method == .HEAD,
-                isHTTP10: head.version == .http1_0, keepAlive: head.isKeepAlive && !isDraining
-            )
-            state = .responding(writer)
-            responder.respond(to: ProxyRequest(head: head, body: body, receivedAt: receivedAt), writer: writer)
-
-        case (.idle, .body), (.idle, .end), (.receiving, .head):
-            // The decoder never produces these orders; treat them as a broken stream.
-            closeWithError(.badRequest("malformed HTTP request"), head: nil)
-
-        case (.responding, _), (.closing, _):
-            break
-        }
-    }
-
-    private func check(_ head: HTTPRequestHead) -> ProxyError? {
-        var headerBytes = head.uri.utf8.count + 16
-        for (name, value) in head.headers {
-            headerBytes += name.utf8.count + value.utf8.count + 4
-        }
-        if headerBytes > limits.maxHeaderBytes {
-            return .headersTooLarge(limit: limits.maxHeaderBytes)
-        }
-        // `first(name:)`, not the subscript (it builds an array per request): the HTTP parser
-        // already refuses a request with two Content-Length values.
-        if let length = head.headers.first(name: "content-length"), Self.declaresMoreThan(limits.maxBodyBytes, contentLength: length) {
-            return .bodyTooLarge(limit: limits.maxBodyBytes)
-        }
-        return nil
-    }
-
-    /// True when `value` is a length above `limit`, without arithmetic that can overflow: a
-    /// value that is not a decimal number is left to the HTTP parser, which refuses it.
-    static func declaresMoreThan(_ limit: Int, contentLength value: String) -> Bool {
-        var length = 0
-        var overflowed = false
-        for byte in value.utf8 {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return false }
-            let (times10, overflowA) = length.multipliedReportingOverflow(by: 10)
-            let (next, overflowB) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
-            overflowed = overflowed || overflowA || overflowB
-            length = next
-        }
-        return !value.isEmpty && (overflowed || length > limit)
-    }
-
-    /// Answers a request that cannot be served and closes: the rest of its body is never read.
-    private func reject(head: HTTPRequestHead, with error: ProxyError) {
-        closeWithError(error, head: head)
-    }
-
-    private func closeWithError(_ error: ProxyError, head: HTTPRequestHead?, extraHeaders: HTTPHeaders = HTTPHeaders()) {
-        cancelTimer()
-        lingerBeforeClose = true
-        let writer = ResponseWriter(
-            connection: self, context: context, isHeadRequest: head?.method == .HEAD,
-            isHTTP10: head?.version == .http1_0, keepAlive: false
-        )
-        state = .responding(writer)
-        writer.send(error: error, extraHeaders: extraHeaders)
-    }
-
-    private func requestTimedOut() {
-        guard case .receiving(let head, _, _) = state else { return }
-        // The path only: a query string can carry a credential (`?api_key=`).
-        logger.debug("request timed out while receiving", metadata: ["path": "\(head.uri.prefix { $0 != "?" && $0 != "#" })"])
-        closeWithError(.requestTimeout("the request was not received completely within server.request_timeout"), head: head)
+        let now = NIODeadline.now()
+        run(machine.requestPartReceived(unwrapInboundIn(data), now: now), now: now)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        switch state {
-        case .idle, .receiving:
-            if let parserError = error as? HTTPParserError {
-                let answer: ProxyError = parserError == .headerOverflow
-                    ? .headersTooLarge(limit: limits.maxHeaderBytes)
-                    : .badRequest("malformed HTTP request: \(parserError)")
-                closeWithError(answer, head: nil)
-            } else {
-                context.close(promise: nil)
-            }
-        case .responding, .closing:
-            // A response is already on the wire; the connection cannot carry an error answer.
-            context.close(promise: nil)
-        }
+        run(machine.errorCaught(error), now: nil)
     }
 
     // MARK: Called by ResponseWriter
 
     func responseEnded(keepAlive: Bool) {
-        guard case .responding = state else { return }
-        if !keepAlive || isDraining {
-            state = .closing
-            if lingerBeforeClose {
-                lingerAndClose()
-            } else {
-                context.close(promise: nil)
-            }
-            return
-        }
-        state = .idle
-        armIdleTimer()
-        if !context.channel.isWritable { waitingForWritability = true }
-        startQueuedRequests()
-    }
-
-    /// Serves pipelined requests that arrived meanwhile, in order, while the channel is writable;
-    /// then resumes reading. Iterative: a response that ends inside the loop (a hit) comes back
-    /// here through `responseEnded`, finds the loop running and returns to it.
-    private func startQueuedRequests() {
-        guard !startingQueuedRequests else { return }
-        startingQueuedRequests = true
-        defer { startingQueuedRequests = false }
-        while !waitingForWritability, acceptsRequestParts, let part = queuedParts.popFirst() {
-            handle(part)
-        }
-        guard !waitingForWritability, acceptsRequestParts, queuedParts.isEmpty, readPending else { return }
-        readPending = false
-        context.read()
-    }
-
-    /// Idle or receiving: the next request part can be handled now rather than queued.
-    private var acceptsRequestParts: Bool {
-        switch state {
-        case .idle, .receiving: return true
-        case .responding, .closing: return false
-        }
+        writer = nil
+        let now = NIODeadline.now()
+        let isWritable = context?.channel.isWritable ?? true
+        run(machine.responseEnded(keepAlive: keepAlive, isWritable: isWritable, now: now), now: now)
     }
 
     func abortConnection() {
-        state = .closing
-        context.close(promise: nil)
+        writer = nil
+        run(machine.responseAborted(), now: nil)
     }
 
     /// Completes when the channel is writable again (immediately when it is).
@@ -318,15 +109,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        let isWritable = context.channel.isWritable
+        if isWritable {
             let waiters = writabilityWaiters
             writabilityWaiters = []
             for waiter in waiters { waiter.succeed() }
-            if waitingForWritability {
-                waitingForWritability = false
-                startQueuedRequests()
-            }
         }
+        run(machine.writabilityChanged(isWritable: isWritable), now: nil)
         context.fireChannelWritabilityChanged()
     }
 
@@ -339,13 +128,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        // Hold reads while a next request is already queued, or while the client has not taken
-        // the answers already written.
-        if waitingForWritability || !queuedParts.isEmpty {
-            readPending = true
-            return
-        }
-        context.read()
+        run(machine.readRequested(), now: nil)
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -353,81 +136,93 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        isDraining = true
-        switch state {
-        case .idle:
-            state = .closing
-            context.close(promise: nil)
-        case .receiving, .responding, .closing:
-            break  // the current response carries `connection: close` and ends the connection
-        }
+        run(machine.drainRequested(), now: nil)
         promise?.succeed()
     }
 
-    /// Closing a socket with unread input makes the kernel send a reset, which can destroy the
-    /// answer before the client reads it. Close our side for writing, keep discarding what the
-    /// client still sends for a moment, then close (nginx calls this lingering close).
-    private func lingerAndClose() {
-        context.close(mode: .output).assumeIsolated().whenComplete { [weak self] _ in
-            guard let self, let context = self.context else { return }
+    // MARK: Running actions
+
+    /// Runs one action. `now` is the time the event was fed with; nil for events that take no
+    /// time (they never arm a deadline, but the clock is read if one did).
+    private func run(_ action: HTTPConnectionStateMachine.Action, now: NIODeadline?) {
+        switch action {
+        case .none:
+            break
+        case .armDeadline(let deadline):
+            ensureWakeUp(by: deadline.due, now: now ?? .now())
+        case .sendContinueAndArmDeadline(let deadline):
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            ensureWakeUp(by: deadline.due, now: now ?? .now())
+        case .respond(let head, let body, let receivedAt, let keepAlive):
+            let writer = ResponseWriter(
+                connection: self, context: context, isHeadRequest: head.method == .HEAD,
+                isHTTP10: head.version == .http1_0, keepAlive: keepAlive
+            )
+            self.writer = writer
+            responder.respond(to: ProxyRequest(head: head, body: body, receivedAt: receivedAt), writer: writer)
+        case .answerError(let answer):
+            send(answer)
+        case .requestTimedOut(let answer):
+            // The path only: a query string can carry a credential (`?api_key=`).
+            let path = answer.head.map { head in head.uri.prefix { $0 != "?" && $0 != "#" } } ?? ""
+            logger.debug("request timed out while receiving", metadata: ["path": "\(path)"])
+            send(answer)
+        case .close:
+            context?.close(promise: nil)
+        case .closeOutputAndLinger:
+            context.close(mode: .output).assumeIsolated().whenComplete { [weak self] _ in
+                guard let self, self.context != nil else { return }
+                let now = NIODeadline.now()
+                self.run(self.machine.outputClosed(now: now), now: now)
+            }
+        case .readUntil(let deadline):
             context.read()
-            self.setDeadline(after: Self.lingerTime, .close)
+            ensureWakeUp(by: deadline.due, now: now ?? .now())
+        case .read:
+            context.read()
+        case .armDeadlineAndStartQueuedRequests(let deadline):
+            ensureWakeUp(by: deadline.due, now: now ?? .now())
+            startQueuedRequests()
+        case .startQueuedRequests:
+            startQueuedRequests()
+        case .notifyClientLeft:
+            writer?.clientDisconnected()
         }
     }
 
-    // MARK: Timers
-
-    /// What happens when the connection's deadline passes.
-    private enum DeadlineAction {
-        /// Keep-alive connection left idle: close it.
-        case closeIdle
-        /// The request did not arrive in time: 408.
-        case requestTimedOut
-        /// End of a lingering close.
-        case close
+    /// Serves pipelined requests that arrived meanwhile, in order, as long as the machine says
+    /// so. Iterative: a response that ends inside the loop (a hit) comes back through
+    /// `responseEnded`, which the machine answers without starting a second loop.
+    private func startQueuedRequests() {
+        while true {
+            let now = NIODeadline.now()
+            guard let action = machine.nextQueuedPart(now: now) else { return }
+            run(action, now: now)
+        }
     }
 
-    private func armIdleTimer() {
-        setDeadline(after: limits.idleTimeout, .closeIdle)
+    private func send(_ answer: ConnectionErrorAnswer) {
+        let writer = ResponseWriter(
+            connection: self, context: context, isHeadRequest: answer.isHeadRequest, isHTTP10: answer.isHTTP10, keepAlive: false
+        )
+        self.writer = writer
+        var headers = HTTPHeaders()
+        if let seconds = answer.retryAfterSeconds { headers.add(name: "retry-after", value: String(seconds)) }
+        writer.send(error: answer.error, extraHeaders: headers)
     }
 
-    /// Sets the connection's one deadline (a stored value; see `DeadlineWakeUp`).
-    private func setDeadline(after delay: TimeAmount, _ action: DeadlineAction) {
-        let now = NIODeadline.now()
-        deadline = (now + delay, action)
-        ensureWakeUp(by: now + delay, now: now)
-    }
-
-    /// No deadline while a response is produced (the upstream side has its own timeouts).
-    private func cancelTimer() {
-        deadline = nil
-    }
+    // MARK: Deadlines
 
     private func ensureWakeUp(by due: NIODeadline, now: NIODeadline) {
         guard let context, let target = wakeUp.target(by: due, now: now) else { return }
         wakeUp.schedule(at: target, on: context.eventLoop) { [weak self] in
-            self?.deadlineCheck()
+            self?.deadlineWakeUp()
         }
     }
 
-    private func deadlineCheck() {
+    private func deadlineWakeUp() {
         wakeUp.fired()
-        guard let (due, action) = deadline else { return }
         let now = NIODeadline.now()
-        if now < due {
-            ensureWakeUp(by: due, now: now)
-            return
-        }
-        deadline = nil
-        switch action {
-        case .closeIdle:
-            guard case .idle = state else { return }
-            state = .closing
-            context?.close(promise: nil)
-        case .requestTimedOut:
-            requestTimedOut()
-        case .close:
-            context?.close(promise: nil)
-        }
+        run(machine.wakeUpFired(now: now), now: now)
     }
 }

@@ -1,0 +1,2 @@
+/// Asks a connection to finish its current response and close (graceful shutdown).
+struct DrainConnectionEvent {}
