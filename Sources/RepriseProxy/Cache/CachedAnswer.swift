@@ -142,7 +142,7 @@ final class CachedAnswer: Sendable {
         for header in entry.headers where !isContentType(header.name) {
             ResponseHeadEncoder.writeHeader(name: header.name, value: header.value, into: &head)
         }
-        head.writeStaticString("x-cache: HIT\r\n")
+        ResponseHeadEncoder.writeHeader(name: "x-cache", value: CacheStatus.hit.headerValue, into: &head)
         ResponseHeadEncoder.writeFraming(.contentLength(body.count), into: &head)
         return Encoded(head: head, body: ByteBuffer(bytes: body), contentType: contentType)
     }

@@ -92,7 +92,7 @@ final class Flight: @unchecked Sendable {
                 shared.add(name: name, value: value)
             }
         }
-        shared.add(name: "x-cache", value: "COALESCED")
+        shared.add(name: "x-cache", value: CacheStatus.coalesced.headerValue)
         return shared
     }
 
@@ -114,7 +114,7 @@ final class Flight: @unchecked Sendable {
     /// Reprise's own error before any upstream head; `headers` are the leader's.
     func failed(_ error: ProxyError, headers: HTTPHeaders) {
         var coalescedHeaders = headers
-        coalescedHeaders.replaceOrAdd(name: "x-cache", value: "COALESCED")
+        coalescedHeaders.replaceOrAdd(name: "x-cache", value: CacheStatus.coalesced.headerValue)
         failureHeaders = coalescedHeaders
         run(machine.failed(error))
     }
@@ -192,7 +192,7 @@ final class Flight: @unchecked Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: encoded.contentType)
         if let attempts = head.headers.first(name: "x-reprise-attempts") { headers.add(name: "x-reprise-attempts", value: attempts) }
-        headers.add(name: "x-cache", value: "COALESCED")
+        headers.add(name: "x-cache", value: CacheStatus.coalesced.headerValue)
         return (head.status, headers, encoded.body)
     }
 

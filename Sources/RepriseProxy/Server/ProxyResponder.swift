@@ -67,7 +67,7 @@ final class ProxyResponder: RequestResponder, Sendable {
                 return
             }
         }
-        forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+        forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
     }
 
     /// The request's tenant namespace, or nil when the request must bypass the cache: no tenant
@@ -90,7 +90,7 @@ final class ProxyResponder: RequestResponder, Sendable {
     private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
         let builder = keyBuilders.builder(on: writer.eventLoop)
         guard let namespace = tenantNamespace(of: request, normalizedPath: normalizedPath, builder: builder) else {
-            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         let scope = CacheScope(
@@ -102,7 +102,7 @@ final class ProxyResponder: RequestResponder, Sendable {
             keyed = try builder.key(scope: scope, body: request.body?.readableBytesView ?? ByteBuffer().readableBytesView)
         } catch {
             // Not JSON, or JSON we refuse to key: the upstream gives the answer (and the error).
-            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         serve(request, keyed: keyed, policy: cacheConfig.policy, generation: CachePath.isGeneration(normalizedPath: normalizedPath), writer: writer)
@@ -114,7 +114,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         // A GET with a body is not a model-list request: the upstream decides what it means.
         let builder = keyBuilders.builder(on: writer.eventLoop)
         guard (request.body?.readableBytes ?? 0) == 0, let namespace = tenantNamespace(of: request, normalizedPath: normalizedPath, builder: builder) else {
-            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         let scope = CacheScope(
@@ -138,7 +138,7 @@ final class ProxyResponder: RequestResponder, Sendable {
             generation: generation
         )
         if decision.isBypass {
-            forward(request, writer: writer, cacheStatus: "BYPASS", tee: nil)
+            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         if decision.lookup, let answer = cache.lookupMemory(keyed.key), serveIfAcceptable(answer, decision: decision, facts: keyed.facts, writer: writer) {
@@ -165,7 +165,7 @@ final class ProxyResponder: RequestResponder, Sendable {
     ) {
         let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
         guard let flights, decision.lookup else {
-            forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+            forward(request, writer: writer, cacheStatus: .miss, tee: tee)
             return
         }
         let role = flights.joinOrLead(key) {
@@ -174,14 +174,14 @@ final class ProxyResponder: RequestResponder, Sendable {
         switch role {
         case .follower(let flight):
             // Handed back when the flight cannot serve this shape (answer too large to buffer, broken).
-            flight.join(writer: writer, shape: shape) { [self] in forward(request, writer: writer, cacheStatus: "MISS", tee: tee) }
+            flight.join(writer: writer, shape: shape) { [self] in forward(request, writer: writer, cacheStatus: .miss, tee: tee) }
         case .leader(let flight):
             UpstreamExchange(
-                request: request, writer: writer, targets: targets, cacheStatus: "MISS", tee: tee,
+                request: request, writer: writer, targets: targets, cacheStatus: .miss, tee: tee,
                 flight: flight, onLanded: { flights.land(key, flight: flight) }
             ).start()
         case .alone:
-            forward(request, writer: writer, cacheStatus: "MISS", tee: tee)
+            forward(request, writer: writer, cacheStatus: .miss, tee: tee)
         }
     }
 
@@ -205,7 +205,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
     }
 
-    private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: String, tee: CacheTee?) {
+    private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
         UpstreamExchange(request: request, writer: writer, targets: targets, cacheStatus: cacheStatus, tee: tee).start()
     }
 

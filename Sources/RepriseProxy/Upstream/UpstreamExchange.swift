@@ -24,7 +24,7 @@ final class UpstreamExchange {
     private let request: ProxyRequest
     private let writer: ResponseWriter
     private let targets: UpstreamTargets
-    private let cacheStatus: String
+    private let cacheStatus: CacheStatus
     private let tee: CacheTee?
     private let eventLoop: EventLoop
     private var retry: RetryStateMachine
@@ -46,7 +46,7 @@ final class UpstreamExchange {
     private var answerComplete = false
 
     init(
-        request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: String, tee: CacheTee?,
+        request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: CacheStatus, tee: CacheTee?,
         flight: Flight? = nil, onLanded: (() -> Void)? = nil
     ) {
         self.flight = flight
@@ -208,7 +208,7 @@ final class UpstreamExchange {
         }
         mode = .delivering
         var headers = HopByHopHeaders.removing(from: head.headers, alsoRemoving: UpstreamClient.responseHeadersNotForwarded)
-        headers.add(name: "x-cache", value: cacheStatus)
+        headers.add(name: "x-cache", value: cacheStatus.headerValue)
         headers.add(name: "x-reprise-attempts", value: String(attempt))
         let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
         let contentLength = isChunked ? nil : head.headers.first(name: "content-length").flatMap(Int.init)
@@ -363,7 +363,7 @@ final class UpstreamExchange {
     private func finish(error: ProxyError, extraHeaders: HTTPHeaders = HTTPHeaders()) {
         mode = .done
         var headers = extraHeaders
-        headers.add(name: "x-cache", value: cacheStatus)
+        headers.add(name: "x-cache", value: cacheStatus.headerValue)
         headers.add(name: "x-reprise-attempts", value: String(attempt))
         flight?.failed(error, headers: headers)
         land()
