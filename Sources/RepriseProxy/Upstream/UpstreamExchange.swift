@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import RepriseCore
 
 /// One client request's conversation with the upstream(s): admission by the circuit breaker
@@ -238,7 +237,7 @@ final class UpstreamExchange {
         }
     }
 
-    fileprivate func failed(_ error: Error, attempt number: Int) {
+    fileprivate func failed(_ error: UpstreamCallError, attempt number: Int) {
         guard number == attempt else { return }
         firstByteTimer?.cancel()
         switch mode {
@@ -281,25 +280,21 @@ final class UpstreamExchange {
         }
     }
 
-    private func classify(_ error: Error) -> AttemptFailure {
+    private func classify(_ error: UpstreamCallError) -> AttemptFailure {
         if firstByteTimedOut { return .timeoutBeforeFirstByte }
-        if let error = error as? UpstreamCallError {
-            switch error {
-            case .connectFailed, .connectTimeout, .remoteClosed: return .connectError
-            // A refused certificate is refused again on the next attempt: not retried (the
-            // client learns at once what to fix), and counted against the breaker. Any other
-            // handshake failure (a reset, a protocol alert) is a connect error like a refused
-            // TCP connect: nothing reached the upstream application, a retry is safe.
-            case .tlsFailed(let tls, _): return tls.isCertificateFailure ? .otherError : .connectError
-            case .readTimeout, .deadlineExceeded: return .timeoutBeforeFirstByte
-            case .cancelled, .badResponse: return .otherError
-            }
+        switch error {
+        case .connectFailed, .connectTimeout, .remoteClosed: return .connectError
+        // A refused certificate is refused again on the next attempt: not retried (the client
+        // learns at once what to fix), and counted against the breaker. Any other handshake
+        // failure (a reset, a protocol alert) is a connect error like a refused TCP connect:
+        // nothing reached the upstream application, a retry is safe.
+        case .tlsFailed(let tls, _): return tls.isCertificateFailure ? .otherError : .connectError
+        case .readTimeout, .deadlineExceeded: return .timeoutBeforeFirstByte
+        case .cancelled, .badResponse: return .otherError
         }
-        if error is NIOConnectionError || error is IOError || error is ChannelError { return .connectError }
-        return .otherError
     }
 
-    private func giveUp(_ reason: RetryGiveUpReason, lastFailure: AttemptFailure?, error: Error? = nil) {
+    private func giveUp(_ reason: RetryGiveUpReason, lastFailure: AttemptFailure?, error: UpstreamCallError? = nil) {
         mode = .done
         let proxyError: ProxyError
         switch (reason, lastFailure) {
@@ -314,20 +309,13 @@ final class UpstreamExchange {
     }
 
     /// Reprise's answer for an upstream failure before any byte reached the client.
-    static func proxyError(for error: Error) -> ProxyError {
-        if let error = error as? UpstreamCallError {
-            switch error {
-            case .connectTimeout, .readTimeout, .deadlineExceeded:
-                return .upstreamTimeout(error.description)
-            case .remoteClosed, .badResponse:
-                return .upstreamBadResponse(error.description)
-            case .tlsFailed:
-                return .upstreamTLSFailed(error.description)
-            case .connectFailed, .cancelled:
-                return .upstreamUnreachable(error.description)
-            }
+    static func proxyError(for error: UpstreamCallError) -> ProxyError {
+        switch error {
+        case .connectTimeout, .readTimeout, .deadlineExceeded: .upstreamTimeout(error.description)
+        case .remoteClosed, .badResponse: .upstreamBadResponse(error.description)
+        case .tlsFailed: .upstreamTLSFailed(error.description)
+        case .connectFailed, .cancelled: .upstreamUnreachable(error.description)
         }
-        return .upstreamUnreachable("\(error)")
     }
 
     private func finish(error: ProxyError, extraHeaders: HTTPHeaders = HTTPHeaders()) {
