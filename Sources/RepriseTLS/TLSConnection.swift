@@ -2,10 +2,11 @@ import RepriseCrypto
 import COpenSSL
 import NIOCore
 
-/// Owns one server-side `SSL*` and its two memory BIOs (freed exactly once, by `SSL_free` in
-/// `deinit`). Ciphertext goes in through `feed`, plaintext comes out of `read`; plaintext goes in
-/// through `write` and ciphertext comes out of `takeCiphertext`. Not thread-safe: one connection,
-/// one event loop. Every call clears the error queue first and drains it on failure.
+/// Owns one `SSL*` (server or client side) and its two memory BIOs (freed exactly once, by
+/// `SSL_free` in `deinit`). Ciphertext goes in through `feed`, plaintext comes out of `read`;
+/// plaintext goes in through `write` and ciphertext comes out of `takeCiphertext`. Not
+/// thread-safe: one connection, one event loop. Every call clears the error queue first and
+/// drains it on failure.
 final class TLSConnection {
     enum HandshakeResult {
         case complete
@@ -21,17 +22,50 @@ final class TLSConnection {
         case failed(TLSConnectionError)
     }
 
-    /// Keeps the `SSL_CTX` and the ALPN list its callback reads alive as long as this `SSL`.
-    let context: TLSServerContext
+    /// Server side: keeps the `SSL_CTX` and the ALPN list its callback reads alive as long as this `SSL`.
+    let serverContext: TLSServerContext?
+    /// Client side: keeps the `SSL_CTX` and the session cache alive as long as this `SSL`.
+    let clientContext: TLSClientContext?
+    /// Client side: the host (and port) whose sessions this connection resumes and stores.
+    let sessionKey: String
     private let ssl: OpaquePointer
     /// Ciphertext from the network (owned by `ssl`).
     private let networkToSSL: OpaquePointer
     /// Ciphertext for the network (owned by `ssl`).
     private let sslToNetwork: OpaquePointer
 
-    init(context: TLSServerContext) throws(TLSConnectionError) {
+    /// The server side of an accepted connection.
+    convenience init(context: TLSServerContext) throws(TLSConnectionError) {
+        try self.init(sslContext: context.sslContext, serverContext: context, clientContext: nil, sessionKey: "")
+        SSL_set_accept_state(ssl)
+    }
+
+    /// The client side of a connection to `serverName` (a DNS name, or an IP address literal):
+    /// sends it as SNI (names only), verifies the certificate against it, resumes a session
+    /// stored for `sessionKey` if there is one.
+    convenience init(context: TLSClientContext, serverName: String, sessionKey: String) throws(TLSConnectionError) {
+        try self.init(sslContext: context.sslContext, serverContext: nil, clientContext: context, sessionKey: sessionKey)
+        SSL_set_connect_state(ssl)
         OpenSSLErrorStack.clear()
-        guard let ssl = SSL_new(context.sslContext) else {
+        if TLSClientContext.isIPAddress(serverName) {
+            // RFC 6066: no SNI for address literals; the certificate must name the address.
+            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName) == 1 else {
+                throw TLSConnectionError(.connectionSetupFailed, verificationDetail: "IP address '\(serverName)' refused")
+            }
+        } else {
+            SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
+            guard reprise_SSL_set_tlsext_host_name(ssl, serverName) == 1, SSL_set1_host(ssl, serverName) == 1 else {
+                throw TLSConnectionError(.connectionSetupFailed, verificationDetail: "server name '\(serverName)' refused")
+            }
+        }
+        // The session callback finds this connection (and its key) through the SSL's app data.
+        _ = SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        context.resumeSession(for: sessionKey, on: ssl)
+    }
+
+    private init(sslContext: OpaquePointer, serverContext: TLSServerContext?, clientContext: TLSClientContext?, sessionKey: String) throws(TLSConnectionError) {
+        OpenSSLErrorStack.clear()
+        guard let ssl = SSL_new(sslContext) else {
             throw TLSConnectionError(.connectionSetupFailed)
         }
         guard let inbound = BIO_new(BIO_s_mem()) else {
@@ -47,8 +81,9 @@ final class TLSConnection {
         _ = reprise_BIO_set_mem_eof_return(inbound, -1)
         _ = reprise_BIO_set_mem_eof_return(outbound, -1)
         SSL_set_bio(ssl, inbound, outbound)  // ssl owns both BIOs from here
-        SSL_set_accept_state(ssl)
-        self.context = context
+        self.serverContext = serverContext
+        self.clientContext = clientContext
+        self.sessionKey = sessionKey
         self.ssl = ssl
         self.networkToSSL = inbound
         self.sslToNetwork = outbound
@@ -81,8 +116,25 @@ final class TLSConnection {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             return .needsMoreCiphertext
         default:
+            if clientContext != nil, let refused = certificateFailure(sslErrorCode: error) { return .failed(refused) }
             return .failed(TLSConnectionError(.handshakeFailed, sslErrorCode: error))
         }
+    }
+
+    /// Client side, after a failed handshake: the certificate check that failed, if one did.
+    private func certificateFailure(sslErrorCode: Int32) -> TLSConnectionError? {
+        let result = SSL_get_verify_result(ssl)
+        guard result != Int(X509_V_OK) else { return nil }
+        let detail = X509_verify_cert_error_string(result).map { String(cString: $0) } ?? "verify error \(result)"
+        let kind: TLSConnectionError.Kind = switch Int32(truncatingIfNeeded: result) {
+        case X509_V_ERR_CERT_HAS_EXPIRED, X509_V_ERR_CERT_NOT_YET_VALID: .certificateExpired
+        case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH: .certificateHostnameMismatch
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+             X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+             X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: .certificateUntrusted
+        default: .certificateRejected
+        }
+        return TLSConnectionError(kind, sslErrorCode: sslErrorCode, verificationDetail: detail)
     }
 
     /// Decrypts at most one record's worth of plaintext (up to `maximumBytes`).
@@ -162,7 +214,19 @@ final class TLSConnection {
             cipher: cipher,
             alpnProtocol: alpn,
             peerCertificateSubject: peerSubject,
-            serverCertificateSerial: context.certificateSerial
+            serverCertificateSerial: serverContext?.certificateSerial ?? ""
+        )
+    }
+
+    /// Client side: what the handshake agreed on; call after it completed.
+    func negotiatedClientParameters() -> TLSClientHandshakeCompleted {
+        let server = negotiatedParameters()
+        return TLSClientHandshakeCompleted(
+            protocolVersion: server.protocolVersion,
+            cipher: server.cipher,
+            alpnProtocol: server.alpnProtocol,
+            serverCertificateSubject: server.peerCertificateSubject,
+            sessionReused: SSL_session_reused(ssl) == 1
         )
     }
 }

@@ -25,7 +25,7 @@ public final class TLSServerContext: @unchecked Sendable {
         let keyFile = try PEMFile(path: configuration.privateKeyPath)
         let caFile = try configuration.clientCertificateAuthorityPath.map { path throws(TLSConfigurationError) in try PEMFile(path: path) }
 
-        let wire = try Self.alpnWireFormat(configuration.alpnProtocols)
+        let wire = try ALPNWireFormat.encode(configuration.alpnProtocols)
         OpenSSLErrorStack.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSConfigurationError(.badSetting, path: nil, detail: "SSL_CTX_new failed")
@@ -33,8 +33,8 @@ public final class TLSServerContext: @unchecked Sendable {
         let alpn = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(wire.count, 1))
         _ = alpn.initialize(from: wire)
         do throws(TLSConfigurationError) {
-            let leaf = try Self.loadCertificateChain(certificateFile, into: context)
-            try Self.loadPrivateKey(keyFile, matching: leaf, into: context)
+            let leaf = try OpenSSLContextFiles.loadCertificateChain(certificateFile, into: context)
+            try OpenSSLContextFiles.loadPrivateKey(keyFile, matching: leaf, into: context)
             try Self.applyProtocolSettings(configuration, to: context)
             if let caFile { try Self.requireClientCertificates(caFile, on: context) }
             self.certificateSubject = Self.oneLineSubject(of: leaf)
@@ -55,57 +55,6 @@ public final class TLSServerContext: @unchecked Sendable {
     }
 
     // MARK: - Building steps
-
-    /// Leaf first, then the intermediates. Returns the leaf (owned by the context).
-    private static func loadCertificateChain(_ file: PEMFile, into context: OpaquePointer) throws(TLSConfigurationError) -> OpaquePointer {
-        try file.withMemoryBIO { bio throws(TLSConfigurationError) in
-            OpenSSLErrorStack.clear()
-            guard let leaf = PEM_read_bio_X509_AUX(bio, nil, nil, nil) else {
-                throw TLSConfigurationError(.badCertificate, path: file.path, detail: "no PEM certificate found")
-            }
-            defer { X509_free(leaf) }  // SSL_CTX_use_certificate takes its own reference
-            guard SSL_CTX_use_certificate(context, leaf) == 1 else {
-                throw TLSConfigurationError(.badCertificate, path: file.path, detail: "certificate refused (key too small or unsupported?)")
-            }
-            while let intermediate = PEM_read_bio_X509(bio, nil, nil, nil) {
-                guard reprise_SSL_CTX_add0_chain_cert(context, intermediate) == 1 else {
-                    X509_free(intermediate)
-                    throw TLSConfigurationError(.badCertificate, path: file.path, detail: "intermediate certificate refused")
-                }
-            }
-            // The loop ends on "no start line", which is the normal end of the file; a PEM block
-            // that is present but broken is a bad file.
-            let trailing = OpenSSLErrorStack.drain()
-            if trailing.contains(where: { !$0.contains("no start line") }) {
-                throw TLSConfigurationError(.badCertificate, path: file.path, detail: "broken certificate after the leaf", openSSLErrors: trailing)
-            }
-            guard let stored = SSL_CTX_get0_certificate(context) else {
-                throw TLSConfigurationError(.badCertificate, path: file.path, detail: "certificate not stored")
-            }
-            return stored
-        }
-    }
-
-    private static func loadPrivateKey(_ file: PEMFile, matching leaf: OpaquePointer, into context: OpaquePointer) throws(TLSConfigurationError) {
-        try file.withMemoryBIO { bio throws(TLSConfigurationError) in
-            OpenSSLErrorStack.clear()
-            // An empty passphrase instead of a NULL one: OpenSSL would otherwise prompt on the
-            // terminal for an encrypted key. Encrypted keys are therefore refused.
-            let key: OpaquePointer? = "".withCString { empty in
-                PEM_read_bio_PrivateKey(bio, nil, nil, UnsafeMutableRawPointer(mutating: empty))
-            }
-            guard let key else {
-                throw TLSConfigurationError(.badPrivateKey, path: file.path, detail: "no unencrypted PEM private key found")
-            }
-            defer { EVP_PKEY_free(key) }
-            guard X509_check_private_key(leaf, key) == 1 else {
-                throw TLSConfigurationError(.keyMismatch, path: file.path, detail: "private key does not match the certificate")
-            }
-            guard SSL_CTX_use_PrivateKey(context, key) == 1, SSL_CTX_check_private_key(context) == 1 else {
-                throw TLSConfigurationError(.keyMismatch, path: file.path, detail: "private key refused")
-            }
-        }
-    }
 
     private static func applyProtocolSettings(_ configuration: TLSServerConfiguration, to context: OpaquePointer) throws(TLSConfigurationError) {
         OpenSSLErrorStack.clear()
@@ -138,40 +87,9 @@ public final class TLSServerContext: @unchecked Sendable {
     }
 
     private static func requireClientCertificates(_ file: PEMFile, on context: OpaquePointer) throws(TLSConfigurationError) {
-        try file.withMemoryBIO { bio throws(TLSConfigurationError) in
-            OpenSSLErrorStack.clear()
-            guard let store = SSL_CTX_get_cert_store(context) else {
-                throw TLSConfigurationError(.badCertificateAuthority, path: file.path, detail: "cannot get the CA store")
-            }
-            var count = 0
-            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
-                defer { X509_free(certificate) }
-                // The store verifies client chains; the client CA list tells clients which CAs
-                // we accept. Both take their own references.
-                guard X509_STORE_add_cert(store, certificate) == 1, SSL_CTX_add_client_CA(context, certificate) == 1 else {
-                    throw TLSConfigurationError(.badCertificateAuthority, path: file.path, detail: "CA certificate refused")
-                }
-                count += 1
-            }
-            let trailing = OpenSSLErrorStack.drain()
-            if count == 0 || trailing.contains(where: { !$0.contains("no start line") }) {
-                throw TLSConfigurationError(.badCertificateAuthority, path: file.path, detail: count == 0 ? "no PEM certificate found" : "broken certificate in bundle", openSSLErrors: trailing)
-            }
-            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
-        }
-    }
-
-    private static func alpnWireFormat(_ protocols: [String]) throws(TLSConfigurationError) -> [UInt8] {
-        var wire: [UInt8] = []
-        for name in protocols {
-            let bytes = Array(name.utf8)
-            guard !bytes.isEmpty, bytes.count <= 255 else {
-                throw TLSConfigurationError(.badSetting, path: nil, detail: "ALPN protocol '\(name)' must be 1...255 bytes", openSSLErrors: [])
-            }
-            wire.append(UInt8(bytes.count))
-            wire.append(contentsOf: bytes)
-        }
-        return wire
+        // The store verifies client chains; the client CA list tells clients which CAs we accept.
+        try OpenSSLContextFiles.trustCertificateAuthorities(file, in: context, alsoAdvertisingToClients: true)
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
     }
 
     static func oneLineSubject(of certificate: OpaquePointer) -> String {

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Throwaway PKI made with the `openssl` CLI in a temp directory (never committed): a CA, a
-/// server certificate for localhost/127.0.0.1, a second one for rotation, a client certificate
-/// and an unrelated key.
+/// server certificate for localhost/127.0.0.1, a second one for rotation, an expired one, one
+/// for another host name, a client certificate and an unrelated key.
 struct TestCertificates {
     let directory: URL
 
@@ -14,6 +14,12 @@ struct TestCertificates {
     var clientCertificate: String { path("client.pem") }
     var clientKey: String { path("client.key") }
     var unrelatedKey: String { path("unrelated.key") }
+    /// For localhost, signed by the CA, but its validity ended a day ago.
+    var expiredCertificate: String { path("expired.pem") }
+    var expiredKey: String { path("expired.key") }
+    /// Signed by the CA, valid, but only for `other.example`.
+    var otherHostCertificate: String { path("otherhost.pem") }
+    var otherHostKey: String { path("otherhost.key") }
 
     static let serverSerial = "1001"
     static let rotatedSerial = "2002"
@@ -24,11 +30,15 @@ struct TestCertificates {
         let serverExtensions = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
         try serverExtensions.write(toFile: path("server.ext"), atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: path("client.ext"), atomically: true, encoding: .utf8)
+        try "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n".write(toFile: path("otherhost.ext"), atomically: true, encoding: .utf8)
         try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                      "-keyout", path("ca.key"), "-out", caCertificate, "-days", "2", "-subj", "/CN=Reprise Test CA"])
         try issue(name: "server", subject: "/CN=localhost", serial: "0x" + Self.serverSerial, extensions: "server.ext")
         try issue(name: "rotated", subject: "/CN=localhost rotated", serial: "0x" + Self.rotatedSerial, extensions: "server.ext")
         try issue(name: "client", subject: "/CN=reprise-test-client", serial: "0x3003", extensions: "client.ext")
+        // `-days -1`: valid from now until a day ago, i.e. expired (OpenSSL 3.0 has no -not_after).
+        try issue(name: "expired", subject: "/CN=localhost", serial: "0x4004", extensions: "server.ext", days: "-1")
+        try issue(name: "otherhost", subject: "/CN=other.example", serial: "0x5005", extensions: "otherhost.ext")
         try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", unrelatedKey])
     }
 
@@ -36,11 +46,11 @@ struct TestCertificates {
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    private func issue(name: String, subject: String, serial: String, extensions: String) throws {
+    private func issue(name: String, subject: String, serial: String, extensions: String, days: String = "2") throws {
         try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                      "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
         try openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", caCertificate, "-CAkey", path("ca.key"),
-                     "-set_serial", serial, "-days", "2", "-out", path("\(name).pem"), "-extfile", path(extensions)])
+                     "-set_serial", serial, "-days", days, "-out", path("\(name).pem"), "-extfile", path(extensions)])
     }
 
     private func openssl(_ arguments: [String]) throws {

@@ -129,11 +129,22 @@ public struct UpstreamConfig: Sendable, Decodable {
     public var fallbackURL: UpstreamURL?
     public var retry = RetryConfig()
     public var circuitBreaker = CircuitBreakerConfig()
+    /// PEM CA bundle trusted for `https://` upstreams *instead of* the system trust store
+    /// (a private CA: service mesh, corporate gateway, a local TLS mock); empty: the system store.
+    public var caFile = ""
+    /// PEM client certificate chain (leaf first) presented to `https://` upstreams that require
+    /// mTLS; set together with `clientKey`.
+    public var clientCertificate = ""
+    /// Unencrypted PEM private key of `clientCertificate`.
+    public var clientKey = ""
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case url, retry
+        case caFile = "ca_file"
+        case clientCertificate = "client_certificate"
+        case clientKey = "client_key"
         case firstByteTimeout = "first_byte_timeout"
         case fallbackURL = "fallback_url"
         case circuitBreaker = "circuit_breaker"
@@ -156,6 +167,14 @@ public struct UpstreamConfig: Sendable, Decodable {
         fallbackURL = try container.decodeIfPresent(UpstreamURL.self, forKey: .fallbackURL)
         retry = try container.decode(.retry, default: defaults.retry)
         circuitBreaker = try container.decode(.circuitBreaker, default: defaults.circuitBreaker)
+        caFile = try container.decode(.caFile, default: defaults.caFile)
+        clientCertificate = try container.decode(.clientCertificate, default: defaults.clientCertificate)
+        clientKey = try container.decode(.clientKey, default: defaults.clientKey)
+    }
+
+    /// Some upstream (the primary or the fallback) is called over TLS.
+    public var usesTLS: Bool {
+        url.isTLS || fallbackURL?.isTLS == true
     }
 
     func validate() -> [ConfigError] {
@@ -167,6 +186,10 @@ public struct UpstreamConfig: Sendable, Decodable {
         }
         if !(1...10_000).contains(maxConnectionsPerLoop) {
             problems.append(ConfigError(keyPath: "upstream.max_connections_per_loop", "must be between 1 and 10000, got \(maxConnectionsPerLoop)"))
+        }
+        if clientCertificate.isEmpty != clientKey.isEmpty {
+            let missing = clientCertificate.isEmpty ? "upstream.client_certificate" : "upstream.client_key"
+            problems.append(ConfigError(keyPath: missing, "required with \(clientCertificate.isEmpty ? "upstream.client_key" : "upstream.client_certificate") (a client certificate and its key go together)"))
         }
         return problems + retry.validate() + (circuitBreaker.enabled ? circuitBreaker.validate() : [])
     }

@@ -35,6 +35,12 @@ public struct ProxyError: Error, Sendable, Equatable {
     public static func upstreamUnreachable(_ detail: String) -> Self {
         Self(status: 502, type: "api_error", code: "upstream_unreachable", message: "upstream unreachable: \(detail)")
     }
+    /// The TLS handshake with an `https://` upstream failed (certificate not trusted, wrong
+    /// host name, expired, protocol refused): said apart from "unreachable" because the fix is
+    /// in the configuration (`upstream.ca_file`, the URL's host) or on the upstream.
+    public static func upstreamTLSFailed(_ detail: String) -> Self {
+        Self(status: 502, type: "api_error", code: "upstream_tls_failed", message: "upstream TLS failed: \(detail)")
+    }
     public static func upstreamBadResponse(_ detail: String) -> Self {
         Self(status: 502, type: "api_error", code: "upstream_bad_response", message: "upstream failed: \(detail)")
     }

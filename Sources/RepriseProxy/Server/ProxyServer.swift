@@ -18,6 +18,9 @@ public final class ProxyServer: Service {
     public let state = ServerState()
     private let threads: Int
     private let tls: TLSContextProvider?
+    /// For `https://` upstreams: trust, client certificate and session cache, shared by every
+    /// pool (primary and fallback).
+    private let upstreamTLS: TLSClientContext?
     private let redisConfiguration: RedisConfiguration?
 
     /// Checks what the configuration names outside itself (certificate files, the Redis URL);
@@ -26,6 +29,7 @@ public final class ProxyServer: Service {
         self.config = config
         self.logger = logger
         self.tls = try Self.makeTLSProvider(config.server.tls, logger: logger)
+        self.upstreamTLS = try Self.makeUpstreamTLSContext(config.upstream)
         self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
         self.threads = config.server.threads == 0 ? System.coreCount : config.server.threads
     }
@@ -129,13 +133,13 @@ public final class ProxyServer: Service {
     private func makeUpstreamTargets(group: EventLoopGroup) -> UpstreamTargets {
         let upstream = config.upstream
         let primary = UpstreamTarget(
-            name: upstream.url.description, client: UpstreamClient(config: upstream, eventLoopGroup: group),
+            name: upstream.url.description, client: UpstreamClient(config: upstream, tls: upstreamTLS, eventLoopGroup: group),
             config: upstream, logger: logger
         )
         let fallback = upstream.fallbackURL.map { url -> UpstreamTarget in
             var fallbackConfig = upstream
             fallbackConfig.url = url
-            return UpstreamTarget(name: url.description, client: UpstreamClient(config: fallbackConfig, eventLoopGroup: group),
+            return UpstreamTarget(name: url.description, client: UpstreamClient(config: fallbackConfig, tls: upstreamTLS, eventLoopGroup: group),
                                   config: fallbackConfig, logger: logger)
         }
         return UpstreamTargets(
@@ -195,6 +199,31 @@ public final class ProxyServer: Service {
             case tls.privateKey: key = "server.tls.private_key"
             case tls.clientCA where !tls.clientCA.isEmpty: key = "server.tls.client_ca"
             default: key = error.kind == .badSetting ? "server.tls.ciphers" : "server.tls"
+            }
+            throw ConfigFileError(file: error.path ?? "configuration", problems: [ConfigError(keyPath: key, "\(error)")])
+        }
+    }
+
+    /// The client context for `https://` upstreams, built when one is configured or when
+    /// `upstream.ca_file` or a client certificate is set (so a wrong file stops start-up even
+    /// before it is needed). A file that cannot be read or parsed names its key.
+    private static func makeUpstreamTLSContext(_ upstream: UpstreamConfig) throws -> TLSClientContext? {
+        let filesSet = !upstream.caFile.isEmpty || !upstream.clientCertificate.isEmpty || !upstream.clientKey.isEmpty
+        guard upstream.usesTLS || filesSet else { return nil }
+        let configuration = TLSClientConfiguration(
+            trustedCertificateAuthorityPath: upstream.caFile.isEmpty ? nil : upstream.caFile,
+            clientCertificateChainPath: upstream.clientCertificate.isEmpty ? nil : upstream.clientCertificate,
+            clientPrivateKeyPath: upstream.clientKey.isEmpty ? nil : upstream.clientKey
+        )
+        do {
+            return try TLSClientContext(configuration: configuration)
+        } catch {
+            let key: String
+            switch error.path {
+            case upstream.caFile where !upstream.caFile.isEmpty: key = "upstream.ca_file"
+            case upstream.clientCertificate where !upstream.clientCertificate.isEmpty: key = "upstream.client_certificate"
+            case upstream.clientKey where !upstream.clientKey.isEmpty: key = "upstream.client_key"
+            default: key = "upstream"
             }
             throw ConfigFileError(file: error.path ?? "configuration", problems: [ConfigError(keyPath: key, "\(error)")])
         }

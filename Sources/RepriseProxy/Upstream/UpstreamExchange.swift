@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import RepriseCore
 
 /// One client request's conversation with the upstream(s): admission by the circuit breaker
@@ -30,7 +28,7 @@ final class UpstreamExchange {
     private var retry: RetryStateMachine
     private var attempt = 0
     private var mode = AttemptMode.done
-    private var task: UpstreamCallHandle?
+    private var task: UpstreamCall?
     private var firstByteTimer: Scheduled<Void>?
     private var firstByteTimedOut = false
     private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
@@ -92,7 +90,7 @@ final class UpstreamExchange {
     }
 
     private func land() {
-        // Whatever AsyncHTTPClient keeps of the finished task must not keep this exchange alive.
+        // The finished call must not keep this exchange alive.
         task = nil
         firstByteTimer = nil
         onLanded?()
@@ -117,22 +115,9 @@ final class UpstreamExchange {
         firstByteTimedOut = false
         let thisAttempt = attempt
         do {
-            if let pool = target.client.connectionPool(on: eventLoop) {
-                let upstreamRequest = try target.client.makeUpstreamRequest(for: request, identityEncoding: tee != nil)
-                task = pool.execute(upstreamRequest, deadline: totalDeadline, sink: PooledAttemptRelay(exchange: self, attempt: thisAttempt))
-            } else {
-                let upstreamRequest = try target.client.makeRequest(for: request, identityEncoding: tee != nil)
-                // `.delegate(on:)`, not `.delegateAndChannel(on:)`: the latter makes AsyncHTTPClient
-                // use throw-away connections (see UpstreamClient). This loop's client has its
-                // connections on this loop, so nothing hops.
-                task = target.client.httpClient(on: eventLoop).execute(
-                    request: upstreamRequest,
-                    delegate: AttemptRelay(exchange: self, attempt: thisAttempt),
-                    eventLoop: .delegate(on: eventLoop),
-                    deadline: totalDeadline,
-                    logger: nil
-                )
-            }
+            let upstreamRequest = try target.client.makeUpstreamRequest(for: request, identityEncoding: tee != nil)
+            task = target.client.connectionPool(on: eventLoop)
+                .execute(upstreamRequest, deadline: totalDeadline, sink: AttemptRelay(exchange: self, attempt: thisAttempt))
         } catch let error as ProxyError {
             finish(error: error)
             return
@@ -252,7 +237,7 @@ final class UpstreamExchange {
         }
     }
 
-    fileprivate func failed(_ error: Error, attempt number: Int) {
+    fileprivate func failed(_ error: UpstreamCallError, attempt number: Int) {
         guard number == attempt else { return }
         firstByteTimer?.cancel()
         switch mode {
@@ -295,29 +280,21 @@ final class UpstreamExchange {
         }
     }
 
-    private func classify(_ error: Error) -> AttemptFailure {
+    private func classify(_ error: UpstreamCallError) -> AttemptFailure {
         if firstByteTimedOut { return .timeoutBeforeFirstByte }
-        if let error = error as? UpstreamCallError {
-            switch error {
-            case .connectFailed, .connectTimeout, .remoteClosed: return .connectError
-            case .readTimeout, .deadlineExceeded: return .timeoutBeforeFirstByte
-            case .cancelled, .badResponse: return .otherError
-            }
+        switch error {
+        case .connectFailed, .connectTimeout, .remoteClosed: return .connectError
+        // A refused certificate is refused again on the next attempt: not retried (the client
+        // learns at once what to fix), and counted against the breaker. Any other handshake
+        // failure (a reset, a protocol alert) is a connect error like a refused TCP connect:
+        // nothing reached the upstream application, a retry is safe.
+        case .tlsFailed(let tls, _): return tls.isCertificateFailure ? .otherError : .connectError
+        case .readTimeout, .deadlineExceeded: return .timeoutBeforeFirstByte
+        case .cancelled, .badResponse: return .otherError
         }
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout: return .connectError
-            case .readTimeout: return .timeoutBeforeFirstByte
-            case .deadlineExceeded: return .timeoutBeforeFirstByte
-            case .remoteConnectionClosed: return .connectError
-            default: return .otherError
-            }
-        }
-        if error is NIOConnectionError || error is IOError || error is ChannelError { return .connectError }
-        return .otherError
     }
 
-    private func giveUp(_ reason: RetryGiveUpReason, lastFailure: AttemptFailure?, error: Error? = nil) {
+    private func giveUp(_ reason: RetryGiveUpReason, lastFailure: AttemptFailure?, error: UpstreamCallError? = nil) {
         mode = .done
         let proxyError: ProxyError
         switch (reason, lastFailure) {
@@ -332,32 +309,13 @@ final class UpstreamExchange {
     }
 
     /// Reprise's answer for an upstream failure before any byte reached the client.
-    static func proxyError(for error: Error) -> ProxyError {
-        if let error = error as? UpstreamCallError {
-            switch error {
-            case .connectTimeout, .readTimeout, .deadlineExceeded:
-                return .upstreamTimeout(error.description)
-            case .remoteClosed, .badResponse:
-                return .upstreamBadResponse(error.description)
-            case .connectFailed, .cancelled:
-                return .upstreamUnreachable(error.description)
-            }
+    static func proxyError(for error: UpstreamCallError) -> ProxyError {
+        switch error {
+        case .connectTimeout, .readTimeout, .deadlineExceeded: .upstreamTimeout(error.description)
+        case .remoteClosed, .badResponse: .upstreamBadResponse(error.description)
+        case .tlsFailed: .upstreamTLSFailed(error.description)
+        case .connectFailed, .cancelled: .upstreamUnreachable(error.description)
         }
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout:
-                return .upstreamTimeout("no connection within upstream.connect_timeout")
-            case .readTimeout:
-                return .upstreamTimeout("no data within upstream.read_timeout")
-            case .deadlineExceeded:
-                return .upstreamTimeout("no complete answer within upstream.total_timeout")
-            case .remoteConnectionClosed:
-                return .upstreamBadResponse("the upstream closed the connection before answering")
-            default:
-                return .upstreamUnreachable("\(error)")
-            }
-        }
-        return .upstreamUnreachable("\(error)")
     }
 
     private func finish(error: ProxyError, extraHeaders: HTTPHeaders = HTTPHeaders()) {
@@ -372,44 +330,10 @@ final class UpstreamExchange {
     }
 }
 
-/// The AsyncHTTPClient delegate of one attempt; forwards to the exchange with its attempt
-/// number so events of an abandoned attempt are ignored.
-///
-/// AsyncHTTPClient calls it on the client connection's event loop (`.delegate(on:)`),
-/// where the exchange lives; that confinement makes the unchecked `Sendable` sound.
-private final class AttemptRelay: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Void
-    private let exchange: UpstreamExchange
-    private let attempt: Int
-
-    init(exchange: UpstreamExchange, attempt: Int) {
-        self.exchange = exchange
-        self.attempt = attempt
-    }
-
-    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        _ = exchange.received(head: head, attempt: attempt)
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        exchange.received(body: buffer, attempt: attempt)
-    }
-
-    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-        exchange.finished(attempt: attempt)
-    }
-
-    func didReceiveError(task: HTTPClient.Task<Void>, _ error: Error) {
-        exchange.failed(error, attempt: attempt)
-    }
-}
-
-extension HTTPClient.Task: UpstreamCallHandle {}
-
-/// The sink of one attempt on an `http://` upstream's connection pool; forwards to the exchange
-/// with its attempt number, on the exchange's event loop (the pool's).
-private final class PooledAttemptRelay: UpstreamResponseSink {
+/// The sink of one attempt on the upstream's connection pool; forwards to the exchange with its
+/// attempt number (so events of an abandoned attempt are ignored), on the exchange's event loop
+/// (the pool's).
+private final class AttemptRelay: UpstreamResponseSink {
     private let exchange: UpstreamExchange
     private let attempt: Int
 

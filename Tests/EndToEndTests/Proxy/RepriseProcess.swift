@@ -46,8 +46,14 @@ final class RepriseProcess: Sendable {
 
 /// A free TCP port nobody listens on (bound then released), for "upstream down" tests.
 func unusedPort() throws -> Int {
+    let (fd, port) = bindLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to 127.0.0.1 on a port the system picked: the descriptor and the port.
+func bindLoopbackSocket() -> (descriptor: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -59,5 +65,5 @@ func unusedPort() throws -> Int {
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }

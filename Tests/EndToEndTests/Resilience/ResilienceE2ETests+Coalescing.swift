@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
@@ -16,84 +15,67 @@ extension ResilienceE2ETests {
         let bodyError: String?
     }
 
-    /// Sends one request over `client` and reads the whole body (errors in the body recorded).
-    static func collect(_ client: HTTPClient, url: String, body: String, stream: Bool, headers: [(String, String)]) async throws -> CollectedAnswer {
-        let response = try await client.execute(TestHTTP.request(.POST, url, headers: headers, body: body), timeout: .seconds(60))
-        var text = ""
-        var bodyError: String?
-        do {
-            for try await part in response.body { text += String(buffer: part) }
-        } catch {
-            bodyError = "\(error)"
-        }
+    /// Sends one request on its own connection and reads the whole body (errors in the body recorded).
+    static func collect(url: String, body: String, stream: Bool, headers: [(String, String)]) async throws -> CollectedAnswer {
+        let response = try await TestHTTP.stream(.POST, url, headers: headers, body: body, timeout: .seconds(60))
         return CollectedAnswer(
-            stream: stream, status: Int(response.status.code), cacheStatus: response.headers.first(name: "x-cache"),
-            text: text, bodyError: bodyError
+            stream: stream, status: response.status, cacheStatus: response.headers.first(name: "x-cache"),
+            text: response.text, bodyError: response.bodyError.map { "\($0)" }
         )
     }
 
     @Test func twoHundredConcurrentIdenticalRequestsShareOneUpstreamCall() async throws {
-        // The shared client opens at most 8 connections per host; 200 must be in flight at once.
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
-        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-        do {
-            try await withProxy(yaml: "") { bed in
-                let question = "coalesce \(UUID().uuidString)"
-                let url = bed.proxy.url("/v1/chat/completions")
-                // The flight lasts about 0.5 s + 11 × 150 ms: long enough for 200 clients to join.
-                let headers = [
-                    ("authorization", "Bearer sk-resilience"), ("x-mock-latency-ms", "500"),
-                    ("x-mock-chunk-delay-ms", "150"), ("x-mock-chunks", "12"),
-                ]
-                let answers = try await withThrowingTaskGroup(of: CollectedAnswer.self) { group in
-                    // A streaming leader first, so its followers get the live fan-out (same shape)
-                    // and the converted answer (JSON).
+        try await withProxy(yaml: "") { bed in
+            let question = "coalesce \(UUID().uuidString)"
+            let url = bed.proxy.url("/v1/chat/completions")
+            // The flight lasts about 0.5 s + 11 × 150 ms: long enough for 200 clients to join.
+            let headers = [
+                ("authorization", "Bearer sk-resilience"), ("x-mock-latency-ms", "500"),
+                ("x-mock-chunk-delay-ms", "150"), ("x-mock-chunks", "12"),
+            ]
+            let answers = try await withThrowingTaskGroup(of: CollectedAnswer.self) { group in
+                // A streaming leader first, so its followers get the live fan-out (same shape)
+                // and the converted answer (JSON).
+                group.addTask {
+                    try await Self.collect(url: url, body: Self.chat(question: question, stream: true), stream: true, headers: headers)
+                }
+                _ = try await bed.mock.waitForStats(timeout: .seconds(10)) { $0.requests >= 1 }
+                for index in 1..<200 {
+                    let stream = index % 2 == 0  // 99 more streams: 100 of each with the leader
                     group.addTask {
-                        try await Self.collect(client, url: url, body: Self.chat(question: question, stream: true), stream: true, headers: headers)
+                        try await Self.collect(url: url, body: Self.chat(question: question, stream: stream), stream: stream, headers: headers)
                     }
-                    _ = try await bed.mock.waitForStats(timeout: .seconds(10)) { $0.requests >= 1 }
-                    for index in 1..<200 {
-                        let stream = index % 2 == 0  // 99 more streams: 100 of each with the leader
-                        group.addTask {
-                            try await Self.collect(client, url: url, body: Self.chat(question: question, stream: stream), stream: stream, headers: headers)
-                        }
-                    }
-                    var answers: [CollectedAnswer] = []
-                    for try await answer in group { answers.append(answer) }
-                    return answers
                 }
-
-                #expect(answers.count == 200)
-                #expect(try await bed.mock.stats().requests == 1, "identical concurrent requests called the upstream more than once")
-                #expect(answers.allSatisfy { $0.status == 200 }, "statuses: \(Set(answers.map(\.status)))")
-                #expect(answers.allSatisfy { $0.bodyError == nil }, "broken bodies: \(answers.compactMap(\.bodyError).prefix(3))")
-                let cacheStatuses = answers.map { $0.cacheStatus ?? "none" }
-                #expect(cacheStatuses.filter { $0 == "MISS" }.count == 1, "X-Cache values: \(Dictionary(grouping: cacheStatuses) { $0 }.mapValues(\.count))")
-                #expect(cacheStatuses.filter { $0 == "COALESCED" }.count == 199)
-
-                let streams = answers.filter(\.stream)
-                let jsons = answers.filter { !$0.stream }
-                #expect(streams.count == 100 && jsons.count == 100)
-                let streamText = try #require(streams.first?.text)
-                #expect(streams.allSatisfy { $0.text == streamText }, "stream bodies differ")
-                let events = ServerSentEvents.dataPayloads(streamText)
-                #expect(events.last == "[DONE]")
-                let streamedContent = try Self.streamedContent(events)
-                #expect(!streamedContent.isEmpty)
-
-                let jsonText = try #require(jsons.first?.text)
-                let differing = jsons.filter { $0.text != jsonText }
-                #expect(differing.isEmpty, "\(differing.count) JSON bodies differ, e.g.\n\(jsonText)\n\(differing.first?.text ?? "")")
-                for json in jsons {
-                    #expect(try Self.messageContent(json.text) == streamedContent)
-                }
+                var answers: [CollectedAnswer] = []
+                for try await answer in group { answers.append(answer) }
+                return answers
             }
-        } catch {
-            try? await client.shutdown()
-            throw error
+
+            #expect(answers.count == 200)
+            #expect(try await bed.mock.stats().requests == 1, "identical concurrent requests called the upstream more than once")
+            #expect(answers.allSatisfy { $0.status == 200 }, "statuses: \(Set(answers.map(\.status)))")
+            #expect(answers.allSatisfy { $0.bodyError == nil }, "broken bodies: \(answers.compactMap(\.bodyError).prefix(3))")
+            let cacheStatuses = answers.map { $0.cacheStatus ?? "none" }
+            #expect(cacheStatuses.filter { $0 == "MISS" }.count == 1, "X-Cache values: \(Dictionary(grouping: cacheStatuses) { $0 }.mapValues(\.count))")
+            #expect(cacheStatuses.filter { $0 == "COALESCED" }.count == 199)
+
+            let streams = answers.filter(\.stream)
+            let jsons = answers.filter { !$0.stream }
+            #expect(streams.count == 100 && jsons.count == 100)
+            let streamText = try #require(streams.first?.text)
+            #expect(streams.allSatisfy { $0.text == streamText }, "stream bodies differ")
+            let events = ServerSentEvents.dataPayloads(streamText)
+            #expect(events.last == "[DONE]")
+            let streamedContent = try Self.streamedContent(events)
+            #expect(!streamedContent.isEmpty)
+
+            let jsonText = try #require(jsons.first?.text)
+            let differing = jsons.filter { $0.text != jsonText }
+            #expect(differing.isEmpty, "\(differing.count) JSON bodies differ, e.g.\n\(jsonText)\n\(differing.first?.text ?? "")")
+            for json in jsons {
+                #expect(try Self.messageContent(json.text) == streamedContent)
+            }
         }
-        try await client.shutdown()
     }
 
     @Test func followerGetsTheWholeAnswerAfterTheLeaderLeft() async throws {

@@ -91,6 +91,10 @@ final class ManagedProcess: Sendable {
                 if data.isEmpty { break }
                 output.withLockedValue { $0[keyPath: keyPath].append(contentsOf: data) }
             }
+            // Closed here, not left to Foundation: the pipe outlives the process otherwise, and
+            // a long test run (hundreds of curl and s_client processes) piles up descriptors
+            // until spawning the next process crashes in Process.run.
+            try? handle.close()
         }
         thread.start()
     }

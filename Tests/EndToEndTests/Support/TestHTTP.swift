@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -79,34 +78,15 @@ enum TestJSON {
     }
 }
 
-/// HTTP calls from tests through AsyncHTTPClient's shared client (singleton event loop group).
+/// HTTP calls from tes/// HTTP calls from tests, each on a fresh connection of `TestHTTPConnection` (NIO, plain HTTP/1.1).
 enum TestHTTP {
-    static func request(
-        _ method: HTTPMethod,
-        _ url: String,
-        headers: [(String, String)],
-        body: String?
-    ) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers {
-            request.headers.add(name: name, value: value)
-        }
-        if let body {
-            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
-                request.headers.add(name: "content-type", value: "application/json")
-            }
-            request.body = .bytes(ByteBuffer(string: body))
-        }
-        return request
+    struct BodyTooLarge: Error, CustomStringConvertible {
+        let limit: Int
+        var description: String { "the response body exceeds \(limit) bytes" }
     }
 
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-
-    /// Sends a request and collects the whole body (up to `maxBodyBytes`).
+    /// Sends a request and collects the whole body (up to `maxBodyBytes`); a body that broke
+    /// off throws.
     static func send(
         _ method: HTTPMethod = .GET,
         _ url: String,
@@ -115,12 +95,15 @@ enum TestHTTP {
         timeout: Duration = .seconds(30),
         maxBodyBytes: Int = 16 << 20
     ) async throws -> TestHTTPResponse {
-        let response = try await HTTPClient.shared.execute(
-            request(method, url, headers: headers, body: body),
-            timeout: timeAmount(timeout)
-        )
-        let collected = try await response.body.collect(upTo: maxBodyBytes)
-        return TestHTTPResponse(status: Int(response.status.code), headers: response.headers, body: collected)
+        let response = try await TestHTTPConnection.exchange(method, url, headers: headers, body: body, timeout: timeout)
+        if let error = response.bodyError { throw error }
+        var collected = ByteBuffer()
+        for part in response.parts {
+            var bytes = part.bytes
+            collected.writeBuffer(&bytes)
+            if collected.readableBytes > maxBodyBytes { throw BodyTooLarge(limit: maxBodyBytes) }
+        }
+        return TestHTTPResponse(status: response.status, headers: response.headers, body: collected)
     }
 
     /// Sends a request and reads the body part by part with arrival times. Failing before the
@@ -132,28 +115,6 @@ enum TestHTTP {
         body: String? = nil,
         timeout: Duration = .seconds(30)
     ) async throws -> TestStreamedResponse {
-        let sentAt = ContinuousClock.now
-        let response = try await HTTPClient.shared.execute(
-            request(method, url, headers: headers, body: body),
-            timeout: timeAmount(timeout)
-        )
-        let headAt = ContinuousClock.now
-        var parts: [TestBodyPart] = []
-        var bodyError: (any Error)?
-        do {
-            for try await bytes in response.body {
-                parts.append(TestBodyPart(bytes: bytes, arrivedAt: .now))
-            }
-        } catch {
-            bodyError = error
-        }
-        return TestStreamedResponse(
-            status: Int(response.status.code),
-            headers: response.headers,
-            sentAt: sentAt,
-            headAt: headAt,
-            parts: parts,
-            bodyError: bodyError
-        )
+        try await TestHTTPConnection.exchange(method, url, headers: headers, body: body, timeout: timeout)
     }
 }

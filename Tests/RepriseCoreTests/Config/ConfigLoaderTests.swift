@@ -40,6 +40,9 @@ import Testing
         #expect(loaded.upstream.readTimeout == defaults.upstream.readTimeout)
         #expect(loaded.upstream.totalTimeout == defaults.upstream.totalTimeout)
         #expect(loaded.upstream.maxConnectionsPerLoop == defaults.upstream.maxConnectionsPerLoop)
+        #expect(loaded.upstream.caFile == defaults.upstream.caFile)
+        #expect(loaded.upstream.clientCertificate == defaults.upstream.clientCertificate)
+        #expect(loaded.upstream.clientKey == defaults.upstream.clientKey)
         #expect(loaded.cache.enabled == defaults.cache.enabled)
         #expect(loaded.cache.ttl == defaults.cache.ttl)
         #expect(loaded.cache.maxTTL == defaults.cache.maxTTL)
@@ -135,6 +138,13 @@ import Testing
         #expect(problems("server:\n  max_body_bytes: 10 parsecs\n").map(\.keyPath) == ["server.max_body_bytes"])
         #expect(problems("server:\n  listen: localhost\n").map(\.keyPath) == ["server.listen"])
         #expect(problems("upstream:\n  url: ftp://example.com\n").map(\.keyPath) == ["upstream.url"])
+    }
+
+    /// Files are checked at start by the server (they must exist and parse); here only the pairing.
+    @Test func upstreamClientCertificateAndKeyGoTogether() {
+        #expect(problems("upstream:\n  client_certificate: /c.pem\n").map(\.keyPath) == ["upstream.client_key"])
+        #expect(problems("upstream:\n  client_key: /c.key\n").map(\.keyPath) == ["upstream.client_certificate"])
+        #expect(problems("upstream:\n  ca_file: /ca.pem\n  client_certificate: /c.pem\n  client_key: /c.key\n").isEmpty)
     }
 
     @Test func impossibleValuesAreAllReported() {
