@@ -115,3 +115,39 @@ def test_an_untrusted_certificate_is_refused_by_the_sdk(tls_reprise):
     with pytest.raises(openai.APIConnectionError):
         sdk.chat.completions.create(model="deepseek-chat", messages=fresh_messages())
     http_client.close()
+
+
+@pytest.fixture(scope="module")
+def https_upstream_reprise(pki, tls_reprise, tmp_path_factory):
+    """A second Reprise whose upstream is `https://` (the first Reprise's TLS listener, whose
+    certificate the private CA signed, trusted through `upstream.ca_file`): the production path,
+    through Reprise's own OpenSSL client."""
+    config = tmp_path_factory.mktemp("https-upstream-config") / "reprise.yaml"
+    config.write_text(f"upstream:\n  ca_file: {pki / 'ca.pem'}\n")
+    port = tls_reprise.rsplit(":", 1)[1]
+    process = ManagedProcess(
+        [BUILD / "reprise", "--config", config, "--listen", "127.0.0.1:0", "--upstream", f"https://localhost:{port}"]
+    )
+    yield process
+    process.stop()
+
+
+def test_the_sdk_through_an_https_upstream_json_stream_and_responses(https_upstream_reprise, tls_upstream):
+    sdk = openai.OpenAI(base_url=https_upstream_reprise.url + "/v1", api_key=f"sk-{uuid.uuid4()}", max_retries=0, timeout=30)
+    before = mock_stats(tls_upstream)["requests"]
+    messages = fresh_messages()
+    answers = [sdk.chat.completions.with_raw_response.create(model="deepseek-chat", messages=messages) for _ in range(2)]
+    assert [raw.headers.get("x-cache") for raw in answers] == ["MISS", "HIT"]
+    assert answers[1].parse().model_dump() == answers[0].parse().model_dump()
+    stream_messages = fresh_messages()
+    streams = []
+    for _ in range(2):
+        raw = sdk.chat.completions.with_raw_response.create(model="deepseek-chat", messages=stream_messages, stream=True)
+        streams.append((raw.headers.get("x-cache"), [c.model_dump() for c in raw.parse()]))
+    assert [status for status, _ in streams] == ["MISS", "HIT"]
+    assert streams[1][1] == streams[0][1] and streams[0][1]
+    with sdk.responses.stream(model="gpt-4o-mini", input=f"TLS responses {uuid.uuid4()}") as stream:
+        final = stream.get_final_response()
+    assert final.output_text
+    # Three upstream calls, each through the TLS front to the mock.
+    assert mock_stats(tls_upstream)["requests"] == before + 3
