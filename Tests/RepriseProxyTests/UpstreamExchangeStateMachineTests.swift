@@ -136,6 +136,15 @@ import Testing
         ])
     }
 
+    @Test func givingUpAfterAReadTimeoutSaysTimedOutOnce() {
+        var exchange = machine(policy: RetryPolicy(maxAttempts: 1))
+        startAttempt(1, &exchange)
+        #expect(exchange.upstreamFailed(.readTimeout, attempt: 1, now: 0, abandoned: false) == [
+            .cancelFirstByteTimer, .recordBreakerOutcome(.failure),
+            .sendError(.upstreamTimeout("no data within upstream.read_timeout"), attempts: 1, retryAfterNanoseconds: nil),
+        ])
+    }
+
     @Test func aBadResponseIsNotRetried() {
         var exchange = machine()
         startAttempt(1, &exchange)

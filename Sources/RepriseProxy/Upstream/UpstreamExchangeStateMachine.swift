@@ -267,9 +267,10 @@ struct UpstreamExchangeStateMachine: Sendable {
         let proxyError: ProxyError
         switch (reason, lastFailure) {
         case (.deadlineExceeded, _), (_, .timeoutBeforeFirstByte?):
+            // The error's own words: its `ProxyError` message would say "upstream timed out" twice.
             proxyError = .upstreamTimeout(firstByteTimedOut
                 ? "no response head within upstream.first_byte_timeout"
-                : error.map { Self.proxyError(for: $0).message } ?? "no answer within upstream.total_timeout")
+                : error?.description ?? "no answer within upstream.total_timeout")
         default:
             proxyError = error.map { Self.proxyError(for: $0) } ?? .upstreamUnreachable("gave up: \(reason.rawValue)")
         }
