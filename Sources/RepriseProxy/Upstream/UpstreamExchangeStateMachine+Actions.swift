@@ -1,0 +1,41 @@
+extension UpstreamExchangeStateMachine {
+    /// The actions of one event, in the order they must run.
+    ///
+    /// No event decides more than three, so they are held inline: running an exchange
+    /// allocates nothing for its decisions.
+    struct Actions: Sequence, Equatable, Sendable, ExpressibleByArrayLiteral, CustomStringConvertible {
+        private var first: Action?
+        private var second: Action?
+        private var third: Action?
+
+        init(arrayLiteral actions: Action...) {
+            for action in actions { append(action) }
+        }
+
+        /// As a list, for traces.
+        var description: String { Array(self).description }
+
+        mutating func append(_ action: Action) {
+            if first == nil {
+                first = action
+            } else if second == nil {
+                second = action
+            } else {
+                precondition(third == nil, "an exchange event decides at most three actions")
+                third = action
+            }
+        }
+
+        func makeIterator() -> Iterator { Iterator(remaining: (first, second, third)) }
+
+        struct Iterator: IteratorProtocol {
+            fileprivate var remaining: (Action?, Action?, Action?)
+
+            mutating func next() -> Action? {
+                let next = remaining.0
+                remaining = (remaining.1, remaining.2, nil)
+                return next
+            }
+        }
+    }
+}
