@@ -1,12 +1,12 @@
 """The real OpenAI Python SDK talking HTTPS to Reprise (TLS terminated by Reprise's OpenSSL),
-with a throwaway PKI made by the `openssl` CLI at test time and trusted through httpx's `verify`."""
+with a throwaway PKI made by the `openssl` CLI at test time and trusted through httpx2's `verify` (the HTTP client of the SDK 3.x)."""
 import re
 import ssl
 import subprocess
 import time
 import uuid
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -69,7 +69,7 @@ def tls_reprise(pki, tls_upstream, tmp_path_factory):
 
 @pytest.fixture
 def client(tls_reprise, pki):
-    http_client = httpx.Client(verify=ssl.create_default_context(cafile=str(pki / "ca.pem")), timeout=30)
+    http_client = httpx2.Client(verify=ssl.create_default_context(cafile=str(pki / "ca.pem")), timeout=30)
     yield openai.OpenAI(base_url=tls_reprise + "/v1", api_key="sk-test-tls", max_retries=0, http_client=http_client)
     http_client.close()
 
@@ -110,7 +110,7 @@ def test_streamed_chat_completion_over_https(client):
 
 def test_an_untrusted_certificate_is_refused_by_the_sdk(tls_reprise):
     """Without the test CA the SDK's default verification must fail: TLS is really checked."""
-    http_client = httpx.Client(timeout=30)
+    http_client = httpx2.Client(timeout=30)
     sdk = openai.OpenAI(base_url=tls_reprise + "/v1", api_key="sk-test-tls", max_retries=0, http_client=http_client)
     with pytest.raises(openai.APIConnectionError):
         sdk.chat.completions.create(model="deepseek-chat", messages=fresh_messages())
