@@ -43,8 +43,14 @@ public final class RedisCacheStore: Sendable {
     private let client: RedisClient
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
+    private let report: (@Sendable (RedisCommandReport) -> Void)?
 
-    public init(client: RedisClient, configuration: Configuration = .init(), logger: Logger = Logger(label: "reprise.redis.cache")) {
+    /// - Parameter report: told of every command's round trip (on the event loop that got the reply).
+    public init(
+        client: RedisClient, configuration: Configuration = .init(), logger: Logger = Logger(label: "reprise.redis.cache"),
+        report: (@Sendable (RedisCommandReport) -> Void)? = nil
+    ) {
+        self.report = report
         self.client = client
         self.configuration = configuration
         self.logger = logger
@@ -79,12 +85,15 @@ public final class RedisCacheStore: Sendable {
         // The command carries the lookup timeout as its deadline (the connection's handler and,
         // while connecting, the slot enforce it), so a lookup schedules no timer of its own.
         let promise = loop.makePromise(of: T?.self)
+        let sentAt = NIODeadline.now()
         client.send(.get(key), timeout: configuration.lookupTimeout).whenComplete { result in
             do {
                 let value = try result.get().getValue()
+                self.report?(RedisCommandReport(command: .get, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds, result: value != nil ? .hit : .miss))
                 self.lookupAnswered(hit: value != nil)
                 promise.succeed(value.flatMap(transform))
             } catch {
+                self.report?(RedisCommandReport(command: .get, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds, result: .failed(error)))
                 self.lookupFailed(error)
                 promise.succeed(nil)
             }
@@ -112,14 +121,18 @@ public final class RedisCacheStore: Sendable {
             return decision
         }
         guard decision == .send else { return }
+        let sentAt = NIODeadline.now()
         client.set(key, value: value, ttlMilliseconds: ttlMilliseconds).whenComplete { result in
+            let elapsed = (NIODeadline.now() - sentAt).nanoseconds
             switch result {
             case .success:
+                self.report?(RedisCommandReport(command: .set, nanoseconds: elapsed, result: .stored))
                 self.state.withLockedValue { state in
                     state.counters.storesSucceeded += 1
                     _ = state.breaker.commandSucceeded()
                 }
             case .failure(let error):
+                self.report?(RedisCommandReport(command: .set, nanoseconds: elapsed, result: .failed(error)))
                 self.logger.debug("Redis store dropped", metadata: [RedisLogKeys.error: "\(error)"])
                 self.recordFailure(lookup: false)
             }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import RepriseCore
 import RepriseProxy
 import ServiceLifecycle
@@ -14,7 +16,7 @@ struct RepriseCommand: AsyncParsableCommand {
             Point your existing SDK at http://localhost:PORT/v1: repeated prompts are answered from cache, \
             streamed answers are recorded and replayed, and upstream calls are made resilient.
             """,
-        version: RepriseVersion.current,
+        version: RepriseBuild.version,
         subcommands: [Serve.self, CheckConfig.self],
         defaultSubcommand: Serve.self
     )
@@ -71,6 +73,9 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigFileError {
             FileHandle.standardError.write(Data("reprise: \(error)\n".utf8))
             throw ExitCode(78)
+        }
+        if let registry = server.metricsRegistry {
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -29,18 +29,8 @@ struct ResponseFields {
         if let range = scanner.member("type", in: members) { eventType = scanner.simpleString(range) }
         if let range = scanner.member("status", in: members) { status = scanner.simpleString(range) }
         if let range = scanner.member("response", in: members), !scanner.isNull(range) { responseStart = range.lowerBound }
-        if let range = scanner.member("usage", in: members), !scanner.isNull(range),
-           let usageMembers = scanner.members(ofObjectAt: range.lowerBound) {
-            func count(_ name: String) -> Int? { scanner.member(name, in: usageMembers).flatMap(scanner.integer) }
-            // The counts come from the upstream: a missing total is the sum only when it fits
-            // (usage that does not add up is left out of the entry, never a trap).
-            if let prompt = count("prompt_tokens") ?? count("input_tokens") {
-                let completion = count("completion_tokens") ?? count("output_tokens") ?? 0
-                let sum = prompt.addingReportingOverflow(completion)
-                if let total = count("total_tokens") ?? (sum.overflow ? nil : sum.partialValue) {
-                    usage = CacheEntry.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: total)
-                }
-            }
+        if let range = scanner.member("usage", in: members), !scanner.isNull(range) {
+            usage = Self.usage(scanner: scanner, objectAt: range.lowerBound)
         }
         if let range = scanner.member("choices", in: members), let choices = scanner.elements(ofArrayAt: range.lowerBound) {
             for choice in choices {
@@ -49,6 +39,20 @@ struct ResponseFields {
                 if !scanner.isNull(reason) { finishReasonSeen = true }
             }
         }
+    }
+
+    /// The counts of the `usage` object at `start`: `prompt_tokens`/`completion_tokens` or
+    /// `input_tokens`/`output_tokens`, with `total_tokens`.
+    static func usage(scanner: JSONFieldScanner, objectAt start: Int) -> CacheEntry.Usage? {
+        guard let usageMembers = scanner.members(ofObjectAt: start) else { return nil }
+        func count(_ name: String) -> Int? { scanner.member(name, in: usageMembers).flatMap(scanner.integer) }
+        // The counts come from the upstream: a missing total is the sum only when it fits
+        // (usage that does not add up is left out of the entry, never a trap).
+        guard let prompt = count("prompt_tokens") ?? count("input_tokens") else { return nil }
+        let completion = count("completion_tokens") ?? count("output_tokens") ?? 0
+        let sum = prompt.addingReportingOverflow(completion)
+        guard let total = count("total_tokens") ?? (sum.overflow ? nil : sum.partialValue) else { return nil }
+        return CacheEntry.Usage(promptTokens: prompt, completionTokens: completion, totalTokens: total)
     }
 
     /// A Responses API stream event: its `type` names a response event (`response.…`) or is

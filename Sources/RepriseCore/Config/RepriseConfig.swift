@@ -10,11 +10,12 @@ public struct RepriseConfig: Sendable, Decodable {
     public var coalescing = CoalescingConfig()
     public var admin = AdminConfig()
     public var logging = LoggingConfig()
+    public var metrics = MetricsConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, upstream, cache, coalescing, admin, logging
+        case server, upstream, cache, coalescing, admin, logging, metrics
     }
 
     public init(from decoder: any Decoder) throws {
@@ -26,11 +27,12 @@ public struct RepriseConfig: Sendable, Decodable {
         coalescing = try container.decode(.coalescing, default: CoalescingConfig())
         admin = try container.decode(.admin, default: AdminConfig())
         logging = try container.decode(.logging, default: LoggingConfig())
+        metrics = try container.decode(.metrics, default: MetricsConfig())
     }
 
     /// Every impossible value, each with its key path; empty when the configuration is usable.
     public func validate() -> [ConfigError] {
-        server.validate() + upstream.validate() + cache.validate() + coalescing.validate() + admin.validate()
+        server.validate() + upstream.validate() + cache.validate() + coalescing.validate() + admin.validate() + metrics.validate()
     }
 }
 
@@ -207,11 +209,18 @@ public struct LoggingConfig: Sendable, Decodable {
 
     public var level = Level.info
     public var format = Format.text
+    /// One JSON line per request (at `info`; a higher `level` silences it too).
+    public var accessLog = true
+    /// Adds the request body (the prompt) and the first bytes of the answer to each access line
+    /// at level `debug`. Prompts and answers are user data: start-up warns when this is on.
+    public var logBodies = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case level, format
+        case accessLog = "access_log"
+        case logBodies = "log_bodies"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -219,5 +228,7 @@ public struct LoggingConfig: Sendable, Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         level = try container.decode(.level, default: .info)
         format = try container.decode(.format, default: .text)
+        accessLog = try container.decode(.accessLog, default: true)
+        logBodies = try container.decode(.logBodies, default: false)
     }
 }

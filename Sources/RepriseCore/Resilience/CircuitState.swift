@@ -17,7 +17,7 @@ public enum CircuitState: String, Sendable, Hashable, CaseIterable {
     ///     `probeTimeout` by probes whose outcome was never recorded.
     case halfOpen = "half_open"
 
-    /// Gauge value for `llm_upstream_circuit_state`: 0 closed, 1 half-open, 2 open.
+    /// Gauge value for `llm_circuit_breaker_state`: 0 closed, 1 half-open, 2 open.
     public var gaugeValue: Int {
         switch self {
         case .closed: return 0

@@ -14,8 +14,10 @@ final class ResponseCache: Sendable {
     /// `cache.max_ttl`: no Redis entry fills L1 for longer, whatever TTL it claims.
     private let maxTTLMs: Int64
     private let logger: Logger
+    private let metrics: ProxyMetrics?
 
-    init(config: CacheConfig, redis: RedisCacheStore?, logger: Logger) {
+    init(config: CacheConfig, redis: RedisCacheStore?, metrics: ProxyMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
         self.memory = config.memory.enabled
             ? MemoryCache(maxBytes: config.memory.maxBytes.bytes, maxEntryBytes: Self.memoryEntryBytes(maxEntryBytes: config.maxEntryBytes.bytes))
             : nil
@@ -26,6 +28,9 @@ final class ResponseCache: Sendable {
     }
 
     var hasRedis: Bool { redis != nil }
+
+    /// The memory tier's counters, for `/metrics`; nil when it is off.
+    var memoryStats: MemoryCacheStats? { memory?.stats }
 
     /// The memory tier's per-entry bound, three times `cache.max_entry_bytes` as before;
     /// saturates for a configured size near `Int.max` instead of trapping at start.
@@ -38,11 +43,17 @@ final class ResponseCache: Sendable {
 
     /// The L1 answer for `key`, if present, not expired and stored under this very key.
     func lookupMemory(_ key: CacheKey) -> CachedAnswer? {
-        guard let answer = memory?.get(key) else { return nil }
+        guard let memory else { return nil }
+        guard let answer = memory.get(key) else {
+            metrics?.cacheOperation(.get, backend: .memory, result: .miss)
+            return nil
+        }
         guard answer.entry.isStored(under: key) else {
+            metrics?.cacheOperation(.get, backend: .memory, result: .error)
             refused(answer.entry, key: key, tier: "memory")
             return nil
         }
+        metrics?.cacheOperation(.get, backend: .memory, result: .hit)
         return answer
     }
 
@@ -87,7 +98,9 @@ final class ResponseCache: Sendable {
     func store(_ entry: CacheEntry, key: CacheKey) {
         if let memory {
             let answer = CachedAnswer(entry: entry)
-            if !memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
+            if memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
+                metrics?.cacheOperation(.set, backend: .memory, result: .stored)
+            } else {
                 logger.debug("answer too large for the memory cache", metadata: ["bytes": "\(answer.cost)"])
             }
         }
@@ -113,7 +126,15 @@ final class ResponseCache: Sendable {
         let removed = memory.map { memory in
             namespace.map { memory.removeAll(namespace: $0) } ?? memory.removeAll()
         } ?? 0
+        if memory != nil { metrics?.cacheOperation(.delete, backend: .memory, result: .deleted) }
         guard let redis else { return eventLoop.makeSucceededFuture(PurgeResult(memory: removed, redis: nil)) }
+        let metrics = self.metrics
         return redis.purge(prefix: CacheKey.redisKeyPrefix(namespace: namespace)).hop(to: eventLoop).map { PurgeResult(memory: removed, redis: $0) }
+            .always { result in
+                switch result {
+                case .success: metrics?.cacheOperation(.delete, backend: .redis, result: .deleted)
+                case .failure: metrics?.cacheOperation(.delete, backend: .redis, result: .error)
+                }
+            }
     }
 }

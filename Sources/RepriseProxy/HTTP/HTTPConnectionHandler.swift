@@ -16,6 +16,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundOut = ByteBuffer
 
     private let responder: RequestResponder
+    private let observer: RequestObserver?
     private let logger: Logger
     private var machine: HTTPConnectionStateMachine
     /// The response in progress, told when the client leaves.
@@ -28,8 +29,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Read by the writer: a draining connection answers `connection: close`.
     var isDraining: Bool { machine.isDraining }
 
-    init(responder: RequestResponder, limits: ConnectionLimits, logger: Logger, refusal: ConnectionRefusal? = nil) {
+    init(responder: RequestResponder, limits: ConnectionLimits, logger: Logger, refusal: ConnectionRefusal? = nil,
+         observer: RequestObserver? = nil) {
         self.responder = responder
+        self.observer = observer
         self.machine = HTTPConnectionStateMachine(limits: limits, refusal: refusal)
         self.wakeUp = DeadlineWakeUp(maxAhead: min(limits.idleTimeout, limits.requestTimeout))
         self.logger = logger
@@ -154,9 +157,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             ensureWakeUp(by: deadline.due, now: now ?? .now())
         case .respond(let head, let body, let receivedAt, let keepAlive):
+            var record = RequestRecord(requestID: RequestID.of(head.headers), method: head.method, path: Self.path(of: head.uri), receivedAt: receivedAt)
+            if observer?.accessLog?.includeBodies == true { record.loggedBody = body }
             let writer = ResponseWriter(
                 connection: self, context: context, isHeadRequest: head.method == .HEAD,
-                isHTTP10: head.version == .http1_0, keepAlive: keepAlive
+                isHTTP10: head.version == .http1_0, keepAlive: keepAlive, record: record, observer: observer
             )
             self.writer = writer
             responder.respond(to: ProxyRequest(head: head, body: body, receivedAt: receivedAt), writer: writer)
@@ -164,7 +169,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             send(answer)
         case .requestTimedOut(let answer):
             // The path only: a query string can carry a credential (`?api_key=`).
-            let path = answer.head.map { head in head.uri.prefix { $0 != "?" && $0 != "#" } } ?? ""
+            let path = answer.head.map { Self.path(of: $0.uri) } ?? ""
             logger.debug("request timed out while receiving", metadata: ["path": "\(path)"])
             send(answer)
         case .close:
@@ -202,13 +207,23 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func send(_ answer: ConnectionErrorAnswer) {
+        let record = RequestRecord(
+            requestID: answer.head.map { RequestID.of($0.headers) } ?? RequestID.make(), method: answer.head?.method,
+            path: answer.head.map { Self.path(of: $0.uri) } ?? "", receivedAt: .now()
+        )
         let writer = ResponseWriter(
-            connection: self, context: context, isHeadRequest: answer.isHeadRequest, isHTTP10: answer.isHTTP10, keepAlive: false
+            connection: self, context: context, isHeadRequest: answer.isHeadRequest, isHTTP10: answer.isHTTP10, keepAlive: false,
+            record: record, observer: observer
         )
         self.writer = writer
         var headers = HTTPHeaders()
         if let seconds = answer.retryAfterSeconds { headers.add(name: "retry-after", value: String(seconds)) }
         writer.send(error: answer.error, extraHeaders: headers)
+    }
+
+    /// The path without the query or fragment: a query can carry a credential (`?api_key=`).
+    static func path(of uri: String) -> Substring {
+        uri.prefix { $0 != "?" && $0 != "#" }
     }
 
     // MARK: Deadlines

@@ -17,16 +17,49 @@ public final class ResponseWriter {
     private var framing: BodyFraming = .none
     private var state: State = .awaitingHead
     private var clientGoneCallbacks: [() -> Void] = []
+    /// What this request did, for the metrics and the access log (`observer`), reported once.
+    var record: RequestRecord
+    let observer: RequestObserver?
+    private var answerTail: AnswerTail?
+    private var reported = false
+    /// The route `observer.started` counted the request under.
+    private let startedRoute: String
 
     enum State { case awaitingHead, streamingBody, finished }
 
-    init(connection: HTTPConnectionHandler, context: ChannelHandlerContext, isHeadRequest: Bool, isHTTP10: Bool, keepAlive: Bool) {
+    init(
+        connection: HTTPConnectionHandler, context: ChannelHandlerContext, isHeadRequest: Bool, isHTTP10: Bool, keepAlive: Bool,
+        record: RequestRecord, observer: RequestObserver?
+    ) {
         self.connection = connection
         self.context = context
         self.isHeadRequest = isHeadRequest
         self.isHTTP10 = isHTTP10
         self.keepAlive = keepAlive
+        self.record = record
+        self.observer = observer
+        self.startedRoute = record.route
+        if let observer {
+            observer.started(route: record.route)
+            if observer.wantsAnswerTail { answerTail = AnswerTail() }
+        }
     }
+
+    /// The metrics of this request's server, for the upstream exchange's attempt counts.
+    var metrics: ProxyMetrics? { observer?.metrics }
+
+    /// Reports the request once: at its end, its abort, or its client leaving, whichever first.
+    private func report(_ outcome: RequestRecord.Outcome) {
+        guard !reported else { return }
+        reported = true
+        if record.status == 0 { record.status = Self.clientClosedRequest }
+        record.outcome = outcome
+        observer?.finished(record, answerTail: answerTail, startedRoute: startedRoute)
+        answerTail = nil
+    }
+
+    /// nginx's status for a request whose client left before an answer was written.
+    static let clientClosedRequest = 499
 
     public var eventLoop: EventLoop { context.eventLoop }
     /// True once the head was written: from then on an error can only cut the connection.
@@ -42,6 +75,7 @@ public final class ResponseWriter {
     func clientDisconnected() {
         guard !clientGone else { return }
         clientGone = true
+        if state != .finished { report(.clientGone) }
         let callbacks = clientGoneCallbacks
         clientGoneCallbacks = []
         for callback in callbacks { callback() }
@@ -52,7 +86,10 @@ public final class ResponseWriter {
     public func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
+        record.status = Int(status.code)
+        if !(200 ..< 300).contains(record.status) { answerTail = nil }
         guard !clientGone, let connection else { return }
+        record.firstByteAt = .now()
         if connection.isDraining { keepAlive = false }
         let bodyless = isHeadRequest || status.code == 204 || status.code == 304 || status.code < 200
         if bodyless {
@@ -68,9 +105,9 @@ public final class ResponseWriter {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         // HEAD keeps the GET's Content-Length when the upstream sent one.
         let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
-        ResponseHeadEncoder.encode(
-            status: status, headers: headers, framing: advertised, keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &buffer
-        )
+        ResponseHeadEncoder.encodeHead(status: status, headers: headers, framing: advertised, into: &buffer)
+        writeRequestID(into: &buffer)
+        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &buffer)
         context.write(NIOAny(buffer), promise: nil)
         if framing == .none || framing == .chunked || framing == .closeDelimited {
             // Flush now: the client sees the head of a stream before its first event.
@@ -84,6 +121,7 @@ public final class ResponseWriter {
     public func writeBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void> {
         precondition(state == .streamingBody, "body part outside of a response")
         guard !clientGone, let connection else { return context.eventLoop.makeSucceededVoidFuture() }
+        answerTail?.append(part)
         switch framing {
         case .none:
             return context.eventLoop.makeSucceededVoidFuture()
@@ -108,6 +146,7 @@ public final class ResponseWriter {
         // The callbacks usually capture what feeds this writer (which holds the writer):
         // dropping them when the response is over breaks that cycle.
         clientGoneCallbacks = []
+        report(.completed)
         guard !clientGone, let connection else { return }
         if framing == .chunked {
             context.write(NIOAny(Self.lastChunk), promise: nil)
@@ -122,6 +161,7 @@ public final class ResponseWriter {
         guard state != .finished else { return }
         state = .finished
         clientGoneCallbacks = []
+        report(.aborted)
         guard !clientGone, let connection else { return }
         connection.abortConnection()
     }
@@ -131,22 +171,33 @@ public final class ResponseWriter {
     /// The head and the per-response lines go out as one buffer; a body up to
     /// `storedBodyCopyLimit` joins them (copying a few KiB costs less than a second write
     /// through the pipeline), a larger one is written as the stored buffer itself, uncopied.
-    func sendStored(head: ByteBuffer, ageSeconds: Int, body: ByteBuffer) {
+    func sendStored(status: Int, head: ByteBuffer, ageSeconds: Int, body: ByteBuffer) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
+        record.status = status
         guard !clientGone, let connection else { return }
+        record.firstByteAt = .now()
         if connection.isDraining { keepAlive = false }
+        if let observer, observer.accessLog?.includeBodies == true { answerTail?.append(body) } else { answerTail = nil }
         let joinBody = !isHeadRequest && body.readableBytes <= Self.storedBodyCopyLimit
         var out = context.channel.allocator.buffer(capacity: head.readableBytes + 64 + (joinBody ? body.readableBytes : 0))
         out.writeImmutableBuffer(head)
         out.writeStaticString("age: ")
         ResponseHeadEncoder.writeDecimal(ageSeconds, into: &out)
         out.writeStaticString("\r\n")
+        writeRequestID(into: &out)
         ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &out)
         if joinBody { out.writeImmutableBuffer(body) }
         context.write(NIOAny(out), promise: nil)
         if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }
         end()
+    }
+
+    /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's).
+    private func writeRequestID(into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("x-request-id: ")
+        buffer.writeString(record.requestID)
+        buffer.writeStaticString("\r\n")
     }
 
     /// Largest stored body copied into the response's single buffer.

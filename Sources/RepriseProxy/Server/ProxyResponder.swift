@@ -16,8 +16,14 @@ final class ProxyResponder: RequestResponder, Sendable {
     private let admin: AdminEndpoints
     /// Coalescing of identical misses; nil when `coalescing.enabled` is false.
     private let flights: FlightRegistry?
+    /// `GET metrics.path` on this listener; nil when metrics are off or on their own listener.
+    private let metricsEndpoint: MetricsEndpoint?
 
-    init(targets: UpstreamTargets, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState, logger: Logger) {
+    init(
+        targets: UpstreamTargets, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState,
+        metricsEndpoint: MetricsEndpoint?, logger: Logger
+    ) {
+        self.metricsEndpoint = metricsEndpoint
         self.targets = targets
         self.state = state
         self.logger = logger
@@ -32,19 +38,10 @@ final class ProxyResponder: RequestResponder, Sendable {
 
     func respond(to request: ProxyRequest, writer: ResponseWriter) {
         if request.head.method == .GET || request.head.method == .HEAD {
-            switch request.path {
-            case "/healthz":
-                writer.send(status: .ok, headers: Self.jsonHeaders, body: ByteBuffer(string: "{\"status\":\"ok\"}"))
+            if HealthEndpoints.respond(to: request, writer: writer, state: state) { return }
+            if let metricsEndpoint, request.path == metricsEndpoint.path {
+                metricsEndpoint.respond(writer: writer)
                 return
-            case "/readyz":
-                if state.isReady {
-                    writer.send(status: .ok, headers: Self.jsonHeaders, body: ByteBuffer(string: "{\"status\":\"ready\"}"))
-                } else {
-                    writer.send(error: .unavailable("not ready: starting up or shutting down"))
-                }
-                return
-            default:
-                break
             }
         }
         // Bytes, not Characters: `Substring.hasPrefix` compares grapheme by grapheme.
@@ -99,6 +96,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         let keyed: CacheKeyResult
         do {
             keyed = try builder.key(scope: scope, body: request.body?.readableBytesView ?? ByteBuffer().readableBytesView)
+            writer.record.model = keyed.facts.model
         } catch {
             // Not JSON, or JSON we refuse to key: the upstream gives the answer (and the error).
             forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
@@ -172,6 +170,8 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         switch role {
         case .follower(let flight):
+            writer.record.cache = .coalesced
+            writer.record.upstreamStartedAt = .now()
             // Handed back when the flight cannot serve this shape (answer too large to buffer, broken).
             flight.join(writer: writer, shape: shape) { [self] in forward(request, writer: writer, cacheStatus: .miss, tee: tee) }
         case .leader(let flight):
@@ -196,7 +196,9 @@ final class ProxyResponder: RequestResponder, Sendable {
         let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
         do {
             let encoded = try answer.encoded(for: shape)
-            writer.sendStored(head: encoded.head, ageSeconds: age, body: encoded.body)
+            writer.record.cache = .hit
+            writer.record.usage = answer.entry.usage
+            writer.sendStored(status: answer.entry.status, head: encoded.head, ageSeconds: age, body: encoded.body)
             return true
         } catch {
             logger.warning("stored answer cannot be replayed in the requested shape", metadata: ["error": "\(error)"])
@@ -205,8 +207,10 @@ final class ProxyResponder: RequestResponder, Sendable {
     }
 
     private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
+        if writer.record.model == nil, writer.observer != nil, let body = request.body, body.readableBytes > 0,
+           request.head.headers.first(name: "content-type")?.lowercased().hasPrefix("application/json") ?? true {
+            writer.record.model = RequestModel.read(body: Array(body.readableBytesView))
+        }
         UpstreamExchange(request: request, writer: writer, targets: targets, cacheStatus: cacheStatus, tee: tee).start()
     }
-
-    private static let jsonHeaders: HTTPHeaders = ["content-type": "application/json"]
 }

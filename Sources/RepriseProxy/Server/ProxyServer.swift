@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Prometheus
 import RepriseCore
 import RepriseRedis
 import RepriseTLS
@@ -22,6 +23,12 @@ public final class ProxyServer: Service {
     /// pool (primary and fallback).
     private let upstreamTLS: TLSClientContext?
     private let redisConfiguration: RedisConfiguration?
+    /// Every metric (`metrics.enabled`); the executable also hands its registry to swift-metrics.
+    let metrics: ProxyMetrics?
+    /// The registry `/metrics` renders; nil when `metrics.enabled` is false. The executable
+    /// bootstraps swift-metrics with it, so metrics of libraries that use swift-metrics join ours.
+    public var metricsRegistry: PrometheusCollectorRegistry? { metrics?.registry }
+    private let accessLog: AccessLog?
 
     /// Checks what the configuration names outside itself (certificate files, the Redis URL);
     /// a problem throws a `ConfigFileError` naming the key and the file.
@@ -32,22 +39,53 @@ public final class ProxyServer: Service {
         self.upstreamTLS = try Self.makeUpstreamTLSContext(config.upstream)
         self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
         self.threads = config.server.threads == 0 ? System.coreCount : config.server.threads
+        self.metrics = config.metrics.enabled ? ProxyMetrics(config: config.metrics, version: RepriseBuild.version) : nil
+        let logging = config.logging
+        let accessLevel: LoggingConfig.Level = logging.logBodies ? .debug : .info
+        self.accessLog = logging.accessLog && Self.levelRank(logging.level) <= Self.levelRank(accessLevel)
+            ? AccessLog(includeBodies: logging.logBodies) : nil
+    }
+
+    private static func levelRank(_ level: LoggingConfig.Level) -> Int {
+        LoggingConfig.Level.allCases.firstIndex(of: level) ?? 0
     }
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let targets = makeUpstreamTargets(group: group)
         let redis = makeRedisStore(group: group)
-        let cache = ResponseCache(config: config.cache, redis: redis?.store, logger: logger)
+        let cache = ResponseCache(config: config.cache, redis: redis?.store, metrics: metrics, logger: logger)
+        let accessLog = self.accessLog
+        let metricsEndpoint = metrics.map { metrics in
+            MetricsEndpoint(path: config.metrics.path, metrics: metrics) {
+                ScrapeSources(
+                    memory: cache.memoryStats,
+                    breakers: [targets.primary, targets.fallback].compactMap { target in
+                        target.flatMap { target in target.breaker.map { (target.metricLabel, $0.state) } }
+                    },
+                    redisBreaker: redis?.store.breakerState,
+                    redisCounters: redis?.store.counters,
+                    accessLogDropped: accessLog?.droppedLines ?? 0
+                )
+            }
+        }
         let responder = ProxyResponder(
             targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
-            config: config, state: state, logger: logger
+            config: config, state: state, metricsEndpoint: config.metrics.listen == nil ? metricsEndpoint : nil, logger: logger
         )
+        let observer = metrics != nil || accessLog != nil ? RequestObserver(metrics: metrics, accessLog: accessLog) : nil
+        if config.logging.logBodies {
+            logger.warning("logging.log_bodies is on: prompts and answers are written to the log (user data); turn it off outside debugging")
+        }
         var listeners: [Channel] = []
         do {
-            listeners.append(try await bind(config.server.listen, scheme: "http", group: group, responder: responder, tls: nil))
+            listeners.append(try await bind(config.server.listen, scheme: "http", group: group, responder: responder, tls: nil, observer: observer))
             if let tls, let address = config.server.tls.listen {
-                listeners.append(try await bind(address, scheme: "https", group: group, responder: responder, tls: tls))
+                listeners.append(try await bind(address, scheme: "https", group: group, responder: responder, tls: tls, observer: observer))
+            }
+            if let address = config.metrics.listen, let metricsEndpoint {
+                listeners.append(try await bind(address, scheme: "metrics", group: group,
+                                                responder: MetricsResponder(endpoint: metricsEndpoint, state: state), tls: nil, observer: observer))
             }
         } catch {
             for listener in listeners { try? await listener.close() }
@@ -56,6 +94,9 @@ public final class ProxyServer: Service {
             throw error
         }
         state.setReady(true)
+        let flushTask = accessLog.map { accessLog in
+            group.next().scheduleRepeatedTask(initialDelay: AccessLog.flushInterval, delay: AccessLog.flushInterval) { _ in accessLog.flush() }
+        }
 
         await withTaskGroup(of: Void.self) { tasks in
             if let tls {
@@ -71,6 +112,9 @@ public final class ProxyServer: Service {
         }
 
         await drain(listeners: listeners)
+        flushTask?.cancel()
+        accessLog?.flush()
+        accessLog?.waitUntilWritten()
         redis?.store.shutdown()
         try? await redis?.client.shutdown().get()
         await targets.shutdown()
@@ -79,7 +123,8 @@ public final class ProxyServer: Service {
     }
 
     private func bind(
-        _ address: ListenAddress, scheme: String, group: EventLoopGroup, responder: ProxyResponder, tls: TLSContextProvider?
+        _ address: ListenAddress, scheme: String, group: EventLoopGroup, responder: any RequestResponder & Sendable,
+        tls: TLSContextProvider?, observer: RequestObserver?
     ) async throws -> Channel {
         let server = config.server
         let limits = ConnectionLimits(
@@ -114,7 +159,7 @@ public final class ProxyServer: Service {
                             try pipeline.addHandler(try tls.makeHandler(handshakeTimeout: handshakeTimeout))
                         }
                         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                        try pipeline.addHandler(HTTPConnectionHandler(responder: responder, limits: limits, logger: logger, refusal: refusal))
+                        try pipeline.addHandler(HTTPConnectionHandler(responder: responder, limits: limits, logger: logger, refusal: refusal, observer: observer))
                     }
                 }
                 .bind(host: address.host, port: address.port)
@@ -133,13 +178,13 @@ public final class ProxyServer: Service {
     private func makeUpstreamTargets(group: EventLoopGroup) -> UpstreamTargets {
         let upstream = config.upstream
         let primary = UpstreamTarget(
-            name: upstream.url.description, client: UpstreamClient(config: upstream, tls: upstreamTLS, eventLoopGroup: group),
+            name: upstream.url.description, metricLabel: "default", client: UpstreamClient(config: upstream, tls: upstreamTLS, eventLoopGroup: group),
             config: upstream, logger: logger
         )
         let fallback = upstream.fallbackURL.map { url -> UpstreamTarget in
             var fallbackConfig = upstream
             fallbackConfig.url = url
-            return UpstreamTarget(name: url.description, client: UpstreamClient(config: fallbackConfig, tls: upstreamTLS, eventLoopGroup: group),
+            return UpstreamTarget(name: url.description, metricLabel: "fallback", client: UpstreamClient(config: fallbackConfig, tls: upstreamTLS, eventLoopGroup: group),
                                   config: fallbackConfig, logger: logger)
         }
         return UpstreamTargets(
@@ -174,8 +219,10 @@ public final class ProxyServer: Service {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
             do {
                 let context = try tls.reload()
+                metrics?.configReloaded(success: true)
                 logger.info("TLS certificate reloaded on SIGHUP", metadata: ["subject": "\(context.certificateSubject)", "serial": "\(context.certificateSerial)"])
             } catch {
+                metrics?.configReloaded(success: false)
                 logger.error("TLS reload on SIGHUP failed; keeping the current certificate", metadata: ["error": "\(error)"])
             }
         }
@@ -250,6 +297,8 @@ public final class ProxyServer: Service {
         guard let redisConfiguration else { return nil }
         let settings = config.cache.redis
         let client = RedisClient(configuration: redisConfiguration, eventLoopGroup: group, logger: logger)
+        var report: (@Sendable (RedisCommandReport) -> Void)?
+        if let metrics { report = { metrics.redisCommandReported($0) } }
         let store = RedisCacheStore(
             client: client,
             configuration: .init(
@@ -257,7 +306,8 @@ public final class ProxyServer: Service {
                 breaker: .init(failureThreshold: settings.breakerFailures,
                                probeInterval: .nanoseconds(settings.breakerProbeInterval.nanoseconds))
             ),
-            logger: logger
+            logger: logger,
+            report: report
         )
         let logger = self.logger
         client.connect().whenFailure { error in

@@ -66,7 +66,7 @@ public final class UpstreamClient: Sendable {
     /// Response headers the proxy computes itself: framing, and its own `x-cache` and
     /// `x-reprise-attempts`, which replace an upstream's (a Reprise or another cache in front
     /// of the real API) so the client learns what this proxy did.
-    static let responseHeadersNotForwarded: Set<String> = ["content-length", "x-cache", "x-reprise-attempts"]
+    static let responseHeadersNotForwarded: Set<String> = ["content-length", "x-cache", "x-reprise-attempts", "x-request-id"]
 
     /// Request headers meant for Reprise itself (`X-Reprise-Cache-TTL`, ...), never forwarded.
     static func isProxyControlHeader(_ lowercasedName: String) -> Bool {

@@ -24,6 +24,8 @@ final class UpstreamExchange {
     /// Set when this request leads a coalesced flight: followers receive what the client does.
     private let flight: Flight?
     private let onLanded: (() -> Void)?
+    /// The attempt in progress: its number, its upstream's metric label, when it started.
+    private var attempt: (number: Int, upstream: String, startedAt: NIODeadline)?
 
     init(
         request: ProxyRequest, writer: ResponseWriter, targets: UpstreamTargets, cacheStatus: CacheStatus, tee: CacheTee?,
@@ -37,6 +39,7 @@ final class UpstreamExchange {
         self.cacheStatus = cacheStatus
         self.tee = tee
         self.eventLoop = writer.eventLoop
+        writer.record.cache = cacheStatus
         let now = NIODeadline.now().uptimeNanoseconds
         let retry = RetryStateMachine(policy: targets.retryPolicy, budget: targets.primary.budget, startedAt: now)
         self.machine = UpstreamExchangeStateMachine(
@@ -72,6 +75,7 @@ final class UpstreamExchange {
             startAttempt(number, on: onFallback ? targets.fallback! : targets.primary)
         case .armFirstByteTimer(let number, let delay):
             firstByteTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay)) { [self] in
+                attemptEnded(number, outcome: .timeout)
                 run(machine.firstByteDeadlineReached(attempt: number))
             }
         case .cancelFirstByteTimer:
@@ -109,6 +113,7 @@ final class UpstreamExchange {
     }
 
     private func land() {
+        writer.record.upstreamEndedAt = .now()
         // The finished call must not keep this exchange alive.
         task = nil
         firstByteTimer = nil
@@ -146,6 +151,10 @@ final class UpstreamExchange {
     }
 
     private func startAttempt(_ number: Int, on target: UpstreamTarget) {
+        let now = NIODeadline.now()
+        attempt = (number, target.metricLabel, now)
+        writer.record.upstreamAttempts = number
+        if writer.record.upstreamStartedAt == nil { writer.record.upstreamStartedAt = now }
         do {
             let upstreamRequest = try target.client.makeUpstreamRequest(for: request, identityEncoding: tee != nil)
             task = target.client.connectionPool(on: eventLoop)
@@ -167,7 +176,19 @@ final class UpstreamExchange {
 
     // MARK: Called by AttemptRelay (on the event loop)
 
+    /// Counts how attempt `number` ended (once: a late event of an attempt already counted is not).
+    private func attemptEnded(_ number: Int, outcome: UpstreamAttemptOutcome, status: Int? = nil) {
+        guard let current = attempt, current.number == number else { return }
+        attempt = nil
+        guard let metrics = writer.metrics else { return }
+        metrics.upstreamAttempt(upstream: current.upstream, outcome: outcome, isRetry: number > 1)
+        if let status {
+            metrics.upstreamResponded(upstream: current.upstream, status: status, after: .now() - current.startedAt)
+        }
+    }
+
     fileprivate func received(head: HTTPResponseHead, attempt number: Int) {
+        attemptEnded(number, outcome: .response, status: Int(head.status.code))
         let actions = machine.headReceived(
             status: Int(head.status.code), retryAfter: head.headers.first(name: "retry-after"),
             attempt: number, now: NIODeadline.now().uptimeNanoseconds)
@@ -182,6 +203,12 @@ final class UpstreamExchange {
 
     private func writeHead(_ head: HTTPResponseHead, attempts: Int, toTee: Bool) {
         var headers = HopByHopHeaders.removing(from: head.headers, alsoRemoving: UpstreamClient.responseHeadersNotForwarded)
+        // `x-request-id` is Reprise's (the writer adds it); the upstream's own id, which its
+        // support asks for, goes on as `x-upstream-request-id`.
+        if let upstreamID = head.headers.first(name: "x-request-id") {
+            headers.add(name: "x-upstream-request-id", value: upstreamID)
+            writer.record.upstreamRequestID = upstreamID
+        }
         headers.add(name: "x-cache", value: cacheStatus.headerValue)
         headers.add(name: "x-reprise-attempts", value: String(attempts))
         let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
@@ -214,6 +241,7 @@ final class UpstreamExchange {
     }
 
     fileprivate func failed(_ error: UpstreamCallError, attempt number: Int) {
+        attemptEnded(number, outcome: UpstreamAttemptOutcome(error))
         run(machine.upstreamFailed(error, attempt: number, now: NIODeadline.now().uptimeNanoseconds, abandoned: abandoned))
     }
 

@@ -5,12 +5,15 @@ import RepriseCore
 /// breaker and its retry budget.
 final class UpstreamTarget: Sendable {
     let name: String
+    /// The `upstream` label of its metrics: `default` for the primary, `fallback`.
+    let metricLabel: String
     let client: UpstreamClient
     let breaker: CircuitBreaker?
     let budget: RetryBudget
 
-    init(name: String, client: UpstreamClient, config: UpstreamConfig, logger: Logger) {
+    init(name: String, metricLabel: String, client: UpstreamClient, config: UpstreamConfig, logger: Logger) {
         self.name = name
+        self.metricLabel = metricLabel
         self.client = client
         self.budget = RetryBudget(policy: config.retry.budgetPolicy)
         if config.circuitBreaker.enabled {

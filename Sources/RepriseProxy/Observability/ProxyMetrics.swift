@@ -1,0 +1,268 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Prometheus
+import RepriseCore
+import RepriseRedis
+
+/// Every metric Reprise exports (names and labels: DESIGN.md and README's metrics table), in
+/// one swift-prometheus registry served at `metrics.path`.
+///
+/// Request-path updates go through pre-resolved handles (`LabeledMetrics`): an atomic add for a
+/// counter, one short lock for a histogram. Figures that other components already count (the
+/// memory cache's size and evictions, Redis's counters, breaker states) are read when Prometheus
+/// scrapes (`refresh`), so they cost the request path nothing.
+final class ProxyMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let models: ModelLabels
+
+    private let requests: LabeledMetrics<RequestSeries, Counter>
+    private let tokens: LabeledMetrics<TokenSeries, Counter>
+    private let latency: LabeledMetrics<LatencySeries, ValueHistogram>
+    private let timeToFirstByte: LabeledMetrics<LatencySeries, ValueHistogram>
+    private let overhead: LabeledMetrics<OverheadSeries, ValueHistogram>
+    private let active: LabeledMetrics<String, Gauge>
+    private let coalesced: LabeledMetrics<String, Counter>
+    private let cacheOperations: LabeledMetrics<CacheOperation, Counter>
+    private let upstreamAttempts: LabeledMetrics<UpstreamAttemptSeries, Counter>
+    private let upstreamRetries: LabeledMetrics<String, Counter>
+    private let upstreamResponses: LabeledMetrics<UpstreamResponseSeries, Counter>
+    private let upstreamLatency: LabeledMetrics<String, ValueHistogram>
+    private let breakerState: LabeledMetrics<String, Gauge>
+    private let redisDuration: LabeledMetrics<RedisCommandName, ValueHistogram>
+    private let redisErrors: LabeledMetrics<RedisErrorKind, Counter>
+    private let redisUp: Gauge
+    private let memoryBytes: Gauge
+    private let memoryEntries: Gauge
+    private let evictions: LabeledMetrics<EvictionReason, Counter>
+    private let configReloads: LabeledMetrics<Bool, Counter>
+    private let accessLogDropped: Counter
+    /// What the scrape-time sources had counted at the previous scrape (counters only go up).
+    private let seen = NIOLockedValueBox(SeenCounts())
+
+    static let latencyBuckets: [Double] = [
+        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+        1, 2.5, 5, 10, 30, 60, 120, 300,
+    ]
+    static let overheadBuckets: [Double] = [
+        0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+    ]
+    static let redisBuckets: [Double] = [
+        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+    ]
+
+    init(config: MetricsConfig, version: String) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        let models = ModelLabels(configured: config.models)
+        self.models = models
+
+        func name(_ name: String, _ help: String) -> MetricDescription {
+            MetricDescription(name: name, help: help)
+        }
+        let requestsName = name("llm_requests_total", "Requests answered by Reprise, by route, model, variant, status and cache result.")
+        requests = LabeledMetrics { series in
+            registry.makeCounter(descriptor: requestsName.descriptor, labels: [
+                ("route", series.route), ("model", models.values[series.model]), ("variant", series.variant),
+                ("status", String(series.status)), ("cache", series.cache.metricLabel),
+            ])
+        }
+        let tokensName = name("llm_tokens_total", "Tokens of answers (usage), by model, variant, type (prompt/completion) and cache result; cache=\"hit\" are tokens saved.")
+        tokens = LabeledMetrics { series in
+            registry.makeCounter(descriptor: tokensName.descriptor, labels: [
+                ("model", models.values[series.model]), ("variant", series.variant),
+                ("type", series.prompt ? "prompt" : "completion"), ("cache", series.cache.metricLabel),
+            ])
+        }
+        let latencyName = name("llm_latency_seconds", "Request head received to the last byte of the response written.")
+        latency = LabeledMetrics { series in
+            registry.makeValueHistogram(descriptor: latencyName.descriptor, labels: series.labels, buckets: Self.latencyBuckets)
+        }
+        let firstByteName = name("llm_time_to_first_byte_seconds", "Request head received to the response head written.")
+        timeToFirstByte = LabeledMetrics { series in
+            registry.makeValueHistogram(descriptor: firstByteName.descriptor, labels: series.labels, buckets: Self.latencyBuckets)
+        }
+        let overheadName = name("llm_proxy_overhead_seconds", "Time spent in Reprise: latency minus the time waiting for the upstream.")
+        overhead = LabeledMetrics { series in
+            registry.makeValueHistogram(descriptor: overheadName.descriptor, labels: [("route", series.route), ("cache", series.cache.metricLabel)],
+                                        buckets: Self.overheadBuckets)
+        }
+        let activeName = name("llm_active_requests", "Requests in progress.")
+        active = LabeledMetrics { route in registry.makeGauge(descriptor: activeName.descriptor, labels: [("route", route)]) }
+        let coalescedName = name("llm_coalesced_requests_total", "Requests answered by an identical request's upstream call in flight.")
+        coalesced = LabeledMetrics { route in registry.makeCounter(descriptor: coalescedName.descriptor, labels: [("route", route)]) }
+        let operationsName = name("llm_cache_operations_total", "Cache operations by op (get/set/delete), backend (memory/redis) and result (hit/miss/stored/error).")
+        cacheOperations = LabeledMetrics { operation in
+            registry.makeCounter(descriptor: operationsName.descriptor, labels: [
+                ("op", operation.op.rawValue), ("backend", operation.backend.rawValue), ("result", operation.result.rawValue),
+            ])
+        }
+        let attemptsName = name("llm_upstream_attempts_total", "Upstream attempts (retries included) by upstream and outcome.")
+        upstreamAttempts = LabeledMetrics { series in
+            registry.makeCounter(descriptor: attemptsName.descriptor, labels: [("upstream", series.upstream), ("outcome", series.outcome.rawValue)])
+        }
+        let retriesName = name("llm_upstream_retries_total", "Upstream attempts after the first of a request.")
+        upstreamRetries = LabeledMetrics { upstream in registry.makeCounter(descriptor: retriesName.descriptor, labels: [("upstream", upstream)]) }
+        let responsesName = name("llm_upstream_responses_total", "Upstream answers by upstream and HTTP status.")
+        upstreamResponses = LabeledMetrics { series in
+            registry.makeCounter(descriptor: responsesName.descriptor, labels: [("upstream", series.upstream), ("status", String(series.status))])
+        }
+        let upstreamLatencyName = name("llm_upstream_latency_seconds", "Upstream attempt start to the upstream's response head.")
+        upstreamLatency = LabeledMetrics { upstream in
+            registry.makeValueHistogram(descriptor: upstreamLatencyName.descriptor, labels: [("upstream", upstream)], buckets: Self.latencyBuckets)
+        }
+        let breakerName = name("llm_circuit_breaker_state", "Upstream circuit breaker: 0 closed, 1 half-open, 2 open.")
+        breakerState = LabeledMetrics { upstream in registry.makeGauge(descriptor: breakerName.descriptor, labels: [("upstream", upstream)]) }
+        let redisDurationName = name("llm_redis_command_duration_seconds", "Redis command round trips by command.")
+        redisDuration = LabeledMetrics { command in
+            registry.makeValueHistogram(descriptor: redisDurationName.descriptor, labels: [("command", command.rawValue)], buckets: Self.redisBuckets)
+        }
+        let redisErrorsName = name("llm_redis_errors_total", "Redis trouble by kind (timeout, connection, protocol, breaker_open: commands not sent).")
+        redisErrors = LabeledMetrics { kind in registry.makeCounter(descriptor: redisErrorsName.descriptor, labels: [("kind", kind.rawValue)]) }
+        redisUp = registry.makeGauge(descriptor: name("llm_redis_up", "1 while Redis answers (its breaker is closed), 0 otherwise; 0 without Redis configured.").descriptor)
+        memoryBytes = registry.makeGauge(descriptor: name("llm_cache_memory_bytes", "Bytes held by the memory cache (L1).").descriptor)
+        memoryEntries = registry.makeGauge(descriptor: name("llm_cache_memory_entries", "Answers held by the memory cache (L1).").descriptor)
+        let evictionsName = name("llm_cache_evictions_total", "Memory cache removals by reason (capacity: least recently used, expired: TTL).")
+        evictions = LabeledMetrics { reason in registry.makeCounter(descriptor: evictionsName.descriptor, labels: [("reason", reason.rawValue)]) }
+        let reloadsName = name("llm_config_reloads_total", "Configuration and certificate reloads by result.")
+        configReloads = LabeledMetrics { success in
+            registry.makeCounter(descriptor: reloadsName.descriptor, labels: [("result", success ? "success" : "failure")])
+        }
+        accessLogDropped = registry.makeCounter(descriptor: name(
+            "reprise_access_log_dropped_lines_total", "Access log lines dropped because stderr was not read fast enough.").descriptor)
+        registry.makeGauge(descriptor: name("reprise_build_info", "Always 1; the version label tells which Reprise runs.").descriptor,
+                           labels: [("version", version)]).set(to: 1)
+
+        // Series that should read 0 rather than be absent before their first event, so rates
+        // and alerts see them from the first scrape.
+        for reason in EvictionReason.allCases { _ = evictions[reason] }
+        for success in [true, false] { _ = configReloads[success] }
+        for kind in RedisErrorKind.allCases { _ = redisErrors[kind] }
+        _ = active["default"]
+    }
+
+    // MARK: Request path
+
+    func requestStarted(route: String) {
+        active[route].increment()
+    }
+
+    /// Everything a finished request tells; `end` is when its response ended.
+    /// An operational request (`/metrics`, health) ended: only the gauge moves.
+    func requestEnded(route: String) {
+        active[route].decrement()
+    }
+
+    /// Everything a finished request tells; `end` is when its response ended. `startedRoute`
+    /// is the route its `requestStarted` counted (routing may have chosen another since).
+    func requestFinished(_ record: RequestRecord, end: NIODeadline, startedRoute: String) {
+        active[startedRoute].decrement()
+        let model = models.index(of: record.model)
+        requests[RequestSeries(route: record.route, model: model, variant: record.variant, status: record.status, cache: record.cache)].increment()
+        let total = end - record.receivedAt
+        let series = LatencySeries(route: record.route, cache: record.cache, variant: record.variant)
+        latency[series].record(Self.seconds(total))
+        if let firstByte = record.firstByteAt {
+            timeToFirstByte[series].record(Self.seconds(firstByte - record.receivedAt))
+        }
+        let inside = max(0, total.nanoseconds - record.upstreamNanoseconds(endedAt: end))
+        overhead[OverheadSeries(route: record.route, cache: record.cache)].record(Double(inside) / 1e9)
+        if record.cache == .coalesced { coalesced[record.route].increment() }
+        if let usage = record.usage {
+            tokens[TokenSeries(model: model, variant: record.variant, prompt: true, cache: record.cache)].increment(by: Int64(max(0, usage.promptTokens)))
+            tokens[TokenSeries(model: model, variant: record.variant, prompt: false, cache: record.cache)].increment(by: Int64(max(0, usage.completionTokens)))
+        }
+    }
+
+    func cacheOperation(_ op: CacheOperation.Op, backend: CacheOperation.Backend, result: CacheOperation.Result) {
+        cacheOperations[CacheOperation(op: op, backend: backend, result: result)].increment()
+    }
+
+    func upstreamAttempt(upstream: String, outcome: UpstreamAttemptOutcome, isRetry: Bool) {
+        upstreamAttempts[UpstreamAttemptSeries(upstream: upstream, outcome: outcome)].increment()
+        if isRetry { upstreamRetries[upstream].increment() }
+    }
+
+    func upstreamResponded(upstream: String, status: Int, after elapsed: TimeAmount) {
+        upstreamResponses[UpstreamResponseSeries(upstream: upstream, status: status)].increment()
+        upstreamLatency[upstream].record(Self.seconds(elapsed))
+    }
+
+    /// One Redis command's round trip (`RedisCacheStore`'s report).
+    func redisCommandReported(_ report: RedisCommandReport) {
+        let command: RedisCommandName = report.command == .get ? .get : .set
+        redisDuration[command].record(Double(max(0, report.nanoseconds)) / 1e9)
+        let op: CacheOperation.Op = report.command == .get ? .get : .set
+        switch report.result {
+        case .hit: cacheOperation(op, backend: .redis, result: .hit)
+        case .miss: cacheOperation(op, backend: .redis, result: .miss)
+        case .stored: cacheOperation(op, backend: .redis, result: .stored)
+        case .failed(let error):
+            cacheOperation(op, backend: .redis, result: .error)
+            redisErrors[RedisErrorKind(error)].increment()
+        }
+    }
+
+    func configReloaded(success: Bool) {
+        configReloads[success].increment()
+    }
+
+    // MARK: Scrape
+
+    /// Reads the figures other components keep, then renders every metric.
+    func exposition(sources: ScrapeSources) -> ByteBuffer {
+        refresh(sources)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16_384)
+        registry.emit(into: &bytes)
+        return ByteBuffer(bytes: bytes)
+    }
+
+    private func refresh(_ sources: ScrapeSources) {
+        if let memory = sources.memory {
+            memoryBytes.set(to: Double(memory.bytes))
+            memoryEntries.set(to: Double(memory.count))
+        }
+        for (upstream, state) in sources.breakers {
+            breakerState[upstream].set(to: Double(state.gaugeValue))
+        }
+        redisUp.set(to: sources.redisBreaker.map { state -> Double in
+            if case .closed = state { return 1 }
+            return 0
+        } ?? 0)
+        let (evicted, expired, skipped, droppedLines) = seen.withLockedValue { seen -> (Int, Int, Int, Int) in
+            let memory = sources.memory
+            let redisSkipped = sources.redisCounters.map { $0.lookupsSkippedByBreaker + $0.storesSkippedByBreaker } ?? 0
+            // A purge resets nothing: `MemoryCache` keeps its counters across `removeAll`.
+            let deltas = (max(0, (memory?.evictions ?? 0) - seen.evictions), max(0, (memory?.expirations ?? 0) - seen.expirations),
+                          max(0, redisSkipped - seen.redisSkipped), max(0, sources.accessLogDropped - seen.accessLogDropped))
+            seen = SeenCounts(evictions: memory?.evictions ?? seen.evictions, expirations: memory?.expirations ?? seen.expirations,
+                              redisSkipped: max(redisSkipped, seen.redisSkipped),
+                              accessLogDropped: max(sources.accessLogDropped, seen.accessLogDropped))
+            return deltas
+        }
+        if evicted > 0 { evictions[.capacity].increment(by: Int64(evicted)) }
+        if expired > 0 { evictions[.expired].increment(by: Int64(expired)) }
+        if skipped > 0 { redisErrors[.breakerOpen].increment(by: Int64(skipped)) }
+        if droppedLines > 0 { accessLogDropped.increment(by: Int64(droppedLines)) }
+    }
+
+    private struct SeenCounts {
+        var evictions = 0
+        var expirations = 0
+        var redisSkipped = 0
+        var accessLogDropped = 0
+    }
+
+    static func seconds(_ amount: TimeAmount) -> Double {
+        Double(max(0, amount.nanoseconds)) / 1e9
+    }
+}
+
+/// What `/metrics` reads from other components at scrape time.
+struct ScrapeSources {
+    var memory: MemoryCacheStats?
+    var breakers: [(upstream: String, state: CircuitState)]
+    var redisBreaker: RedisBreaker.State?
+    var redisCounters: RedisCacheStore.Counters?
+    var accessLogDropped = 0
+}

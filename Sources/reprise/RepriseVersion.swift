@@ -1,3 +1,0 @@
-enum RepriseVersion {
-    static let current = "0.1.0"
-}
