@@ -9,6 +9,13 @@ public struct MemoryCacheStats: Sendable, Equatable {
     public var evictions: Int
     /// Entries removed because their TTL ran out.
     public var expirations: Int
+
+    public init(count: Int, bytes: Int, evictions: Int, expirations: Int) {
+        self.count = count
+        self.bytes = bytes
+        self.evictions = evictions
+        self.expirations = expirations
+    }
 }
 
 /// The L1 cache: LRU within a byte budget, per-entry size limit, TTL checked on `get`.
