@@ -48,6 +48,15 @@ public final class ResponseWriter {
     /// The metrics of this request's server, for the upstream exchange's attempt counts.
     var metrics: ProxyMetrics? { observer?.metrics }
 
+    /// This request is one of Reprise's own (`/metrics`, health): not an API request, so it
+    /// leaves the active-requests gauge now (a scrape does not count itself) and is not counted
+    /// or logged at its end.
+    func markOperational() {
+        guard !record.isOperational else { return }
+        record.isOperational = true
+        observer?.metrics?.requestEnded(route: startedRoute)
+    }
+
     /// Reports the request once: at its end, its abort, or its client leaving, whichever first.
     private func report(_ outcome: RequestRecord.Outcome) {
         guard !reported else { return }

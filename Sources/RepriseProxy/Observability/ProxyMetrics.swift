@@ -30,7 +30,8 @@ final class ProxyMetrics: Sendable {
     private let breakerState: LabeledMetrics<String, Gauge>
     private let redisDuration: LabeledMetrics<RedisCommandName, ValueHistogram>
     private let redisErrors: LabeledMetrics<RedisErrorKind, Counter>
-    private let redisUp: Gauge
+    /// Absent without Redis configured: an alert on `llm_redis_up == 0` must not page there.
+    private let redisUp: Gauge?
     private let memoryBytes: Gauge
     private let memoryEntries: Gauge
     private let evictions: LabeledMetrics<EvictionReason, Counter>
@@ -50,7 +51,7 @@ final class ProxyMetrics: Sendable {
         0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
     ]
 
-    init(config: MetricsConfig, version: String) {
+    init(config: MetricsConfig, version: String, hasRedis: Bool = false) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         let models = ModelLabels(configured: config.models)
@@ -118,7 +119,7 @@ final class ProxyMetrics: Sendable {
         }
         let redisErrorsName = name("llm_redis_errors_total", "Redis trouble by kind (timeout, connection, protocol, breaker_open: commands not sent).")
         redisErrors = LabeledMetrics { kind in registry.makeCounter(descriptor: redisErrorsName.descriptor, labels: [("kind", kind.rawValue)]) }
-        redisUp = registry.makeGauge(descriptor: name("llm_redis_up", "1 while Redis answers (its breaker is closed), 0 otherwise; 0 without Redis configured.").descriptor)
+        redisUp = hasRedis ? registry.makeGauge(descriptor: name("llm_redis_up", "1 while Redis answers (its breaker is closed), 0 otherwise.").descriptor) : nil
         memoryBytes = registry.makeGauge(descriptor: name("llm_cache_memory_bytes", "Bytes held by the memory cache (L1).").descriptor)
         memoryEntries = registry.makeGauge(descriptor: name("llm_cache_memory_entries", "Answers held by the memory cache (L1).").descriptor)
         let evictionsName = name("llm_cache_evictions_total", "Memory cache removals by reason (capacity: least recently used, expired: TTL).")
@@ -225,10 +226,9 @@ final class ProxyMetrics: Sendable {
         for (upstream, state) in sources.breakers {
             breakerState[upstream].set(to: Double(state.gaugeValue))
         }
-        redisUp.set(to: sources.redisBreaker.map { state -> Double in
-            if case .closed = state { return 1 }
-            return 0
-        } ?? 0)
+        if let redisUp, let state = sources.redisBreaker {
+            if case .closed = state { redisUp.set(to: 1) } else { redisUp.set(to: 0) }
+        }
         let (evicted, expired, skipped, droppedLines) = seen.withLockedValue { seen -> (Int, Int, Int, Int) in
             let memory = sources.memory
             let redisSkipped = sources.redisCounters.map { $0.lookupsSkippedByBreaker + $0.storesSkippedByBreaker } ?? 0

@@ -24,12 +24,9 @@ final class RequestObserver: Sendable {
         if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail {
             record.usage = answerTail.usage
         }
-        if let metrics {
-            if record.isOperational {
-                metrics.requestEnded(route: startedRoute)
-            } else {
-                metrics.requestFinished(record, end: end, startedRoute: startedRoute)
-            }
+        // An operational request left the gauge when it was marked (`markOperational`).
+        if let metrics, !record.isOperational {
+            metrics.requestFinished(record, end: end, startedRoute: startedRoute)
         }
         if let accessLog, !record.isOperational {
             accessLog.log(record, end: end, answerTail: answerTail?.bytes)

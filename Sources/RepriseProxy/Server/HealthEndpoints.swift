@@ -8,11 +8,11 @@ enum HealthEndpoints {
     static func respond(to request: ProxyRequest, writer: ResponseWriter, state: ServerState) -> Bool {
         switch request.path {
         case "/healthz":
-            writer.record.isOperational = true
+            writer.markOperational()
             writer.send(status: .ok, headers: jsonHeaders, body: ByteBuffer(string: "{\"status\":\"ok\"}"))
             return true
         case "/readyz":
-            writer.record.isOperational = true
+            writer.markOperational()
             if state.isReady {
                 writer.send(status: .ok, headers: jsonHeaders, body: ByteBuffer(string: "{\"status\":\"ready\"}"))
             } else {

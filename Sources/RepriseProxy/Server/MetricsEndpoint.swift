@@ -10,7 +10,7 @@ struct MetricsEndpoint: Sendable {
     let sources: @Sendable () -> ScrapeSources
 
     func respond(writer: ResponseWriter) {
-        writer.record.isOperational = true
+        writer.markOperational()
         writer.send(status: .ok, headers: Self.headers, body: metrics.exposition(sources: sources()))
     }
 

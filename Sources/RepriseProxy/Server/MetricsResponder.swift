@@ -12,7 +12,7 @@ final class MetricsResponder: RequestResponder, Sendable {
     }
 
     func respond(to request: ProxyRequest, writer: ResponseWriter) {
-        writer.record.isOperational = true
+        writer.markOperational()
         if request.head.method == .GET || request.head.method == .HEAD {
             if HealthEndpoints.respond(to: request, writer: writer, state: state) { return }
             if request.path == endpoint.path {

@@ -39,7 +39,8 @@ public final class ProxyServer: Service {
         self.upstreamTLS = try Self.makeUpstreamTLSContext(config.upstream)
         self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
         self.threads = config.server.threads == 0 ? System.coreCount : config.server.threads
-        self.metrics = config.metrics.enabled ? ProxyMetrics(config: config.metrics, version: RepriseBuild.version) : nil
+        self.metrics = config.metrics.enabled
+            ? ProxyMetrics(config: config.metrics, version: RepriseBuild.version, hasRedis: redisConfiguration != nil) : nil
         let logging = config.logging
         let accessLevel: LoggingConfig.Level = logging.logBodies ? .debug : .info
         self.accessLog = logging.accessLog && Self.levelRank(logging.level) <= Self.levelRank(accessLevel)
