@@ -27,10 +27,13 @@ CATALOGUE = [
     "llm_redis_command_duration_seconds", "llm_redis_errors_total", "llm_redis_up",
     "llm_config_reloads_total", "reprise_build_info",
 ]
+# Exported beside the catalogue (Sources/RepriseProxy/Observability/ProxyMetrics.swift).
+EXTRA_METRICS = ["reprise_access_log_dropped_lines_total"]
 
 # Panels an operator looks for first; the Prometheus test requires data in CORE_PANELS.
 REQUIRED_PANELS = [
-    "Latency p50 / p95 / p99", "Proxy overhead p50 / p99", "Cache hit ratio", "Cache operations by backend and result",
+    "Latency p50 / p95 / p99", "Proxy overhead p50 / p99", "Cache hit ratio over time",
+    "Cache operations by backend and result",
     "Upstream tokens by model and type", "Tokens saved (served from cache)", "Answers by status", "Errors by status",
     "Upstream responses by upstream and status", "Active requests", "Time to first byte p50 / p95 / p99",
     "Upstream attempts by outcome", "Upstream retries", "Circuit breaker state", "Redis up",
@@ -38,7 +41,8 @@ REQUIRED_PANELS = [
     "Config reloads", "Requests by variant", "5xx ratio by variant", "Latency p95 by variant",
 ]
 CORE_PANELS = [
-    "Requests/s", "Latency p50 / p95 / p99", "Cache hit ratio", "Upstream tokens by model and type",
+    "Requests/s", "Latency p50 / p95 / p99", "Cache hit ratio", "Cache hit ratio over time",
+    "Upstream tokens by model and type",
     "Tokens saved (served from cache)", "Active requests", "Proxy overhead p50 / p99",
 ]
 
@@ -82,6 +86,17 @@ def dashboard_expressions():
         for panel in dashboard_panels()
         for target in panel["targets"]
     ]
+
+
+def template_variable_queries():
+    """(variable, series selector, label) of each `label_values(SELECTOR, LABEL)` variable."""
+    queries = []
+    for variable in dashboard()["templating"]["list"]:
+        if variable["type"] == "query":
+            match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["definition"])
+            assert match, variable["definition"]
+            queries.append((variable["name"], substitute_variables(match.group(1)), match.group(2)))
+    return queries
 
 
 def alert_names():
@@ -159,8 +174,22 @@ def test_dashboard_shows_every_catalogue_metric_and_the_required_panels():
     expressions = " ".join(expr for _, _, expr in dashboard_expressions())
     missing = [name for name in CATALOGUE if not re.search(rf"\b{name}(_bucket)?\b", expressions)]
     assert not missing, f"metrics without a panel: {missing}"
-    titles = {panel["title"] for panel in dashboard_panels()}
+    titles = [panel["title"] for panel in dashboard_panels()]
+    assert len(titles) == len(set(titles)), "panel titles must be unique"
     assert not [title for title in REQUIRED_PANELS + CORE_PANELS if title not in titles]
+
+
+def referenced_metrics(text):
+    names = set(re.findall(r"\b((?:llm|reprise)_[a-z_]+)", text))
+    return {re.sub(r"_(bucket|count|sum)$", "", name) for name in names}
+
+
+def test_dashboard_and_alerts_name_only_exported_metrics():
+    expressions = " ".join(expr for _, _, expr in dashboard_expressions())
+    known = set(CATALOGUE + EXTRA_METRICS)
+    assert referenced_metrics(expressions) - known == set()
+    # The whole rule file: expressions, and the metrics its descriptions tell operators to look at.
+    assert referenced_metrics(ALERTS.read_text()) - known == set()
 
 
 def test_histogram_quantiles_aggregate_rates_by_le():
