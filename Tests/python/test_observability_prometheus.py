@@ -1,9 +1,9 @@
-"""A real Prometheus (Debian's package) scrapes a running Reprise every second while a short load
-(misses, hits, a stream, errors) goes through it; then every PromQL expression of the Grafana
-dashboard and of the alert rules runs through Prometheus's query API. Each must be accepted and
-evaluate without error, and the core panels must show data. The alert rules are loaded as
-Prometheus rule files, from prometheus/alerts.yaml and from the PrometheusRule's spec, so the
-groups are compared as Prometheus itself parsed them."""
+"""A real Prometheus (Debian's package) scrapes a running Reprise (with a real Redis behind it)
+every second while a short load (misses, hits, a stream, errors) goes through it; then every
+PromQL expression of the Grafana dashboard and of the alert rules runs through Prometheus's
+query API. Each must be accepted and evaluate without error, and the core panels must show
+data. The alert rules are loaded as Prometheus rule files, from prometheus/alerts.yaml and from
+the PrometheusRule's spec, so the groups are compared as Prometheus itself parsed them."""
 import json
 import math
 import shutil
@@ -97,6 +97,10 @@ class PrometheusServer:
         result = self.api("query", query="count_over_time(up[10m])")["data"]["result"]
         return int(result[0]["value"][1]) if result else None
 
+    def target_address(self):
+        (target,) = self.api("targets")["data"]["activeTargets"]
+        return target["labels"]["instance"]
+
     def target_health(self):
         targets = self.api("targets")["data"]["activeTargets"]
         return [(target["health"], target["lastError"]) for target in targets]
@@ -159,11 +163,51 @@ def prometheus_binary():
         pytest.skip(MISSING_PROMETHEUS)
 
 
+class RedisServer:
+    """redis-server on a free loopback port, without persistence."""
+
+    def __init__(self):
+        self.port = free_loopback_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self.answers, "redis-server to answer")
+
+    def answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @pytest.fixture(scope="module")
-def scraped_reprise(prometheus_binary, mock_upstream, tmp_path_factory):
-    """Reprise of its own (its counters start at zero), scraped by Prometheus, after the load."""
-    reprise = ManagedProcess([BUILD / "reprise", "--listen", "127.0.0.1:0", "--upstream", mock_upstream.url])
+def redis_server():
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/setup.sh --test installs it)")
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def scraped_reprise(prometheus_binary, mock_upstream, redis_server, tmp_path_factory):
+    """Reprise of its own (its counters start at zero) with Redis, scraped by Prometheus, after
+    the load."""
     folder = tmp_path_factory.mktemp("prometheus")
+    config = folder / "reprise.yaml"
+    config.write_text(f"cache:\n  redis:\n    url: {redis_server.url}\n")
+    reprise = ManagedProcess([BUILD / "reprise", "--config", config, "--listen", "127.0.0.1:0",
+                              "--upstream", mock_upstream.url])
     spec_rules = folder / "prometheusrule-spec.yaml"
     spec_rules.write_text(prometheusrule_spec_text())
     prometheus = PrometheusServer(folder, f"127.0.0.1:{reprise.port}", [ALERTS, spec_rules])
@@ -273,3 +317,30 @@ def test_prometheusrule_groups_equal_the_rule_file_as_prometheus_loaded_them(scr
     rule_file = by_file.pop(str(ALERTS))
     (spec_file,) = by_file.values()
     assert rule_file == spec_file
+
+
+def test_redis_panels_show_the_redis_in_use(scraped_reprise):
+    prometheus, _ = scraped_reprise
+    for title, ref_id, expr in dashboard_expressions():
+        if title in ("Redis up", "Redis command latency p50 / p99"):
+            numbers = values(prometheus.api("query", query=expr)["data"])
+            assert any(math.isfinite(number) for number in numbers), (title, ref_id, numbers, expr)
+            if title == "Redis up":
+                assert numbers == [1.0], numbers
+
+
+# Last in this file: it stops the module's Redis.
+def test_redis_unavailable_condition_holds_once_redis_is_gone(scraped_reprise, redis_server):
+    """The alert's expression (without its `for:`) selects the instance once Redis is down and
+    requests went on: llm_redis_up turned 0 and Redis errors were counted."""
+    prometheus, _ = scraped_reprise
+    rule = next(rule for group in loaded_rule_groups(prometheus) for rule in group["rules"]
+                if rule["name"] == "RepriseRedisUnavailable")
+    assert values(prometheus.api("query", query=rule["query"])["data"]) == []
+    redis_server.stop()
+    load = Load(f"http://{prometheus.target_address()}")
+
+    def selected():
+        load.round(3)
+        return values(prometheus.api("query", query=rule["query"])["data"])
+    assert wait_until(selected, "the RepriseRedisUnavailable condition", timeout=60)
