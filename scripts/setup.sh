@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 packages=(libhiredis-dev libssl-dev pkg-config)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(redis-server curl openssl python3-venv)
+  # prometheus: the observability tests run promtool on the alert rules and a real Prometheus
+  # server against Reprise.
+  packages+=(redis-server curl openssl python3-venv prometheus)
 fi
 
 missing=()
