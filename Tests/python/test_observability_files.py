@@ -225,3 +225,18 @@ def test_prometheusrule_carries_the_same_rule_file_and_passes_the_same_unit_test
     shutil.copy(ALERT_TESTS, tmp_path / "alerts.test.yaml")
     run_promtool("check", "rules", tmp_path / "alerts.yaml")
     assert "SUCCESS" in run_promtool("test", "rules", tmp_path / "alerts.test.yaml")
+
+
+def test_every_alert_links_a_runbook_section_of_the_readme():
+    """Each rule's runbook_url names an anchor of README.md, made from a `Runbook: <alert>`
+    heading the way GitHub makes anchors (lowercased, spaces to dashes, punctuation dropped)."""
+    readme = (ROOT / "README.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)
+    }
+    rules = re.findall(r"- alert: (\w+)[\s\S]*?runbook_url: \"README\.md#([\w-]+)\"", ALERTS.read_text())
+    assert len(rules) == ALERTS.read_text().count("- alert:"), "an alert without a runbook_url"
+    for alert, anchor in rules:
+        assert anchor == f"runbook-{alert.lower()}", (alert, anchor)
+        assert anchor in anchors, f"README.md has no '#### Runbook: {alert}' section"

@@ -332,7 +332,7 @@ def test_redis_panels_show_the_redis_in_use(scraped_reprise):
 # Last in this file: it stops the module's Redis.
 def test_redis_unavailable_condition_holds_once_redis_is_gone(scraped_reprise, redis_server):
     """The alert's expression (without its `for:`) selects the instance once Redis is down and
-    requests went on: llm_redis_up turned 0 and Redis errors were counted."""
+    requests went on: its breaker opened, llm_redis_up turned 0."""
     prometheus, _ = scraped_reprise
     rule = next(rule for group in loaded_rule_groups(prometheus) for rule in group["rules"]
                 if rule["name"] == "RepriseRedisUnavailable")
