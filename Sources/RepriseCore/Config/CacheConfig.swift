@@ -19,6 +19,10 @@ public struct CacheConfig: Sendable, Decodable {
     public var ignoredFields = JSONCanonicalizer.defaultIgnoredTopLevelFields
     /// When set, keys are HMAC-SHA-256 with this secret instead of SHA-256.
     public var secret = ""
+    /// Encryption at rest of Redis entries: where the sealing key comes from (`file:` or `env:`).
+    public var encryptionKey: EncryptionKeySource?
+    /// Older keys that still open entries (rotation); they never seal.
+    public var encryptionPreviousKeys: [EncryptionKeySource] = []
     /// What to do with requests that ask for sampling (`temperature > 0`, the default).
     public var nonDeterministic = NonDeterministicPolicy.cache
     /// Largest answer stored; larger answers pass through uncached.
@@ -36,6 +40,8 @@ public struct CacheConfig: Sendable, Decodable {
         case getTTL = "get_ttl"
         case nonDeterministic = "non_deterministic"
         case maxEntryBytes = "max_entry_bytes"
+        case encryptionKey = "encryption_key"
+        case encryptionPreviousKeys = "encryption_previous_keys"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,12 +78,29 @@ public struct CacheConfig: Sendable, Decodable {
             nonDeterministic = policy
         }
         maxEntryBytes = try container.decode(.maxEntryBytes, default: defaults.maxEntryBytes)
+        if let text = try container.decodeIfPresent(String.self, forKey: .encryptionKey), !text.isEmpty {
+            encryptionKey = try Self.keySource(text, path: decoder.codingPath + [CodingKeys.encryptionKey])
+        }
+        if let texts = try container.decodeIfPresent([String].self, forKey: .encryptionPreviousKeys) {
+            encryptionPreviousKeys = try texts.map { try Self.keySource($0, path: decoder.codingPath + [CodingKeys.encryptionPreviousKeys]) }
+        }
         memory = try container.decode(.memory, default: defaults.memory)
         redis = try container.decode(.redis, default: defaults.redis)
     }
 
+    private static func keySource(_ text: String, path: [any CodingKey]) throws -> EncryptionKeySource {
+        do {
+            return try EncryptionKeySource(parsing: text)
+        } catch {
+            throw ConfigError(keyPath: configKeyPath(path), error.description)
+        }
+    }
+
     func validate() -> [ConfigError] {
         var problems: [ConfigError] = []
+        if encryptionKey == nil, !encryptionPreviousKeys.isEmpty {
+            problems.append(ConfigError(keyPath: "cache.encryption_previous_keys", "needs cache.encryption_key (the key that seals)"))
+        }
         if ttl.nanoseconds < 1_000_000_000 {
             problems.append(ConfigError(keyPath: "cache.ttl", "must be at least 1s, got \(ttl)"))
         }

@@ -6,9 +6,11 @@ import RepriseCore
 final class CacheKeyBuilders: Sendable {
     private let builders: [ObjectIdentifier: NIOLoopBoundBox<CacheKeyBuilder>]
 
-    init(group: EventLoopGroup, config: CacheConfig) {
+    /// - Parameter sealer: with encryption at rest and no `cache.secret`, keys are HMAC-ed with
+    ///   the sealer's derived secret, so Redis holds no digest one could confirm a guess against.
+    init(group: EventLoopGroup, config: CacheConfig, sealer: EntrySealer? = nil) {
         var builders: [ObjectIdentifier: NIOLoopBoundBox<CacheKeyBuilder>] = [:]
-        let secret = config.secret.isEmpty ? nil : Array(config.secret.utf8)
+        let secret = config.secret.isEmpty ? sealer?.digestSecret : Array(config.secret.utf8)
         for loop in group.makeIterator() {
             // The builder is created here and from now on used on `loop` only.
             builders[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(

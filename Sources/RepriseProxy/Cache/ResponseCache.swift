@@ -15,9 +15,13 @@ final class ResponseCache: Sendable {
     private let maxTTLMs: Int64
     private let logger: Logger
     private let metrics: ProxyMetrics?
+    /// Seals Redis entries when `cache.encryption_key` is set; L1 holds answers in the clear
+    /// (it is this process's memory).
+    private let sealer: EntrySealer?
 
-    init(config: CacheConfig, redis: RedisCacheStore?, metrics: ProxyMetrics? = nil, logger: Logger) {
+    init(config: CacheConfig, redis: RedisCacheStore?, sealer: EntrySealer? = nil, metrics: ProxyMetrics? = nil, logger: Logger) {
         self.metrics = metrics
+        self.sealer = sealer
         self.memory = config.memory.enabled
             ? MemoryCache(maxBytes: config.memory.maxBytes.bytes, maxEntryBytes: Self.memoryEntryBytes(maxEntryBytes: config.maxEntryBytes.bytes))
             : nil
@@ -60,6 +64,7 @@ final class ResponseCache: Sendable {
     /// An entry that carries another key's digest: a miss, never an answer (logged at debug: a
     /// store under the wrong key is a bug, a value copied between Redis keys is tampering).
     private func refused(_ entry: CacheEntry, key: CacheKey, tier: String) {
+        metrics?.entryRejected(.otherKey)
         logger.debug("cache entry stored under another key: treated as a miss",
                      metadata: ["tier": "\(tier)", "namespace": "\(key.namespace)"])
     }
@@ -70,10 +75,22 @@ final class ResponseCache: Sendable {
         guard let redis else { return eventLoop.makeSucceededFuture(nil) }
         let redisKey = key.redisKey
         return redis.lookup(redisKey, on: eventLoop) { [self] value -> CachedAnswer? in
+            var bytes = Array(value.readableBytesView)
+            if let sealer {
+                do {
+                    bytes = try sealer.open(bytes, associatedData: Array(redisKey.utf8))
+                } catch {
+                    metrics?.entryRejected(.unsealable)
+                    logger.warning("Redis entry does not open with the configured keys: treated as a miss",
+                                   metadata: ["key": "\(redisKey)", "error": "\(error)"])
+                    return nil
+                }
+            }
             let entry: CacheEntry
             do {
-                entry = try CacheEntryCodec.decode(Array(value.readableBytesView))
+                entry = try CacheEntryCodec.decode(bytes)
             } catch {
+                metrics?.entryRejected(.corrupt)
                 logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(redisKey)", "error": "\(error)"])
                 return nil
             }
@@ -105,7 +122,10 @@ final class ResponseCache: Sendable {
             }
         }
         if let redis {
-            redis.store(key.redisKey, value: ByteBuffer(bytes: CacheEntryCodec.encode(entry)), ttlMilliseconds: entry.ttlMs)
+            let redisKey = key.redisKey
+            var bytes = CacheEntryCodec.encode(entry)
+            if let sealer { bytes = sealer.seal(bytes, associatedData: Array(redisKey.utf8)) }
+            redis.store(redisKey, value: ByteBuffer(bytes: bytes), ttlMilliseconds: entry.ttlMs)
         }
     }
 

@@ -37,6 +37,7 @@ final class ProxyMetrics: Sendable {
     private let evictions: LabeledMetrics<EvictionReason, Counter>
     private let configReloads: LabeledMetrics<Bool, Counter>
     private let accessLogDropped: Counter
+    private let rejectedEntries: LabeledMetrics<EntryRejection, Counter>
     /// What the scrape-time sources had counted at the previous scrape (counters only go up).
     private let seen = NIOLockedValueBox(SeenCounts())
 
@@ -128,6 +129,9 @@ final class ProxyMetrics: Sendable {
         configReloads = LabeledMetrics { success in
             registry.makeCounter(descriptor: reloadsName.descriptor, labels: [("result", success ? "success" : "failure")])
         }
+        let rejectedName = name("reprise_cache_entries_rejected_total",
+                                "Stored entries treated as misses, never served: corrupt, stored under another key, or not opening with the encryption keys.")
+        rejectedEntries = LabeledMetrics { reason in registry.makeCounter(descriptor: rejectedName.descriptor, labels: [("reason", reason.rawValue)]) }
         accessLogDropped = registry.makeCounter(descriptor: name(
             "reprise_access_log_dropped_lines_total", "Access log lines dropped because stderr was not read fast enough.").descriptor)
         registry.makeGauge(descriptor: name("reprise_build_info", "Always 1; the version label tells which Reprise runs.").descriptor,
@@ -138,6 +142,7 @@ final class ProxyMetrics: Sendable {
         for reason in EvictionReason.allCases { _ = evictions[reason] }
         for success in [true, false] { _ = configReloads[success] }
         for kind in RedisErrorKind.allCases { _ = redisErrors[kind] }
+        for reason in EntryRejection.allCases { _ = rejectedEntries[reason] }
         _ = active["default"]
     }
 
@@ -201,6 +206,10 @@ final class ProxyMetrics: Sendable {
             cacheOperation(op, backend: .redis, result: .error)
             redisErrors[RedisErrorKind(error)].increment()
         }
+    }
+
+    func entryRejected(_ reason: EntryRejection) {
+        rejectedEntries[reason].increment()
     }
 
     func configReloaded(success: Bool) {

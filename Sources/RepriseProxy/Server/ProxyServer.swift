@@ -23,6 +23,8 @@ public final class ProxyServer: Service {
     /// pool (primary and fallback).
     private let upstreamTLS: TLSClientContext?
     private let redisConfiguration: RedisConfiguration?
+    /// Encryption at rest of Redis entries (`cache.encryption_key`).
+    private let sealer: EntrySealer?
     /// Every metric (`metrics.enabled`); the executable also hands its registry to swift-metrics.
     let metrics: ProxyMetrics?
     /// The registry `/metrics` renders; nil when `metrics.enabled` is false. The executable
@@ -38,6 +40,7 @@ public final class ProxyServer: Service {
         self.tls = try Self.makeTLSProvider(config.server.tls, logger: logger)
         self.upstreamTLS = try Self.makeUpstreamTLSContext(config.upstream)
         self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
+        self.sealer = try Self.makeSealer(config.cache)
         self.threads = config.server.threads == 0 ? System.coreCount : config.server.threads
         self.metrics = config.metrics.enabled
             ? ProxyMetrics(config: config.metrics, version: RepriseBuild.version, hasRedis: redisConfiguration != nil) : nil
@@ -55,7 +58,7 @@ public final class ProxyServer: Service {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let targets = makeUpstreamTargets(group: group)
         let redis = makeRedisStore(group: group)
-        let cache = ResponseCache(config: config.cache, redis: redis?.store, metrics: metrics, logger: logger)
+        let cache = ResponseCache(config: config.cache, redis: redis?.store, sealer: sealer, metrics: metrics, logger: logger)
         let accessLog = self.accessLog
         let metricsEndpoint = metrics.map { metrics in
             MetricsEndpoint(path: config.metrics.path, metrics: metrics) {
@@ -71,7 +74,7 @@ public final class ProxyServer: Service {
             }
         }
         let responder = ProxyResponder(
-            targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache),
+            targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache, sealer: sealer),
             config: config, state: state, metricsEndpoint: config.metrics.listen == nil ? metricsEndpoint : nil, logger: logger
         )
         let observer = metrics != nil || accessLog != nil ? RequestObserver(metrics: metrics, accessLog: accessLog) : nil
@@ -275,6 +278,22 @@ public final class ProxyServer: Service {
             }
             throw ConfigFileError(file: error.path ?? "configuration", problems: [ConfigError(keyPath: key, "\(error)")])
         }
+    }
+
+    /// The keys of `cache.encryption_key` (seals) and `cache.encryption_previous_keys` (open),
+    /// read now: a missing file, an unset variable or a key of the wrong length stops start-up
+    /// with the key's name (and never its bytes).
+    private static func makeSealer(_ cache: CacheConfig) throws -> EntrySealer? {
+        guard let newest = cache.encryptionKey else { return nil }
+        var keys: [[UInt8]] = []
+        for (source, key) in [(newest, "cache.encryption_key")] + cache.encryptionPreviousKeys.map({ ($0, "cache.encryption_previous_keys") }) {
+            do {
+                keys.append(try source.load())
+            } catch {
+                throw ConfigFileError(file: "configuration", problems: [ConfigError(keyPath: key, error.description)])
+            }
+        }
+        return EntrySealer(keys: keys)
     }
 
     private static func makeRedisConfiguration(_ cache: CacheConfig) throws -> RedisConfiguration? {
