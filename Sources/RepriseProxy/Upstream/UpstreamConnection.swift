@@ -4,34 +4,32 @@ import RepriseTLS
 
 /// One upstream connection: writes a call's request, decodes its answer, and goes back to its
 /// pool when the answer ended on a connection that stays open.
+///
+/// A thin runner: every decision (keep-alive, 1xx heads, read back-pressure, failures, the
+/// total deadline, the read timeout, the idle rest) is `UpstreamConnectionStateMachine`'s. This
+/// handler feeds it the channel's and the pool's events with the time and runs the actions it
+/// returns; it keeps what touches NIO and the call (the context, the call in progress, the
+/// wake-up for deadlines).
 final class UpstreamConnection: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
     private weak var pool: UpstreamConnectionPool?
-    private let readTimeout: TimeAmount
     private var context: ChannelHandlerContext?
+    private var machine: UpstreamConnectionStateMachine
+    /// The call in progress; taken out before it is finished or failed.
     private var call: UpstreamCall?
-    private var headReceived = false
-    private var keepAlive = true
-    /// A read the channel asked for while the client could not take more.
-    private var readPaused = false
-    private var readPending = false
-    private var lastRead = NIODeadline.now()
-    /// Until when an idle connection is kept.
-    private var restingUntil: NIODeadline?
-    /// Checks the total deadline, the read timeout and the idle rest.
+    /// Serves the machine's deadlines (total, read, idle rest).
     private var wakeUp: DeadlineWakeUp
-    private var closed = false
 
     /// `https://` upstreams: the TLS handshake; the connection serves calls once it succeeded.
     let tlsHandshake: EventLoopFuture<TLSClientHandshakeCompleted>?
 
     init(pool: UpstreamConnectionPool?, readTimeout: TimeAmount, tlsHandshake: EventLoopFuture<TLSClientHandshakeCompleted>?) {
         self.pool = pool
-        self.readTimeout = readTimeout
         self.tlsHandshake = tlsHandshake
+        self.machine = UpstreamConnectionStateMachine(readTimeout: readTimeout)
         self.wakeUp = DeadlineWakeUp(maxAhead: min(readTimeout, UpstreamConnectionPool.idleTimeout))
     }
 
@@ -44,138 +42,142 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.context = nil
     }
 
+    // MARK: Called by the pool and the call
+
     func start(_ call: UpstreamCall) {
-        guard let context, !closed else {
+        guard let context else {
             call.fail(.remoteClosed)
             return
         }
-        restingUntil = nil
-        self.call = call
-        call.connection = self
-        headReceived = false
-        keepAlive = call.request.head.isKeepAlive
-        lastRead = .now()
-        context.write(wrapOutboundOut(.head(call.request.head)), promise: nil)
-        if let body = call.request.body, body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let now = NIODeadline.now()
+        switch machine.callStarted(requestKeepAlive: call.request.head.isKeepAlive, deadline: call.deadline, now: now) {
+        case .sendRequest(let wakeUpBy):
+            self.call = call
+            call.connection = self
+            context.write(wrapOutboundOut(.head(call.request.head)), promise: nil)
+            if let body = call.request.body, body.readableBytes > 0 {
+                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            ensureWakeUp(by: wakeUpBy, now: now)
+        case .refuseCall(let error):
+            call.fail(error)
+        case let other:
+            run(other, now: now)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        ensureWakeUp(by: min(call.deadline, lastRead + readTimeout), now: lastRead)
     }
 
     func restUntil(_ deadline: NIODeadline) {
-        restingUntil = deadline
-        ensureWakeUp(by: deadline, now: .now())
+        run(machine.restRequested(until: deadline), now: nil)
     }
 
     /// The call no longer wants its answer: the connection cannot be reused mid-answer.
     func abandon(_ abandoned: UpstreamCall) {
         guard call === abandoned else { return }
-        call = nil
-        close()
+        run(machine.callAbandoned(), now: nil)
     }
 
     func close() {
-        guard !closed else { return }
-        context?.close(promise: nil)
+        run(machine.closeRequested(), now: nil)
     }
 
-    // MARK: Inbound
+    // MARK: Channel events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastRead = .now()
-        guard let call else { return }  // an answer nobody asked for: the connection closes below
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            // 1xx heads (100 Continue, 103 Early Hints) precede the real one.
-            if head.status.code >= 100 && head.status.code < 200 && head.status.code != 101 { return }
-            headReceived = true
-            keepAlive = keepAlive && head.isKeepAlive
-            call.sink?.upstreamHead(head)
-        case .body(let part):
-            guard let sink = call.sink else { return }
-            // Reads pause until the client took the part; a future that already succeeded runs
-            // the callback right here, so nothing pauses then.
-            readPaused = true
-            sink.upstreamBody(part).assumeIsolated().whenComplete { [weak self] _ in self?.resumeReading() }
-        case .end:
-            self.call = nil
-            if keepAlive && !closed, let pool {
-                pool.release(self)
-            } else {
-                close()
-            }
-            call.finish()
-        }
-    }
-
-    private func resumeReading() {
-        readPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        let now = NIODeadline.now()
+        run(machine.responsePartReceived(unwrapInboundIn(data), now: now), now: now)
     }
 
     func read(context: ChannelHandlerContext) {
-        if readPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
+        run(machine.readRequested(), now: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed = true
         wakeUp.cancel()
-        pool?.connectionClosed(self)
-        if let call {
-            self.call = nil
-            call.fail(.remoteClosed)
-        }
+        run(machine.channelInactive(), now: nil)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let call {
-            self.call = nil
-            call.fail(error is HTTPParserError ? .badResponse("\(error)") : .remoteClosed)
-        }
-        close()
+        run(machine.errorCaught(error), now: nil)
     }
 
-    // MARK: Timeouts
+    // MARK: Running actions
+
+    /// Runs one action. `now` is the time the event was fed with; nil for events that take no
+    /// time (the clock is read if one arms a wake-up).
+    private func run(_ action: UpstreamConnectionStateMachine.Action, now: NIODeadline?) {
+        switch action {
+        case .none:
+            break
+        case .sendRequest, .refuseCall:
+            assertionFailure("decided only when a call starts, and run there")
+        case .armWakeUp(let due):
+            ensureWakeUp(by: due, now: now ?? .now())
+        case .forwardHead(let head):
+            call?.sink?.upstreamHead(head)
+        case .forwardBodyPart(let part):
+            guard let sink = call?.sink else {
+                run(machine.bodyPartTaken(), now: nil)
+                return
+            }
+            // A future that already succeeded runs the callback right here: nothing pauses then.
+            sink.upstreamBody(part).assumeIsolated().whenComplete { [weak self] _ in
+                guard let self else { return }
+                self.run(self.machine.bodyPartTaken(), now: nil)
+            }
+        case .read:
+            context?.read()
+        case .releaseAndFinishCall:
+            let ended = takeCall()
+            if let pool {
+                // May start the next call on this connection before `ended` finishes.
+                pool.release(self)
+            } else {
+                run(machine.closeRequested(), now: nil)
+            }
+            ended?.finish()
+        case .closeAndFinishCall:
+            let ended = takeCall()
+            context?.close(promise: nil)
+            ended?.finish()
+        case .forgetCallAndClose:
+            call = nil
+            context?.close(promise: nil)
+        case .closeAndFailCall(let error):
+            let failed = takeCall()
+            context?.close(promise: nil)
+            failed?.fail(error)
+        case .close:
+            context?.close(promise: nil)
+        case .reportClosed:
+            pool?.connectionClosed(self)
+        case .reportClosedAndFailCall(let error):
+            let failed = takeCall()
+            pool?.connectionClosed(self)
+            failed?.fail(error)
+        }
+    }
+
+    private func takeCall() -> UpstreamCall? {
+        defer { call = nil }
+        return call
+    }
+
+    // MARK: Deadlines
 
     private func ensureWakeUp(by due: NIODeadline, now: NIODeadline) {
         guard let context, let target = wakeUp.target(by: due, now: now) else { return }
         wakeUp.schedule(at: target, on: context.eventLoop) { [weak self] in
-            self?.timeoutCheck()
+            self?.deadlineWakeUp()
         }
     }
 
-    /// One wake-up serves the total deadline, the read timeout and the idle rest: it checks
-    /// which passed and re-arms for the next.
-    private func timeoutCheck() {
+    /// One wake-up serves the total deadline, the read timeout and the idle rest: the machine
+    /// checks which passed and asks for the next.
+    private func deadlineWakeUp() {
         wakeUp.fired()
         let now = NIODeadline.now()
-        if let call {
-            if now >= call.deadline {
-                self.call = nil
-                close()
-                call.fail(.deadlineExceeded)
-            } else if now >= lastRead + readTimeout {
-                self.call = nil
-                close()
-                call.fail(.readTimeout)
-            } else {
-                ensureWakeUp(by: min(call.deadline, lastRead + readTimeout), now: now)
-            }
-        } else if let restingUntil {
-            if now >= restingUntil {
-                close()
-            } else {
-                ensureWakeUp(by: restingUntil, now: now)
-            }
-        }
+        run(machine.wakeUpFired(now: now), now: now)
     }
 }
