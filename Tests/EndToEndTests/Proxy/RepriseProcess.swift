@@ -16,14 +16,15 @@ final class RepriseProcess: Sendable {
     }
 
     /// Starts Reprise with `yaml` as its configuration; `listen` defaults to a free port.
-    static func start(upstream: String, yaml: String = "", arguments: [String] = []) async throws -> RepriseProcess {
+    static func start(upstream: String, yaml: String = "", arguments: [String] = [], environment: [String: String] = [:]) async throws -> RepriseProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reprise-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let configPath = directory.appendingPathComponent("reprise.yaml").path
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let process = try ManagedProcess(
             executable: try TestBinaries.reprise,
-            arguments: ["--config", configPath, "--listen", "127.0.0.1:0", "--upstream", upstream] + arguments
+            arguments: ["--config", configPath, "--listen", "127.0.0.1:0", "--upstream", upstream] + arguments,
+            environment: environment
         )
         do {
             let port = try await process.waitForListeningPort()
