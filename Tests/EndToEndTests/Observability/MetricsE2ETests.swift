@@ -178,16 +178,11 @@ import Testing
     }
 
     @Test func invalidMetricsSettingsNameTheirKey() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reprise-metrics-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (yaml, key) in [("metrics:\n  path: metrics\n", "metrics.path"), ("metrics:\n  models: [other]\n", "metrics.models"),
                             ("metrics:\n  path: /healthz\n", "metrics.path"), ("logging:\n  access_log: maybe\n", "logging.access_log")] {
-            let path = directory.appendingPathComponent("\(UUID().uuidString).yaml").path
-            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-            let process = try ManagedProcess(executable: try TestBinaries.reprise, arguments: ["check-config", path])
-            let code = try await process.waitForExit(timeout: .seconds(30))
+            let (code, stderr) = try await CheckConfigRun.run(yaml: yaml)
             #expect(code == 78, "\(yaml): exit \(code)")
-            #expect(process.stderr.contains(key), "\(yaml): \(process.stderr)")
+            #expect(stderr.contains(key), "\(yaml): \(stderr)")
         }
     }
 

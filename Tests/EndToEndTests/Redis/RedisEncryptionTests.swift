@@ -59,6 +59,22 @@ import Testing
             let samples = try await MetricsE2ETests.scrape(second)
             #expect(samples.value("reprise_cache_entries_rejected_total", ["reason": "unsealable"]) == 1)
             #expect(try await bed.upstreamCalls() == 2)
+
+            // After the run: no Redis key or value shows a prompt or an answer; no log and no
+            // metric shows the credential or a key.
+            _ = try await bed.redis.waitForKeys(count: 1)
+            for key in try await bed.redis.keys("*") {
+                let value = String(decoding: try wire.get(key) ?? [], as: UTF8.self)
+                for text in [question, String(miss.text.prefix(40)), "chat.completion", "deepseek-chat", "sk-encrypted-tenant"] {
+                    #expect(!key.contains(text) && !value.contains(text), "Redis shows '\(text)' under \(key)")
+                }
+            }
+            let metricsText = try await TestHTTP.send(.GET, second.url("/metrics")).text
+            for process in [first, second] {
+                for secret in ["sk-encrypted-tenant", Self.oldKey, Self.newKey] {
+                    #expect(!process.process.stderr.contains(secret) && !metricsText.contains(secret), "\(secret) leaked")
+                }
+            }
         }
     }
 
@@ -74,13 +90,10 @@ import Testing
             ("cache:\n  encryption_previous_keys: [file:\(short)]\n", "cache.encryption_previous_keys"),
         ]
         for (yaml, expected) in cases {
-            let path = directory.appendingPathComponent("\(UUID().uuidString).yaml").path
-            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-            let process = try ManagedProcess(executable: try TestBinaries.reprise, arguments: ["check-config", path])
-            let code = try await process.waitForExit(timeout: .seconds(30))
+            let (code, stderr) = try await CheckConfigRun.run(yaml: yaml)
             #expect(code == 78, "\(yaml)")
-            #expect(process.stderr.contains(expected), "\(yaml): \(process.stderr)")
-            #expect(!process.stderr.contains(Self.oldKey), "a key's bytes in an error message")
+            #expect(stderr.contains(expected), "\(yaml): \(stderr)")
+            #expect(!stderr.contains(Self.oldKey), "a key's bytes in an error message")
         }
     }
 }
