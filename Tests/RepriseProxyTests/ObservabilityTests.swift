@@ -10,7 +10,7 @@ import Testing
 @Suite struct ObservabilityTests {
     func record(model: String?, cache: CacheStatus, status: Int, latencyMs: Int64, upstreamMs: Int64?) -> (RequestRecord, NIODeadline) {
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
-        var record = RequestRecord(requestID: "id-1", method: .POST, path: "/v1/chat/completions", receivedAt: start)
+        var record = RequestRecord(requestID: .client("id-1"), method: .POST, path: "/v1/chat/completions", receivedAt: start)
         record.model = model
         record.cache = cache
         record.status = status
@@ -31,12 +31,12 @@ import Testing
         var config = MetricsConfig()
         config.models = ["deepseek-chat"]
         let metrics = ProxyMetrics(config: config, version: "test")
-        metrics.requestStarted(route: "default")
+        let gauge = metrics.requestStarted(route: "default")
         let (miss, end) = record(model: "deepseek-chat", cache: .miss, status: 200, latencyMs: 100, upstreamMs: 90)
-        metrics.requestFinished(miss, end: end, startedRoute: "default")
-        metrics.requestStarted(route: "default")
+        metrics.requestFinished(miss, end: end)
+        gauge.decrement()
         let (other, otherEnd) = record(model: "made-up-\(UUID().uuidString)", cache: .hit, status: 200, latencyMs: 1, upstreamMs: nil)
-        metrics.requestFinished(other, end: otherEnd, startedRoute: "default")
+        metrics.requestFinished(other, end: otherEnd)
         let text = exposition(metrics)
         #expect(text.contains(#"llm_requests_total{route="default",model="deepseek-chat",variant="primary",status="200",cache="miss"} 1"#))
         #expect(text.contains(#"llm_requests_total{route="default",model="other",variant="primary",status="200",cache="hit"} 1"#))
@@ -105,11 +105,20 @@ import Testing
     }
 
     @Test func requestIDsFromClientsAreKeptOnlyWhenSane() {
-        #expect(RequestID.of(["x-request-id": "abc-123_XYZ.:/+="]) == "abc-123_XYZ.:/+=")
+        #expect(RequestID.of(["x-request-id": "abc-123_XYZ.:/+="]) == .client("abc-123_XYZ.:/+="))
         let made = RequestID.of(["x-request-id": "has space"])
-        #expect(made != "has space" && RequestID.isAcceptable(made))
-        #expect(RequestID.of(["x-request-id": String(repeating: "a", count: 129)]).count < 129)
+        #expect(made.text != "has space" && RequestID.isAcceptable(made.text))
+        #expect(RequestID.of(["x-request-id": String(repeating: "a", count: 129)]).text.count < 129)
         #expect(RequestID.make() != RequestID.make())
+    }
+
+    @Test func aMadeIDIsWrittenAsItsText() {
+        for id in [RequestID.make(), .generated(0), .generated(UInt64.max), .client("abc")] {
+            var buffer = ByteBuffer()
+            id.write(into: &buffer)
+            #expect(String(buffer: buffer) == id.text)
+        }
+        #expect(RequestID.generated(0xBEEF).text.hasSuffix("-beef"))
     }
 }
 

@@ -49,7 +49,7 @@ final class ResponseCache: Sendable {
     func lookupMemory(_ key: CacheKey) -> CachedAnswer? {
         guard let memory else { return nil }
         guard let answer = memory.get(key) else {
-            metrics?.cacheOperation(.get, backend: .memory, result: .miss)
+            metrics?.memoryLookup(hit: false)
             return nil
         }
         guard answer.entry.isStored(under: key) else {
@@ -57,7 +57,7 @@ final class ResponseCache: Sendable {
             refused(answer.entry, key: key, tier: "memory")
             return nil
         }
-        metrics?.cacheOperation(.get, backend: .memory, result: .hit)
+        metrics?.memoryLookup(hit: true)
         return answer
     }
 
@@ -116,7 +116,7 @@ final class ResponseCache: Sendable {
         if let memory {
             let answer = CachedAnswer(entry: entry)
             if memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: entry.ttlMs) {
-                metrics?.cacheOperation(.set, backend: .memory, result: .stored)
+                metrics?.memoryStored()
             } else {
                 logger.debug("answer too large for the memory cache", metadata: ["bytes": "\(answer.cost)"])
             }

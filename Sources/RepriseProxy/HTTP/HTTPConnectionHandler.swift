@@ -223,7 +223,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// The path without the query or fragment: a query can carry a credential (`?api_key=`).
     static func path(of uri: String) -> Substring {
-        uri.prefix { $0 != "?" && $0 != "#" }
+        // Bytes, not Characters: no grapheme breaking per request.
+        let end = uri.utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? uri.utf8.endIndex
+        return uri[..<end]
     }
 
     // MARK: Deadlines

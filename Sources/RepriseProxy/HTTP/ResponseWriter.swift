@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Prometheus
 
 /// Writes one response onto the client connection, as bytes, with back-pressure.
 ///
@@ -22,8 +23,9 @@ public final class ResponseWriter {
     let observer: RequestObserver?
     private var answerTail: AnswerTail?
     private var reported = false
-    /// The route `observer.started` counted the request under.
-    private let startedRoute: String
+    /// The in-progress gauge this request incremented; decremented when it ends or turns out
+    /// to be operational.
+    private var activeGauge: Gauge?
 
     enum State { case awaitingHead, streamingBody, finished }
 
@@ -38,9 +40,8 @@ public final class ResponseWriter {
         self.keepAlive = keepAlive
         self.record = record
         self.observer = observer
-        self.startedRoute = record.route
         if let observer {
-            observer.started(route: record.route)
+            activeGauge = observer.started(route: record.route)
             if observer.wantsAnswerTail { answerTail = AnswerTail() }
         }
     }
@@ -54,7 +55,8 @@ public final class ResponseWriter {
     func markOperational() {
         guard !record.isOperational else { return }
         record.isOperational = true
-        observer?.metrics?.requestEnded(route: startedRoute)
+        activeGauge?.decrement()
+        activeGauge = nil
     }
 
     /// Reports the request once: at its end, its abort, or its client leaving, whichever first.
@@ -63,7 +65,9 @@ public final class ResponseWriter {
         reported = true
         if record.status == 0 { record.status = Self.clientClosedRequest }
         record.outcome = outcome
-        observer?.finished(record, answerTail: answerTail, startedRoute: startedRoute)
+        activeGauge?.decrement()
+        activeGauge = nil
+        observer?.finished(record, answerTail: answerTail)
         answerTail = nil
     }
 
@@ -205,7 +209,7 @@ public final class ResponseWriter {
     /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's).
     private func writeRequestID(into buffer: inout ByteBuffer) {
         buffer.writeStaticString("x-request-id: ")
-        buffer.writeString(record.requestID)
+        record.requestID.write(into: &buffer)
         buffer.writeStaticString("\r\n")
     }
 

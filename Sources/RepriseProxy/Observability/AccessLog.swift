@@ -83,7 +83,7 @@ final class AccessLog: Sendable {
         line.raw("level", includeBodies ? "\"debug\"" : "\"info\"")
         line.raw("logger", "\"reprise.access\"")
         line.raw("message", "\"request\"")
-        line.string("request_id", record.requestID)
+        line.string("request_id", record.requestID.text)
         if let method = record.method { line.string("method", method.rawValue) }
         line.string("path", record.path)
         line.string("route", record.route)

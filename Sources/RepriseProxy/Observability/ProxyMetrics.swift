@@ -15,14 +15,15 @@ final class ProxyMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let models: ModelLabels
 
-    private let requests: LabeledMetrics<RequestSeries, Counter>
-    private let tokens: LabeledMetrics<TokenSeries, Counter>
-    private let latency: LabeledMetrics<LatencySeries, ValueHistogram>
-    private let timeToFirstByte: LabeledMetrics<LatencySeries, ValueHistogram>
-    private let overhead: LabeledMetrics<OverheadSeries, ValueHistogram>
+    /// Every handle a finished request updates, found with one lookup per request.
+    private let requestHandles: LabeledMetrics<RequestSeries, RequestHandles>
     private let active: LabeledMetrics<String, Gauge>
     private let coalesced: LabeledMetrics<String, Counter>
     private let cacheOperations: LabeledMetrics<CacheOperation, Counter>
+    /// The memory tier's operations, on every hit and miss: resolved once, no lookup.
+    private let memoryGetHit: Counter
+    private let memoryGetMiss: Counter
+    private let memorySetStored: Counter
     private let upstreamAttempts: LabeledMetrics<UpstreamAttemptSeries, Counter>
     private let upstreamRetries: LabeledMetrics<String, Counter>
     private let upstreamResponses: LabeledMetrics<UpstreamResponseSeries, Counter>
@@ -62,42 +63,45 @@ final class ProxyMetrics: Sendable {
             MetricDescription(name: name, help: help)
         }
         let requestsName = name("llm_requests_total", "Requests answered by Reprise, by route, model, variant, status and cache result.")
-        requests = LabeledMetrics { series in
-            registry.makeCounter(descriptor: requestsName.descriptor, labels: [
-                ("route", series.route), ("model", models.values[series.model]), ("variant", series.variant),
-                ("status", String(series.status)), ("cache", series.cache.metricLabel),
-            ])
-        }
         let tokensName = name("llm_tokens_total", "Tokens of answers (usage), by model, variant, type (prompt/completion) and cache result; cache=\"hit\" are tokens saved.")
-        tokens = LabeledMetrics { series in
-            registry.makeCounter(descriptor: tokensName.descriptor, labels: [
-                ("model", models.values[series.model]), ("variant", series.variant),
-                ("type", series.prompt ? "prompt" : "completion"), ("cache", series.cache.metricLabel),
-            ])
-        }
         let latencyName = name("llm_latency_seconds", "Request head received to the last byte of the response written.")
-        latency = LabeledMetrics { series in
-            registry.makeValueHistogram(descriptor: latencyName.descriptor, labels: series.labels, buckets: Self.latencyBuckets)
-        }
         let firstByteName = name("llm_time_to_first_byte_seconds", "Request head received to the response head written.")
-        timeToFirstByte = LabeledMetrics { series in
-            registry.makeValueHistogram(descriptor: firstByteName.descriptor, labels: series.labels, buckets: Self.latencyBuckets)
-        }
         let overheadName = name("llm_proxy_overhead_seconds", "Time spent in Reprise: latency minus the time waiting for the upstream.")
-        overhead = LabeledMetrics { series in
-            registry.makeValueHistogram(descriptor: overheadName.descriptor, labels: [("route", series.route), ("cache", series.cache.metricLabel)],
-                                        buckets: Self.overheadBuckets)
+        // The registry returns the same handle for the same name and labels, so series that
+        // differ only in labels a family does not have share that family's handle.
+        requestHandles = LabeledMetrics { series in
+            let model = models.values[series.model]
+            let cache = series.cache.metricLabel
+            let latencyLabels = [("route", series.route), ("cache", cache), ("variant", series.variant)]
+            func tokens(_ type: String) -> Counter {
+                registry.makeCounter(descriptor: tokensName.descriptor, labels: [("model", model), ("variant", series.variant), ("type", type), ("cache", cache)])
+            }
+            return RequestHandles(
+                requests: registry.makeCounter(descriptor: requestsName.descriptor, labels: [
+                    ("route", series.route), ("model", model), ("variant", series.variant), ("status", String(series.status)), ("cache", cache),
+                ]),
+                latency: registry.makeValueHistogram(descriptor: latencyName.descriptor, labels: latencyLabels, buckets: Self.latencyBuckets),
+                timeToFirstByte: registry.makeValueHistogram(descriptor: firstByteName.descriptor, labels: latencyLabels, buckets: Self.latencyBuckets),
+                overhead: registry.makeValueHistogram(descriptor: overheadName.descriptor, labels: [("route", series.route), ("cache", cache)],
+                                                      buckets: Self.overheadBuckets),
+                promptTokens: tokens("prompt"),
+                completionTokens: tokens("completion")
+            )
         }
         let activeName = name("llm_active_requests", "Requests in progress.")
         active = LabeledMetrics { route in registry.makeGauge(descriptor: activeName.descriptor, labels: [("route", route)]) }
         let coalescedName = name("llm_coalesced_requests_total", "Requests answered by an identical request's upstream call in flight.")
         coalesced = LabeledMetrics { route in registry.makeCounter(descriptor: coalescedName.descriptor, labels: [("route", route)]) }
         let operationsName = name("llm_cache_operations_total", "Cache operations by op (get/set/delete), backend (memory/redis) and result (hit/miss/stored/error).")
-        cacheOperations = LabeledMetrics { operation in
+        let cacheOperations = LabeledMetrics<CacheOperation, Counter> { operation in
             registry.makeCounter(descriptor: operationsName.descriptor, labels: [
                 ("op", operation.op.rawValue), ("backend", operation.backend.rawValue), ("result", operation.result.rawValue),
             ])
         }
+        self.cacheOperations = cacheOperations
+        memoryGetHit = cacheOperations[CacheOperation(op: .get, backend: .memory, result: .hit)]
+        memoryGetMiss = cacheOperations[CacheOperation(op: .get, backend: .memory, result: .miss)]
+        memorySetStored = cacheOperations[CacheOperation(op: .set, backend: .memory, result: .stored)]
         let attemptsName = name("llm_upstream_attempts_total", "Upstream attempts (retries included) by upstream and outcome.")
         upstreamAttempts = LabeledMetrics { series in
             registry.makeCounter(descriptor: attemptsName.descriptor, labels: [("upstream", series.upstream), ("outcome", series.outcome.rawValue)])
@@ -148,35 +152,41 @@ final class ProxyMetrics: Sendable {
 
     // MARK: Request path
 
-    func requestStarted(route: String) {
-        active[route].increment()
+    /// The request-in-progress gauge of `route`, incremented; the caller decrements this very
+    /// handle when the request ends (no second lookup).
+    func requestStarted(route: String) -> Gauge {
+        let gauge = active[route]
+        gauge.increment()
+        return gauge
     }
 
     /// Everything a finished request tells; `end` is when its response ended.
-    /// An operational request (`/metrics`, health) ended: only the gauge moves.
-    func requestEnded(route: String) {
-        active[route].decrement()
-    }
-
-    /// Everything a finished request tells; `end` is when its response ended. `startedRoute`
-    /// is the route its `requestStarted` counted (routing may have chosen another since).
-    func requestFinished(_ record: RequestRecord, end: NIODeadline, startedRoute: String) {
-        active[startedRoute].decrement()
-        let model = models.index(of: record.model)
-        requests[RequestSeries(route: record.route, model: model, variant: record.variant, status: record.status, cache: record.cache)].increment()
+    func requestFinished(_ record: RequestRecord, end: NIODeadline) {
+        let handles = requestHandles[RequestSeries(
+            route: record.route, model: models.index(of: record.model), variant: record.variant, status: record.status, cache: record.cache
+        )]
+        handles.requests.increment()
         let total = end - record.receivedAt
-        let series = LatencySeries(route: record.route, cache: record.cache, variant: record.variant)
-        latency[series].record(Self.seconds(total))
+        handles.latency.record(Self.seconds(total))
         if let firstByte = record.firstByteAt {
-            timeToFirstByte[series].record(Self.seconds(firstByte - record.receivedAt))
+            handles.timeToFirstByte.record(Self.seconds(firstByte - record.receivedAt))
         }
         let inside = max(0, total.nanoseconds - record.upstreamNanoseconds(endedAt: end))
-        overhead[OverheadSeries(route: record.route, cache: record.cache)].record(Double(inside) / 1e9)
+        handles.overhead.record(Double(inside) / 1e9)
         if record.cache == .coalesced { coalesced[record.route].increment() }
         if let usage = record.usage {
-            tokens[TokenSeries(model: model, variant: record.variant, prompt: true, cache: record.cache)].increment(by: Int64(max(0, usage.promptTokens)))
-            tokens[TokenSeries(model: model, variant: record.variant, prompt: false, cache: record.cache)].increment(by: Int64(max(0, usage.completionTokens)))
+            handles.promptTokens.increment(by: Int64(max(0, usage.promptTokens)))
+            handles.completionTokens.increment(by: Int64(max(0, usage.completionTokens)))
         }
+    }
+
+    /// A memory-tier lookup (every cacheable request): a pre-resolved handle.
+    func memoryLookup(hit: Bool) {
+        (hit ? memoryGetHit : memoryGetMiss).increment()
+    }
+
+    func memoryStored() {
+        memorySetStored.increment()
     }
 
     func cacheOperation(_ op: CacheOperation.Op, backend: CacheOperation.Backend, result: CacheOperation.Result) {

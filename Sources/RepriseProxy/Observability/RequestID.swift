@@ -1,30 +1,67 @@
+import NIOCore
 import NIOHTTP1
 import Synchronization
 
 /// The request id of the access log and the `x-request-id` response header: the client's
-/// `X-Request-Id` when it is a sane token, else one made here.
-enum RequestID {
+/// `X-Request-Id` when it is a sane token, else one made here (a random prefix per process and
+/// a counter: unique across restarts and replicas without reading randomness per request).
+///
+/// A made id is kept as its number and written as hex straight into the response head: no
+/// string is built for it unless the access log asks.
+enum RequestID: Sendable, Equatable {
+    case client(String)
+    case generated(UInt64)
+
     /// Longest client id kept; longer ones (or ones with other bytes) are replaced.
     static let maxClientLength = 128
 
-    /// A random prefix per process and a counter: unique across restarts and replicas without
-    /// reading randomness per request.
-    private static let prefix: String = {
+    private static let prefix: [UInt8] = {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64
-        return String(value, radix: 16).leftPadded(to: 16)
+        return Array(String(value, radix: 16).leftPadded(to: 16).utf8)
     }()
     private static let counter = Atomic<UInt64>(0)
 
-    static func of(_ headers: HTTPHeaders) -> String {
-        if let sent = headers.first(name: "x-request-id"), isAcceptable(sent) { return sent }
+    static func of(_ headers: HTTPHeaders) -> RequestID {
+        // Most requests carry none: skip the case-insensitive search then.
+        if headers.contains(name: "x-request-id"), let sent = headers.first(name: "x-request-id"), isAcceptable(sent) { return .client(sent) }
         return make()
     }
 
-    static func make() -> String {
-        let number = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return prefix + "-" + String(number, radix: 16)
+    static func make() -> RequestID {
+        .generated(counter.wrappingAdd(1, ordering: .relaxed).newValue)
     }
+
+    /// The id as text (the access log).
+    var text: String {
+        switch self {
+        case .client(let id): id
+        case .generated(let number): String(decoding: Self.prefix, as: UTF8.self) + "-" + String(number, radix: 16)
+        }
+    }
+
+    func write(into buffer: inout ByteBuffer) {
+        switch self {
+        case .client(let id):
+            buffer.writeString(id)
+        case .generated(var number):
+            buffer.writeBytes(Self.prefix)
+            buffer.writeInteger(UInt8(ascii: "-"))
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            withUnsafeMutableBytes(of: &digits) { raw in
+                repeat {
+                    raw[15 - count] = Self.hex[Int(number & 0xF)]
+                    number >>= 4
+                    count += 1
+                } while number > 0
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(16 - count)...]))
+            }
+        }
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Letters, digits and `-_.:/+=` only: the id goes into a header and a JSON log line as is.
     static func isAcceptable(_ id: String) -> Bool {

@@ -1,4 +1,5 @@
 import NIOCore
+import Prometheus
 
 /// Where a finished request is reported: the metrics and the access log. Shared by every
 /// connection; called on the connection's event loop.
@@ -14,19 +15,19 @@ final class RequestObserver: Sendable {
     /// Whether answers' tails are kept (token counts, logged answers).
     var wantsAnswerTail: Bool { metrics != nil || accessLog?.includeBodies == true }
 
-    func started(route: String) {
+    /// Counts a request in progress; returns the gauge to decrement at its end.
+    func started(route: String) -> Gauge? {
         metrics?.requestStarted(route: route)
     }
 
-    func finished(_ record: RequestRecord, answerTail: AnswerTail?, startedRoute: String) {
+    func finished(_ record: RequestRecord, answerTail: AnswerTail?) {
         let end = NIODeadline.now()
         var record = record
         if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail {
             record.usage = answerTail.usage
         }
-        // An operational request left the gauge when it was marked (`markOperational`).
         if let metrics, !record.isOperational {
-            metrics.requestFinished(record, end: end, startedRoute: startedRoute)
+            metrics.requestFinished(record, end: end)
         }
         if let accessLog, !record.isOperational {
             accessLog.log(record, end: end, answerTail: answerTail?.bytes)

@@ -5,7 +5,7 @@ import RepriseCore
 /// What one request did, gathered while it is served and reported once when its response ended
 /// (metrics and the access log read it). Lives in the request's `ResponseWriter`.
 struct RequestRecord {
-    let requestID: String
+    let requestID: RequestID
     /// Nil for a connection refused before any request was read.
     let method: HTTPMethod?
     /// The path without the query (a query can carry a credential: `?api-key=`).
@@ -42,7 +42,7 @@ struct RequestRecord {
         case clientGone = "client_gone"
     }
 
-    init(requestID: String, method: HTTPMethod?, path: Substring, receivedAt: NIODeadline) {
+    init(requestID: RequestID, method: HTTPMethod?, path: Substring, receivedAt: NIODeadline) {
         self.requestID = requestID
         self.method = method
         self.path = path
