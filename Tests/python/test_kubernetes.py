@@ -330,6 +330,19 @@ def seconds(duration):
     return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
 
 
+def mebibytes(size):
+    """A Reprise size (64MiB, 65536) or a Kubernetes quantity (256Mi, 1Gi) in MiB."""
+    match = re.fullmatch(r"(\d+)\s*(KiB|MiB|GiB|Ki|Mi|Gi)?", str(size))
+    factor = {None: 1 / 2**20, "KiB": 1 / 1024, "Ki": 1 / 1024, "MiB": 1, "Mi": 1, "GiB": 1024, "Gi": 1024}
+    return int(match.group(1)) * factor[match.group(2)]
+
+
+# Measured (README, "Kubernetes"): 39 MiB resident idle, and a full L1 costs about twice its
+# cache.memory.max_bytes in resident memory (small chat answers, release build).
+IDLE_RSS_MIB = 39
+L1_RESIDENT_FACTOR = 2
+
+
 def container_environment(container):
     """What the kubelet would put in the environment: literal values, Secret keys stood in for."""
     environment = {}
@@ -569,6 +582,9 @@ def test_reprise_probes_ports_and_grace_period_follow_its_configuration(name):
                 command = container["lifecycle"]["preStop"]["exec"]["command"]
                 assert command[0] == "/bin/sleep", where
                 pre_stop = int(command[1])
+            l1 = mebibytes(config.get("cache", {}).get("memory", {}).get("max_bytes", "256MiB"))
+            limit = mebibytes(container["resources"]["limits"]["memory"])
+            assert limit >= IDLE_RSS_MIB + L1_RESIDENT_FACTOR * l1, f"{where}: {limit} MiB cannot hold a full L1"
             drain = seconds(server.get("drain_delay", "2s")) + seconds(server.get("shutdown_grace_period", "25s"))
             assert spec["terminationGracePeriodSeconds"] >= pre_stop + drain + 1, where
             checked += 1
