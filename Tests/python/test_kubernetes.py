@@ -51,8 +51,8 @@ NO_BINARY = f"no reprise binary at {REPRISE} (swift build, or set REPRISE_BUILD_
 # The oldest Kubernetes with native sidecars on by default, and the newest schema available.
 OLDEST_KUBERNETES = "1.29"
 CUSTOM_RESOURCES = {"PodMonitor", "PrometheusRule"}
-# Environment values standing in for the Secrets when check-config runs (an admin token must
-# have at least 16 characters; an empty one is what the shipped Secret holds).
+# Environment values standing in for the Secrets' keys when check-config runs (an admin token
+# must have at least 16 characters); the shipped Secrets hold no values.
 SECRET_STAND_INS = {"token": "0123456789abcdef0123", "secret": "cache-hmac-key", "api-key": "sk-test"}
 KUBECTL = shutil.which("kubectl")
 
@@ -343,15 +343,17 @@ IDLE_RSS_MIB = 39
 L1_RESIDENT_FACTOR = 2
 
 
-def container_environment(container):
-    """What the kubelet would put in the environment: literal values, Secret keys stood in for."""
+def container_environment(container, optional_secrets=True):
+    """What the kubelet would put in the environment: literal values, Secret keys stood in for;
+    with optional_secrets=False, the optional Secret keys are missing (as shipped)."""
     environment = {}
     for variable in container.get("env", []):
         if "value" in variable:
             environment[variable["name"]] = variable["value"]
-        else:
-            key = variable["valueFrom"]["secretKeyRef"]["key"]
-            environment[variable["name"]] = SECRET_STAND_INS[key]
+            continue
+        reference = variable["valueFrom"]["secretKeyRef"]
+        if optional_secrets or not reference.get("optional"):
+            environment[variable["name"]] = SECRET_STAND_INS[reference["key"]]
     return environment
 
 
@@ -439,7 +441,9 @@ def test_every_referenced_configmap_and_secret_exists(name):
                 if reference:
                     secret = [o for o in objects + shared if o["kind"] == "Secret"
                               and o["metadata"]["name"] == reference["name"]]
-                    if not secret or reference["key"] not in secret[0].get("stringData", secret[0].get("data", {})):
+                    # The shipped Secrets hold no values; each names its keys in an annotation.
+                    keys = secret[0]["metadata"].get("annotations", {}).get("reprise/keys", "") if secret else ""
+                    if reference["key"] not in keys.split(","):
                         missing.append(f"Secret {reference['name']} key {reference['key']}")
     assert not missing, f"{name}: {missing}"
 
@@ -601,9 +605,9 @@ def test_config_in_configmap_passes_reprise_check_config(name, tmp_path):
         for container, _ in reprise_containers(workload):
             path = tmp_path / f"{workload['metadata']['name']}.yaml"
             path.write_text(mounted_config(objects, workload, container))
-            # With values in the Secrets, and with the empty values the shipped Secrets hold.
-            for secrets in ({}, {"REPRISE_ADMIN_TOKEN": "", "REPRISE_CACHE_SECRET": ""}):
-                environment = {**container_environment(container), **secrets}
+            # With values in the Secrets, and without the optional ones (the shipped Secrets).
+            for optional_secrets in (True, False):
+                environment = container_environment(container, optional_secrets)
                 result = subprocess.run([REPRISE, "check-config", path], capture_output=True, text=True,
                                         env={"PATH": os.environ.get("PATH", ""), **environment})
                 assert result.returncode == 0, f"{name}: {path.name}: {result.stdout}{result.stderr}"
