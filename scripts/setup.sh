@@ -37,9 +37,12 @@ if [[ "${1:-}" == "--test" ]]; then
   # The end-to-end suite drives Reprise with the real OpenAI Python SDK.
   # The current SDK major (3.x): it hangs up right after `data: [DONE]`, which the stream
   # tests depend on.
-  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import openai, pytest, sys; sys.exit(int(openai.__version__.split('.')[0]) != 3)" 2>/dev/null; then
-    echo "setup: creating .venv with openai 3.x and pytest"
+  # kubernetes-validate (the Kubernetes OpenAPI schemas, offline) and yamllint check k8s/
+  # (Tests/python/test_kubernetes.py).
+  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import openai, pytest, kubernetes_validate, yamllint, sys; sys.exit(int(openai.__version__.split('.')[0]) != 3)" 2>/dev/null; then
+    echo "setup: creating .venv with openai 3.x, pytest, kubernetes-validate and yamllint"
     python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check "openai>=3,<4" "pytest>=8"
+    .venv/bin/pip install -q --disable-pip-version-check "openai>=3,<4" "pytest>=8" \
+      "kubernetes-validate>=1.29" "yamllint>=1.35"
   fi
 fi
