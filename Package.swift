@@ -94,6 +94,8 @@ let package = Package(
         .executableTarget(
             name: "reprise-mock-upstream",
             dependencies: [
+                // RepriseTLS: the server side of the same OpenSSL code, for `--tls-certificate`.
+                "RepriseTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

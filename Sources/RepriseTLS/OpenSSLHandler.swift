@@ -42,6 +42,8 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Plaintext encrypted per ciphertext write: large enough to fill TLS records, small enough
     /// that a slow reader stops us early.
     private static let encryptionChunkSize = 64 * 1024
+    /// The most plaintext one TLS record carries (RFC 8446 5.1, RFC 5246 6.2.1).
+    private static let recordPlaintextSize = 16 * 1024
 
     let connection: TLSConnection
     private let handshakeTimeout: TimeAmount?
@@ -127,13 +129,13 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func advanceHandshake(context: ChannelHandlerContext) {
         switch connection.handshake() {
         case .needsMoreCiphertext:
-            writeCiphertext(context: context, promises: [], flush: true)
+            writeCiphertext(context: context, promise: nil, flush: true)
         case .failed(let error):
             fail(context: context, error: error)
         case .complete:
             cancelHandshakeTimer()
             state = .active
-            writeCiphertext(context: context, promises: [], flush: true)
+            writeCiphertext(context: context, promise: nil, flush: true)
             handshakeCompleted(context: context)
             if state == .active && flushedWriteCount > 0 { encryptFlushedWrites(context: context, ignoringWritability: false) }
         }
@@ -155,7 +157,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         // Reads can produce records too (TLS 1.3 session tickets, key updates, alerts).
-        if state == .active { writeCiphertext(context: context, promises: [], flush: true) }
+        if state == .active { writeCiphertext(context: context, promise: nil, flush: true) }
     }
 
     // MARK: - Outbound
@@ -185,49 +187,67 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
         cancelHandshakeTimer()
         failPendingWrites(ChannelError.ioOnClosedChannel)
         connection.shutdown()
-        writeCiphertext(context: context, promises: [], flush: true)
+        writeCiphertext(context: context, promise: nil, flush: true)
         context.close(mode: mode, promise: promise)
     }
 
     /// Encrypts flushed writes in chunks, handing each chunk's ciphertext to the channel, while
     /// the channel is writable (or everything, when closing).
     private func encryptFlushedWrites(context: ChannelHandlerContext, ignoringWritability: Bool) {
-        var promises: [EventLoopPromise<Void>] = []
+        // The promises of the writes in the current chunk: the first completes with the chunk's
+        // ciphertext write, the others follow it (no array to allocate for the usual one).
+        var chunkPromise: EventLoopPromise<Void>?
         var chunkBytes = 0
         while flushedWriteCount > 0 && state == .active && (ignoringWritability || context.channel.isWritable) {
-            let write = pendingWrites.removeFirst()
-            flushedWriteCount -= 1
-            if let error = connection.write(write.plaintext) {
-                write.promise?.fail(error)
-                for promise in promises { promise.fail(error) }
+            let (count, bytes) = flushedWritesFittingOneRecord()
+            let error: TLSConnectionError?
+            if count == 1 {
+                error = connection.write(pendingWrites.first!.plaintext)
+            } else {
+                error = connection.write(joining: pendingWrites.prefix(count).lazy.map { $0.plaintext }, byteCount: bytes)
+            }
+            for _ in 0..<count {
+                guard let promise = pendingWrites.removeFirst().promise else { continue }
+                if let chunkPromise { chunkPromise.futureResult.cascade(to: promise) } else { chunkPromise = promise }
+            }
+            flushedWriteCount -= count
+            if let error {
+                chunkPromise?.fail(error)
                 fail(context: context, error: error)
                 return
             }
-            if let promise = write.promise { promises.append(promise) }
-            chunkBytes += write.plaintext.readableBytes
+            chunkBytes += bytes
             if chunkBytes >= Self.encryptionChunkSize {
-                writeCiphertext(context: context, promises: promises, flush: true)
-                promises.removeAll(keepingCapacity: true)
+                writeCiphertext(context: context, promise: chunkPromise, flush: true)
+                chunkPromise = nil
                 chunkBytes = 0
             }
         }
-        writeCiphertext(context: context, promises: promises, flush: true)
+        writeCiphertext(context: context, promise: chunkPromise, flush: true)
     }
 
-    /// Hands OpenSSL's pending ciphertext to the channel; `promises` complete with that write.
-    private func writeCiphertext(context: ChannelHandlerContext, promises: [EventLoopPromise<Void>], flush: Bool) {
-        guard let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator) else {
-            for promise in promises { promise.succeed() }  // empty plaintext: nothing to send
-            return
+    /// How many of the next flushed writes go into one `SSL_write` (at least one), and their
+    /// bytes: small writes are joined while together they fit one TLS record. Each `SSL_write`
+    /// makes at least one record (its header, nonce, tag and cipher set-up, and a decryption
+    /// with its own read at the peer), so an HTTP message written as head, body and end in one
+    /// flush goes out as one record instead of three. A write larger than a record goes alone.
+    private func flushedWritesFittingOneRecord() -> (count: Int, bytes: Int) {
+        var count = 0
+        var bytes = 0
+        for write in pendingWrites.prefix(flushedWriteCount) {
+            let size = write.plaintext.readableBytes
+            if count > 0 && bytes + size > Self.recordPlaintextSize { break }
+            count += 1
+            bytes += size
         }
-        let promise: EventLoopPromise<Void>?
-        switch promises.count {
-        case 0: promise = nil
-        case 1: promise = promises[0]
-        default:
-            let combined = context.eventLoop.makePromise(of: Void.self)
-            for each in promises { combined.futureResult.cascade(to: each) }
-            promise = combined
+        return (count, bytes)
+    }
+
+    /// Hands OpenSSL's pending ciphertext to the channel; `promise` completes with that write.
+    private func writeCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?, flush: Bool) {
+        guard let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator) else {
+            promise?.succeed()  // empty plaintext: nothing to send
+            return
         }
         context.write(wrapOutboundOut(ciphertext), promise: promise)
         if flush { context.flush() }
@@ -241,7 +261,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .closed
         cancelHandshakeTimer()
         failPendingWrites(error)
-        writeCiphertext(context: context, promises: [], flush: true)  // the alert, if any
+        writeCiphertext(context: context, promise: nil, flush: true)  // the alert, if any
         context.fireErrorCaught(error)
         context.close(promise: nil)
     }
@@ -250,7 +270,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .closed
         failPendingWrites(ChannelError.outputClosed)
         connection.shutdown()
-        writeCiphertext(context: context, promises: [], flush: true)
+        writeCiphertext(context: context, promise: nil, flush: true)
         context.close(promise: nil)
     }
 

@@ -138,11 +138,22 @@ final class TLSConnection {
     }
 
     /// Decrypts at most one record's worth of plaintext (up to `maximumBytes`).
+    ///
+    /// The buffer is sized to what can come out, not to a whole record: plaintext is never
+    /// longer than the ciphertext it is decrypted from, which is what OpenSSL holds
+    /// (`SSL_pending`, and a partly received record: `SSL_has_pending`) plus what waits in the
+    /// inbound BIO. With nothing held and nothing waiting, `SSL_read` could only ask for more, so
+    /// no buffer is made at all (the decrypt loop's last call, once per socket read).
     func read(allocator: ByteBufferAllocator, maximumBytes: Int = 16 * 1024) -> ReadResult {
-        var buffer = allocator.buffer(capacity: maximumBytes)
+        let waiting = bufferedCiphertextCount
+        let holdsPartialRecord = SSL_has_pending(ssl) == 1
+        guard waiting > 0 || holdsPartialRecord else { return .needsMoreCiphertext }
+        // A partial record's received part is not counted by either figure: allow a whole record.
+        let capacity = holdsPartialRecord ? maximumBytes : min(maximumBytes, waiting + Int(SSL_pending(ssl)))
+        var buffer = allocator.buffer(capacity: capacity)
         OpenSSLErrorStack.clear()
         var error: Int32 = 0
-        let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes) { raw in
+        let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
             let result = SSL_read(ssl, raw.baseAddress, Int32(min(raw.count, maximumBytes)))
             if result <= 0 {
                 error = SSL_get_error(ssl, result)
@@ -163,18 +174,37 @@ final class TLSConnection {
 
     /// Encrypts all of `plaintext` into the outbound BIO (a memory BIO never refuses a write).
     func write(_ plaintext: ByteBuffer) -> TLSConnectionError? {
-        plaintext.withUnsafeReadableBytes { bytes -> TLSConnectionError? in
+        plaintext.withUnsafeReadableBytes { bytes in write(bytes) }
+    }
+
+    /// Encrypts `pieces` (`byteCount` bytes in all) as if they were one write, so that what fits
+    /// one record goes out as one record. They are joined in a temporary buffer (on the stack
+    /// when the thread has room: no allocation), which OpenSSL copies from before returning.
+    func write(joining pieces: some Sequence<ByteBuffer>, byteCount: Int) -> TLSConnectionError? {
+        withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 1) { scratch in
             var offset = 0
-            while offset < bytes.count {
-                OpenSSLErrorStack.clear()
-                let result = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
-                if result <= 0 {
-                    return TLSConnectionError(.writeFailed, sslErrorCode: SSL_get_error(ssl, result))
+            for piece in pieces {
+                piece.withUnsafeReadableBytes { bytes in
+                    guard let source = bytes.baseAddress, offset + bytes.count <= byteCount else { return }
+                    (scratch.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
+                    offset += bytes.count
                 }
-                offset += Int(result)
             }
-            return nil
+            return write(UnsafeRawBufferPointer(rebasing: scratch[0..<offset]))
         }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) -> TLSConnectionError? {
+        var offset = 0
+        while offset < bytes.count {
+            OpenSSLErrorStack.clear()
+            let result = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
+            if result <= 0 {
+                return TLSConnectionError(.writeFailed, sslErrorCode: SSL_get_error(ssl, result))
+            }
+            offset += Int(result)
+        }
+        return nil
     }
 
     /// Queues our `close_notify`. Failure is irrelevant: the connection closes either way.

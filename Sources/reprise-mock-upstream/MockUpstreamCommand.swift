@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOCore
+import RepriseTLS
 
 /// `reprise-mock-upstream`: a deterministic OpenAI/DeepSeek-compatible upstream with fault
 /// injection, for tests, benchmarks and demos.
@@ -50,6 +51,15 @@ struct MockUpstreamCommand: ParsableCommand {
     )
     var endDelayMilliseconds: Int64?
 
+    @Option(
+        name: .customLong("tls-certificate"),
+        help: "PEM certificate chain (leaf first): serve HTTPS instead of HTTP. Needs --tls-key."
+    )
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key (unencrypted) of --tls-certificate.")
+    var tlsKey: String?
+
     @Flag(help: "Behave like the real APIs: --split-writes, --keepalive-comments, --end-delay-ms 50 (unless given), texts with multi-byte characters, DeepSeek usage fields on deepseek-* models.")
     var realistic = false
 
@@ -61,6 +71,9 @@ struct MockUpstreamCommand: ParsableCommand {
         }
         guard chunks >= 1 else { throw ValidationError("--chunks must be at least 1") }
         guard endDelayMilliseconds.map({ $0 >= 0 }) ?? true else { throw ValidationError("--end-delay-ms must not be negative") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-certificate and --tls-key go together (both or neither)")
+        }
     }
 
     /// The flags combined: `--realistic` turns everything on, the other flags add to it.
@@ -70,6 +83,12 @@ struct MockUpstreamCommand: ParsableCommand {
         realism.keepAliveComments = realism.keepAliveComments || keepaliveComments
         realism.endDelayMilliseconds = endDelayMilliseconds ?? realism.endDelayMilliseconds
         return realism
+    }
+
+    /// HTTPS with RepriseTLS's defaults (TLS 1.2+, modern ciphers, ALPN http/1.1), or nil for HTTP.
+    private var tls: TLSServerConfiguration? {
+        guard let tlsCertificate, let tlsKey else { return nil }
+        return TLSServerConfiguration(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
     }
 
     func run() throws {
@@ -82,7 +101,8 @@ struct MockUpstreamCommand: ParsableCommand {
                 chunkDelayMilliseconds: chunkDelayMilliseconds,
                 chunks: chunks,
                 realism: realism
-            )
+            ),
+            tls: tls
         )
         try server.run()
     }

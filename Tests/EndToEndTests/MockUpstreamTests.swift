@@ -751,6 +751,71 @@ struct MockUpstreamTests {
         }
     }
 
+    // MARK: - HTTPS (--tls-certificate / --tls-key)
+
+    /// curl over HTTPS to the mock, trusting only the test CA: a JSON answer, then on a second
+    /// connection a stream that ends with `[DONE]`, each handshake verified against 127.0.0.1.
+    @Test func servesJSONAndStreamsOverHTTPSWithTheGivenCertificate() async throws {
+        let pki = try await TLSTestPKI.make()
+        defer { pki.remove() }
+        try await withMockUpstream(arguments: ["--tls-certificate", pki.serverCertificate, "--tls-key", pki.serverKey]) { mock in
+            #expect(mock.process.stdout.contains("listening on 127.0.0.1:\(mock.port) (https)"))
+            let url = "https://127.0.0.1:\(mock.port)/v1/chat/completions"
+            let json = try await ClientCommand.run("/usr/bin/curl", [
+                "-sS", "--http1.1", "--max-time", "30", "--cacert", pki.caCertificate,
+                "-H", "Content-Type: application/json", "--data-binary", Self.chatBody,
+                "-w", "\n%{http_code} %{ssl_verify_result}", url,
+            ])
+            #expect(json.exitCode == 0, "\(json.output)")
+            let lines = json.stdout.split(separator: "\n")
+            #expect(lines.last == "200 0", "status 200, certificate verified: \(json.output)")
+            let answer = try TestJSON.object(String(lines.dropLast().joined(separator: "\n")))
+            #expect(answer["object"] as? String == "chat.completion")
+
+            let stream = try await ClientCommand.run("/usr/bin/curl", [
+                "-sS", "-N", "--http1.1", "--max-time", "30", "--cacert", pki.caCertificate,
+                "-H", "Content-Type: application/json", "-H", "X-Mock-Chunks: 3",
+                "--data-binary", Self.streamBody(includeUsage: false), url,
+            ])
+            #expect(stream.exitCode == 0, "\(stream.output)")
+            let events = stream.stdout.split(separator: "\n").filter { $0.hasPrefix("data: ") }
+            #expect(events.count == 6, "role, 3 pieces, finish, [DONE]: \(stream.stdout)")
+            #expect(events.last == "data: [DONE]")
+        }
+    }
+
+    /// Several requests on one TLS connection (curl reuses it for URLs of the same origin), and a
+    /// client that does not trust the CA is refused during the handshake.
+    @Test func keepsTLSConnectionsAliveAndIsRefusedWithoutTheCA() async throws {
+        let pki = try await TLSTestPKI.make()
+        defer { pki.remove() }
+        try await withMockUpstream(arguments: ["--tls-certificate", pki.serverCertificate, "--tls-key", pki.serverKey]) { mock in
+            let url = "https://localhost:\(mock.port)/v1/models"
+            let twice = try await ClientCommand.run("/usr/bin/curl", [
+                "-sS", "-o", "/dev/null", "-o", "/dev/null", "--http1.1", "--max-time", "30",
+                "--cacert", pki.caCertificate, "-w", "%{http_code} %{num_connects}\n", url, url,
+            ])
+            #expect(twice.exitCode == 0, "\(twice.output)")
+            #expect(twice.stdout == "200 1\n200 0\n", "the second request reuses the first connection: \(twice.output)")
+
+            let untrusted = try await ClientCommand.run("/usr/bin/curl", ["-sS", "--max-time", "30", url])
+            #expect(untrusted.exitCode == 60, "curl: certificate problem: \(untrusted.output)")
+        }
+    }
+
+    @Test func refusesHalfATLSConfigurationAndNamesAnUnreadableFile() async throws {
+        let half = try ManagedProcess(executable: try TestBinaries.mockUpstream, arguments: ["--port", "0", "--tls-certificate", "/nonexistent.pem"])
+        #expect(try await half.waitForExit(timeout: .seconds(30)) != 0)
+        #expect(half.stderr.contains("--tls-certificate and --tls-key go together"), "\(half.stderr)")
+
+        let missing = try ManagedProcess(
+            executable: try TestBinaries.mockUpstream,
+            arguments: ["--port", "0", "--tls-certificate", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"])
+        #expect(try await missing.waitForExit(timeout: .seconds(30)) != 0)
+        #expect(missing.stderr.contains("/nonexistent/cert.pem"), "\(missing.stderr)")
+        #expect(!missing.stdout.contains("listening"))
+    }
+
     @Test func exitsCleanlyOnSIGTERM() async throws {
         let mock = try await MockUpstream.start()
         _ = try await TestHTTP.send(.GET, mock.url("/v1/models"))

@@ -17,7 +17,7 @@ from scenarios import Bench, log  # noqa: E402
 from systems import Systems  # noqa: E402
 from table import Row, render  # noqa: E402
 
-SCENARIOS = ["hit-json", "hit-stream", "miss", "stream-ttfb", "coalesce", "memory"]
+SCENARIOS = ["hit-json", "hit-stream", "miss", "miss-https", "stream-ttfb", "stream-ttfb-https", "coalesce", "memory"]
 
 
 def int_list(text):
@@ -142,7 +142,9 @@ def main(argv):
                 "hit-json": lambda: bench.scenario_hit(stream=False),
                 "hit-stream": lambda: bench.scenario_hit(stream=True),
                 "miss": bench.scenario_miss,
+                "miss-https": lambda: bench.scenario_miss(tls=True),
                 "stream-ttfb": bench.scenario_ttfb,
+                "stream-ttfb-https": lambda: bench.scenario_ttfb(tls=True),
                 "coalesce": bench.scenario_coalesce,
                 "memory": bench.scenario_memory,
             }

@@ -172,3 +172,25 @@ def rss_kib(pid):
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(rest.split()[0])
     return values.get("VmRSS", 0), values.get("VmHWM", 0)
+
+
+CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_ticks(pgid):
+    """User + system CPU clock ticks of every live process in process group `pgid` (a child and,
+    for nginx, its workers: each child runs in its own session). From /proc/PID/stat; a process
+    that exits in between is skipped."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) ": state is fields[0]
+        if int(fields[2]) == pgid:                     # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total

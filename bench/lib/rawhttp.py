@@ -6,6 +6,7 @@ import http.client
 import json
 import selectors
 import socket
+import ssl
 import time
 
 DEFAULT_HEADERS = {
@@ -29,9 +30,14 @@ def encode_request(path, body, extra_headers=None, method="POST"):
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def simple_request(port, method, path, body=None, headers=None, timeout=30):
-    """One blocking request: (status, lowercased headers, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def simple_request(port, method, path, body=None, headers=None, timeout=30, tls=False):
+    """One blocking request: (status, lowercased headers, body). tls: HTTPS without verifying
+    the certificate (the bench's own mock, on loopback)."""
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         all_headers = dict(DEFAULT_HEADERS) if body is not None else {}
         all_headers.update(headers or {})

@@ -4,7 +4,8 @@ import os
 import time
 
 import rawhttp
-from processes import rss_kib
+from pki import make_pki
+from processes import CLOCK_TICKS_PER_SECOND, group_cpu_ticks, rss_kib
 from stats import fmt, fmt_signed, median, paired_difference, paired_ratio
 from systems import ConfigRejected
 from table import Row
@@ -16,12 +17,14 @@ def log(message):
 
 
 class Target:
-    """One system to measure: a label, a port, and what its X-Cache sample showed."""
+    """One system to measure: a label, a port, what its X-Cache sample showed, and whether it
+    speaks HTTPS (only the TLS mock itself does: the proxies listen on plain HTTP)."""
 
-    def __init__(self, label, port, child=None):
+    def __init__(self, label, port, child=None, scheme="http"):
         self.label = label
         self.port = port
         self.child = child
+        self.scheme = scheme
         self.x_cache = ""
 
 
@@ -39,12 +42,12 @@ def interleave(targets, rounds, measure):
     return results
 
 
-def sample_x_cache(port, body, headers=None, times=2):
+def sample_x_cache(port, body, headers=None, times=2, tls=False):
     """X-Cache of `times` identical requests (e.g. "MISS>HIT"), so the table says what was measured."""
     seen = []
     for _ in range(times):
         try:
-            status, hdrs, _ = rawhttp.simple_request(port, "POST", "/v1/chat/completions", body, headers)
+            status, hdrs, _ = rawhttp.simple_request(port, "POST", "/v1/chat/completions", body, headers, tls=tls)
             seen.append(hdrs.get("x-cache", "none") + ("" if status == 200 else f"({status})"))
         except OSError as error:
             seen.append(f"error:{error}")
@@ -59,6 +62,8 @@ class Bench:
         self.repo_dir = repo_dir
         self.run_id = f"{int(time.time())}-{os.getpid()}"
         self._mock0 = None
+        self._mock_tls = None
+        self._pki = None
 
     # Shared pieces -------------------------------------------------------------------------------
     def mock0(self):
@@ -66,9 +71,25 @@ class Bench:
             self._mock0 = self.systems.start_mock()
         return self._mock0
 
+    def mock_tls(self):
+        """The mock serving HTTPS with a certificate of this run's private CA (made on first use)."""
+        if self._mock_tls is None or not self._mock_tls.alive():
+            self._pki = self._pki or make_pki(self.systems.work_dir)
+            self._mock_tls = self.systems.start_mock(pki=self._pki)
+        return self._mock_tls
+
     def wrk(self, target, script, conc, env=None, duration=None, max_requests=0, nonce=None):
-        return run_wrk(self.repo_dir, target.port, script, conc, duration or self.o.duration,
-                       threads=self.o.wrk_threads, env_extra=env, max_requests=max_requests, nonce=nonce)
+        """One wrk run; the result also carries the target's CPU time per request (its whole
+        process group: nginx's master and workers), from /proc over the run."""
+        before = group_cpu_ticks(target.child.pid) if target.child else None
+        result = run_wrk(self.repo_dir, target.port, script, conc, duration or self.o.duration,
+                         threads=self.o.wrk_threads, env_extra=env, max_requests=max_requests, nonce=nonce,
+                         scheme=target.scheme)
+        result.cpu_us = None
+        if before is not None and result.requests:
+            ticks = group_cpu_ticks(target.child.pid) - before
+            result.cpu_us = ticks * 1e6 / CLOCK_TICKS_PER_SECOND / result.requests
+        return result
 
     def wrk_rows(self, scenario, conc, targets, results, reference, direct=None, notes=None):
         rows = []
@@ -79,20 +100,24 @@ class Bench:
             rps = [x.rps for x in rs]
             p50 = [x.p50_ms for x in rs]
             p99 = [x.p99_ms for x in rs]
+            cpu = [x.cpu_us for x in rs]
             errors = sum(x.errors for x in rs)
             cells = {
                 "req/s": fmt(median(rps), 0),
                 "p50 ms": fmt(median(p50), 3),
                 "p99 ms": fmt(median(p99), 3),
+                "CPU µs/req": fmt(median(cpu), 1),
                 "X-Cache seen": t.x_cache,
             }
             if ref is not None:
                 if t.label == reference:
                     cells["req/s vs ref"] = "ref"
                     cells["p99 vs ref"] = "ref"
+                    cells["CPU vs ref"] = "ref"
                 else:
                     cells["req/s vs ref"] = fmt(paired_ratio(rps, [x.rps for x in ref]), 2, "x")
                     cells["p99 vs ref"] = fmt(paired_ratio(p99, [x.p99_ms for x in ref]), 2, "x")
+                    cells["CPU vs ref"] = fmt(paired_ratio(cpu, [x.cpu_us for x in ref]), 2, "x")
             if base is not None and t.label != direct:
                 cells["added p50 / p99 ms"] = (fmt_signed(paired_difference(p50, [x.p50_ms for x in base]), 3)
                                                + " / " + fmt_signed(paired_difference(p99, [x.p99_ms for x in base]), 3))
@@ -103,9 +128,9 @@ class Bench:
             rows.append(Row(scenario, conc, t.label, **cells))
         return rows
 
-    def start_reprise_target(self, label, cache_name, upstream_port, note_rows, scenario, redis_port=None):
+    def start_reprise_target(self, label, cache_name, upstream_port, note_rows, scenario, redis_port=None, pki=None):
         try:
-            child = self.systems.start_reprise(cache_name, upstream_port, redis_port=redis_port)
+            child = self.systems.start_reprise(cache_name, upstream_port, redis_port=redis_port, pki=pki)
         except ConfigRejected as error:
             note_rows.append(Row(scenario, "-", label, notes=f"skipped: Reprise rejects the config ({error})"))
             log(f"{label}: skipped, config rejected: {error}")
@@ -154,38 +179,60 @@ class Bench:
         return rows
 
     # miss --------------------------------------------------------------------------------------
-    def miss_targets(self, rows):
-        if getattr(self, "_miss_targets", None) is not None:
-            return self._miss_targets
-        mock = self.mock0()
-        targets = [Target("direct", mock.port, mock)]
-        reprise = self.start_reprise_target("reprise", "CACHE_L1_YAML", mock.port, rows, "miss")
-        if reprise:
-            targets.append(reprise)
-        nginx = self.systems.start_nginx("plain", mock.port)
-        targets.append(Target("nginx-plain", nginx.port, nginx))
-        self._miss_targets = targets
+    def miss_targets(self, rows, tls=False):
+        """direct (the mock), Reprise as a cacheable miss (cache on: it also stores every answer),
+        Reprise as a pass-through (cache off), nginx plain proxy_pass. tls: the same against the
+        TLS mock (an https:// upstream; labels end in -tls, nginx with proxy_ssl)."""
+        cached = getattr(self, "_miss_targets", {})
+        self._miss_targets = cached
+        if tls in cached:
+            return cached[tls]
+        mock = self.mock_tls() if tls else self.mock0()
+        pki = mock.pki
+        suffix = "-tls" if tls else ""
+        scenario = "miss-https" if tls else "miss"
+        targets = [Target("direct" + suffix, mock.port, mock, scheme="https" if tls else "http")]
+        for label, cache in (("reprise", "CACHE_L1_YAML"), ("reprise-nocache", "CACHE_OFF_YAML")):
+            reprise = self.start_reprise_target(label + suffix, cache, mock.port, rows, scenario, pki=pki)
+            if reprise:
+                targets.append(reprise)
+        nginx = self.systems.start_nginx("plain-tls" if tls else "plain", mock.port, pki=pki)
+        targets.append(Target("nginx-plain" + suffix, nginx.port, nginx))
+        cached[tls] = targets
         return targets
 
-    def scenario_miss(self):
+    def scenario_miss(self, tls=False):
         rows = []
-        targets = self.miss_targets(rows)
+        targets = self.miss_targets(rows, tls)
+        suffix = "-tls" if tls else ""
         for latency in self.o.miss_latency:
-            scenario = f"miss {latency}ms"
+            scenario = f"miss{'-https' if tls else ''} {latency}ms"
             env = {"BENCH_MOCK_LATENCY_MS": latency}
             for t in targets:
                 body = rawhttp.chat_body(f"x-cache sample {os.urandom(6).hex()}")
-                t.x_cache = sample_x_cache(t.port, body, {"X-Mock-Latency-Ms": str(latency)}, times=1)
+                t.x_cache = sample_x_cache(t.port, body, {"X-Mock-Latency-Ms": str(latency)}, times=1,
+                                           tls=t.scheme == "https")
             for conc in self.o.concurrency:
                 log(f"{scenario} c={conc}: {self.o.rounds} rounds x {len(targets)} systems x {self.o.duration}s")
+                if not self.o.quick:  # connections (and TLS sessions) up before the measured rounds
+                    for t in targets:
+                        self.wrk(t, "unique", conc, env, duration=1)
                 results = interleave(targets, self.o.rounds, lambda t, r: self.wrk(t, "unique", conc, env))
-                rows += self.wrk_rows(scenario, conc, targets, results, "nginx-plain", direct="direct")
+                rows += self.wrk_rows(scenario, conc, targets, results, "nginx-plain" + suffix,
+                                      direct="direct" + suffix)
         return rows
 
     # stream-ttfb -------------------------------------------------------------------------------
-    def scenario_ttfb(self):
+    def scenario_ttfb(self, tls=False):
+        """Streamed misses timed by a raw-socket client. tls: through the proxies to the TLS mock;
+        that client speaks plain HTTP only, so there is no direct row, and the comparison that
+        the issue asks (added time to first byte <= nginx's) is the paired difference against
+        nginx-plain-tls (the direct part is the same for both)."""
         rows = []
-        targets = self.miss_targets(rows)
+        suffix = "-tls" if tls else ""
+        reference, direct = "nginx-plain" + suffix, "direct" + suffix
+        targets = [t for t in self.miss_targets(rows, tls) if t.scheme == "http"]
+        name = "stream-ttfb-https" if tls else "stream-ttfb"
         headers = {"X-Mock-Chunk-Delay-Ms": str(self.o.ttfb_chunk_delay_ms)}
         counter = [0]
 
@@ -195,7 +242,7 @@ class Bench:
             return rawhttp.encode_request("/v1/chat/completions", body, headers)
 
         for conc in self.o.ttfb_concurrency:
-            log(f"stream-ttfb c={conc}: {self.o.rounds} rounds x {len(targets)} systems x {self.o.ttfb_requests} requests")
+            log(f"{name} c={conc}: {self.o.rounds} rounds x {len(targets)} systems x {self.o.ttfb_requests} requests")
 
             def measure(t, r):
                 timings = rawhttp.run_closed_loop(t.port, make_request, conc, self.o.ttfb_requests)
@@ -217,18 +264,23 @@ class Bench:
                     p = per[t.label]
                     cells = {"p50 ms": fmt(median(p["p50"]), 3), "p99 ms": fmt(median(p["p99"]), 3),
                              "X-Cache seen": t.x_cache}
-                    if t.label != "nginx-plain":
-                        cells["p99 vs ref"] = fmt(paired_ratio(p["p99"], per["nginx-plain"]["p99"]), 2, "x")
+                    ref = per[reference]
+                    note = []
+                    if t.label != reference:
+                        cells["p99 vs ref"] = fmt(paired_ratio(p["p99"], ref["p99"]), 2, "x")
+                        note.append("p50 / p99 vs ref " + fmt_signed(paired_difference(p["p50"], ref["p50"]), 3)
+                                    + " / " + fmt_signed(paired_difference(p["p99"], ref["p99"]), 3) + " ms")
                     else:
                         cells["p99 vs ref"] = "ref"
-                    if t.label != "direct":
-                        d = per["direct"]
+                    if direct in per and t.label != direct:
+                        d = per[direct]
                         cells["added p50 / p99 ms"] = (fmt_signed(paired_difference(p["p50"], d["p50"]), 3) + " / "
                                                        + fmt_signed(paired_difference(p["p99"], d["p99"]), 3))
                     bad = sum(res["bad"] for res in results[t.label])
                     n = sum(res["n"] for res in results[t.label])
-                    cells["notes"] = f"{n} streams" + (f", {bad} not 200" if bad else "")
-                    rows.append(Row(f"stream-ttfb {metric}", conc, t.label, **cells))
+                    note.append(f"{n} streams" + (f", {bad} not 200" if bad else ""))
+                    cells["notes"] = "; ".join(note)
+                    rows.append(Row(f"{name} {metric}", conc, t.label, **cells))
         return rows
 
     # coalesce ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ here (overridable from the environment) so they follow the configuration format 
 import os
 import subprocess
 
+from pki import SERVER_NAME
 from processes import StartError, free_port, wait_for_port
 
 # Reprise's configuration: BASE wraps one CACHE_* snippet. Override any of them with the
@@ -13,8 +14,8 @@ server:
   listen: 127.0.0.1:0
   threads: {threads}
 upstream:
-  url: http://127.0.0.1:{upstream_port}
-logging:
+  url: {upstream_url}
+{upstream_tls_yaml}logging:
   # Like nginx's access_log off: no per-request log lines on the measured path.
   level: warning
 {cache_yaml}"""
@@ -48,6 +49,11 @@ YAML = {name: os.environ.get("BENCH_" + name, value) for name, value in {
     "CACHE_OFF_YAML": CACHE_OFF_YAML,
 }.items()}
 
+# An https:// upstream (the TLS mock): trusted through the run's private CA only.
+UPSTREAM_TLS_YAML = """\
+  ca_file: {ca_file}
+"""
+
 REPRISE_LISTENING = r"reprise listening on http://127\.0\.0\.1:(\d+)"
 MOCK_LISTENING = r"reprise-mock-upstream listening on 127\.0\.0\.1:(\d+)"
 
@@ -73,17 +79,30 @@ class Systems:
         return os.path.join(self.bin_dir, name)
 
     # The mock upstream ------------------------------------------------------------------------
-    def start_mock(self, latency_ms=0, chunk_delay_ms=0, chunks=8):
+    def start_mock(self, latency_ms=0, chunk_delay_ms=0, chunks=8, pki=None):
+        """pki: serve HTTPS with its server certificate (the mock's --tls-certificate/--tls-key)."""
         argv = [self.binary("reprise-mock-upstream"), "--port", "0", "--threads", str(self.threads),
                 "--latency-ms", str(latency_ms), "--chunk-delay-ms", str(chunk_delay_ms),
                 "--chunks", str(chunks)]
-        return self.registry.start(self._name("mock"), argv, MOCK_LISTENING)
+        if pki is not None:
+            argv += ["--tls-certificate", pki.certificate, "--tls-key", pki.key]
+        child = self.registry.start(self._name("mock-tls" if pki else "mock"), argv, MOCK_LISTENING)
+        child.pki = pki
+        return child
 
     # Reprise -----------------------------------------------------------------------------------
-    def reprise_config(self, cache_name, upstream_port, redis_port=None, threads=None):
+    @staticmethod
+    def upstream_url(upstream_port, pki=None):
+        if pki is None:
+            return f"http://127.0.0.1:{upstream_port}"
+        return f"https://{SERVER_NAME}:{upstream_port}"
+
+    def reprise_config(self, cache_name, upstream_port, redis_port=None, threads=None, pki=None):
         cache_yaml = YAML[cache_name].format(redis_port=redis_port)
+        tls_yaml = UPSTREAM_TLS_YAML.format(ca_file=pki.ca_file) if pki else ""
         text = YAML["BASE_YAML"].format(threads=threads or self.threads, upstream_port=upstream_port,
-                                        cache_yaml=cache_yaml)
+                                        upstream_url=self.upstream_url(upstream_port, pki),
+                                        upstream_tls_yaml=tls_yaml, cache_yaml=cache_yaml)
         path = os.path.join(self.work_dir, f"reprise-{cache_name.lower()}-{upstream_port}.yaml")
         with open(path, "w") as f:
             f.write(text)
@@ -95,19 +114,20 @@ class Systems:
         return path
 
     def start_reprise(self, cache_name, upstream_port, redis_port=None, threads=None, wrapper=None,
-                      binary=None, timeout=60):
-        config = self.reprise_config(cache_name, upstream_port, redis_port, threads)
+                      binary=None, timeout=60, pki=None):
+        """pki: the upstream is the TLS mock, trusted through pki.ca_file."""
+        config = self.reprise_config(cache_name, upstream_port, redis_port, threads, pki)
         argv = (wrapper or []) + [binary or self.binary("reprise"), "--config", config,
                                   "--listen", "127.0.0.1:0",
-                                  "--upstream", f"http://127.0.0.1:{upstream_port}"]
+                                  "--upstream", self.upstream_url(upstream_port, pki)]
         child = self.registry.start(self._name(f"reprise-{cache_name.lower()}"), argv, REPRISE_LISTENING,
                                     timeout=timeout)
         child.config_path = config
         return child
 
     # nginx --------------------------------------------------------------------------------------
-    def start_nginx(self, kind, upstream_port, workers=None, extra_globals="", wrapper=None):
-        """kind: "cache" or "plain" (bench/nginx/<kind>.conf)."""
+    def start_nginx(self, kind, upstream_port, workers=None, extra_globals="", wrapper=None, pki=None):
+        """kind: "cache", "plain" or "plain-tls" (bench/nginx/<kind>.conf); pki for plain-tls."""
         name = self._name(f"nginx-{kind}")
         prefix = os.path.join(self.work_dir, name)
         for sub in ("", "cache", "client_body", "proxy_temp", "fastcgi_temp", "uwsgi_temp", "scgi_temp"):
@@ -121,6 +141,8 @@ class Systems:
             "{{PREFIX}}": prefix,
             "{{UPSTREAM}}": f"127.0.0.1:{upstream_port}",
             "{{LISTEN}}": f"127.0.0.1:{port}",
+            "{{CA_FILE}}": pki.ca_file if pki else "",
+            "{{SERVER_NAME}}": SERVER_NAME,
         }
         for key, value in replacements.items():
             conf = conf.replace(key, value)

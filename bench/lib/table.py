@@ -1,7 +1,7 @@
 """The one result table: Markdown, printed and appended to bench/RESULTS.md."""
 
 COLUMNS = ["scenario", "conc", "system", "req/s", "p50 ms", "p99 ms", "req/s vs ref", "p99 vs ref",
-           "added p50 / p99 ms", "X-Cache seen", "notes"]
+           "added p50 / p99 ms", "CPU µs/req", "CPU vs ref", "X-Cache seen", "notes"]
 
 
 class Row:

@@ -22,8 +22,9 @@ class WrkResult:
 
 
 def run_wrk(repo_dir, port, script, connections, duration_s, threads=1, env_extra=None,
-            max_requests=0, nonce=None, timeout_extra=60):
-    """script: "fixed" or "unique". env_extra: BENCH_* variables of bench/wrk/common.lua."""
+            max_requests=0, nonce=None, timeout_extra=60, scheme="http"):
+    """script: "fixed" or "unique". env_extra: BENCH_* variables of bench/wrk/common.lua.
+    scheme "https": wrk's own TLS to the port (it does not verify the certificate)."""
     global _counter
     _counter += 1
     threads = max(1, min(threads, connections))
@@ -37,7 +38,7 @@ def run_wrk(repo_dir, port, script, connections, duration_s, threads=1, env_extr
     })
     env.update({k: str(v) for k, v in (env_extra or {}).items()})
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s", "--timeout", "10s",
-            "-s", os.path.join(wrk_dir, f"{script}.lua"), f"http://127.0.0.1:{port}"]
+            "-s", os.path.join(wrk_dir, f"{script}.lua"), f"{scheme}://127.0.0.1:{port}"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     killer = threading.Timer(duration_s + timeout_extra, proc.kill)
     killer.start()

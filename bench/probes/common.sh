@@ -4,6 +4,9 @@
 #
 # CACHE (environment): true (default: L1 in memory), false (the cache off: pure pass-through),
 # or redis (Redis only, L1 off: a redis-server on a free port, whose pid is redis_pid).
+# UPSTREAM_TLS=1: the mock serves HTTPS with a certificate of a private CA made here (openssl
+# CLI, in the work directory), and Reprise calls https://localhost:PORT trusting that CA
+# (`upstream.ca_file`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bin=${BIN_DIR:-.build-bench/release}
@@ -29,18 +32,28 @@ else
     cache_yaml="cache:
   enabled: ${CACHE:-true}"
 fi
+upstream_url=http://127.0.0.1:$mock_port
+upstream_tls_yaml=""
+mock_tls=()
+if [[ ${UPSTREAM_TLS:-0} == 1 ]]; then
+    bench/lib/make-pki.sh "$work"
+    upstream_url=https://localhost:$mock_port
+    upstream_tls_yaml="  ca_file: $work/ca.pem"
+    mock_tls=(--tls-certificate "$work/server.pem" --tls-key "$work/server.key")
+fi
 cat > "$work/reprise.yaml" <<YAML
 server:
   listen: 127.0.0.1:$proxy_port
   threads: ${loops:-1}
 upstream:
-  url: http://127.0.0.1:$mock_port
+  url: $upstream_url
+$upstream_tls_yaml
 logging:
   level: warning
 $cache_yaml
 ${extra_yaml:-}
 YAML
-"$bin/reprise-mock-upstream" --port "$mock_port" --threads 1 > "$work/mock.log" 2>&1 &
+"$bin/reprise-mock-upstream" --port "$mock_port" --threads 1 "${mock_tls[@]}" > "$work/mock.log" 2>&1 &
 "$bin/reprise" --config "$work/reprise.yaml" > "$work/reprise.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$proxy_port/healthz" >/dev/null && break; sleep 0.1; done

@@ -6,6 +6,7 @@
 # Usage: bench/probes/cpu-per-request.sh [unique|fixed] [connections] [seconds] [event loops]
 #   unique: a new body per request (misses through the mock upstream); fixed: cache hits.
 # Environment: CACHE=false runs Reprise with the cache off (pure pass-through);
+#              UPSTREAM_TLS=1 calls the mock over https:// (a private CA, see common.sh);
 #              CACHE=redis serves from Redis only (L1 off; a redis-server on a free port, whose
 #              own CPU per request is printed too);
 #              BIN_DIR (default .build-bench/release).

@@ -57,13 +57,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A throwaway PKI: CA and an ECDSA P-256 server certificate for 127.0.0.1.
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$work/server.ext"
-ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-openssl req -x509 "${ec[@]}" -keyout "$work/ca.key" -out "$work/ca.pem" -days 1 -subj "/CN=bench CA" 2>/dev/null
-openssl req "${ec[@]}" -keyout "$work/server.key" -out "$work/server.csr" -subj "/CN=localhost" 2>/dev/null
-openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -set_serial 0x10 -days 1 \
-  -out "$work/server.pem" -extfile "$work/server.ext" 2>/dev/null
+# A throwaway PKI: CA and an ECDSA P-256 server certificate for localhost / 127.0.0.1.
+bench/lib/make-pki.sh "$work"
 
 # Waits for a `listening on` line in FILE matching PATTERN and prints the port.
 wait_port() {
