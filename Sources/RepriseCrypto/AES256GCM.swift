@@ -86,12 +86,21 @@ public enum AES256GCM {
         return Array(output.prefix(written))
     }
 
+    /// Fetched once: with OpenSSL 3, `EVP_aes_256_gcm()` makes every init look the
+    /// implementation up again (an implicit fetch), which costs more than sealing a small entry.
+    private static let cipher: FetchedCipher = {
+        guard let pointer = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) else {
+            fatalError("EVP_CIPHER_fetch(AES-256-GCM) failed: \(OpenSSLErrorStack.drain())")
+        }
+        return FetchedCipher(pointer: pointer)
+    }()
+
     private static func makeContext(key: [UInt8], nonce: [UInt8], encrypt: Bool) -> OpaquePointer {
         guard let context = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new failed: \(OpenSSLErrorStack.drain())") }
         // GCM's default IV length is 12 bytes, the nonce's: no EVP_CTRL_GCM_SET_IVLEN needed.
         let ok = encrypt
-            ? EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, key, nonce)
-            : EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, key, nonce)
+            ? EVP_EncryptInit_ex(context, cipher.pointer, nil, key, nonce)
+            : EVP_DecryptInit_ex(context, cipher.pointer, nil, key, nonce)
         guard ok == 1 else { fatalError("EVP_\(encrypt ? "Encrypt" : "Decrypt")Init_ex(aes-256-gcm) failed: \(OpenSSLErrorStack.drain())") }
         return context
     }
@@ -110,4 +119,10 @@ public enum AES256GCMError: Error, Equatable, CustomStringConvertible {
         case .authenticationFailed: "GCM tag mismatch (wrong key, tampered bytes, or another key's entry)"
         }
     }
+}
+
+/// The process-wide fetched AES-256-GCM implementation: immutable once fetched, and libcrypto
+/// allows one `EVP_CIPHER` to be used by any number of contexts on any threads.
+private struct FetchedCipher: @unchecked Sendable {
+    let pointer: OpaquePointer
 }

@@ -4,6 +4,9 @@
 #
 # CACHE (environment): true (default: L1 in memory), false (the cache off: pure pass-through),
 # or redis (Redis only, L1 off: a redis-server on a free port, whose pid is redis_pid).
+# CACHE_ENCRYPTION=1: Redis entries sealed (`cache.encryption_key` from an environment variable
+# holding a random key made here), for the cost of encryption at rest per Redis hit and store.
+# LOG_LEVEL (default warning, which silences the access log): info turns the access log on.
 # UPSTREAM_TLS=1: the mock serves HTTPS with a certificate of a private CA made here (openssl
 # CLI, in the work directory), and Reprise calls https://localhost:PORT trusting that CA
 # (`upstream.ca_file`).
@@ -28,6 +31,12 @@ if [[ ${CACHE:-true} == redis ]]; then
     enabled: false
   redis:
     url: redis://127.0.0.1:$redis_port"
+    if [[ ${CACHE_ENCRYPTION:-0} == 1 ]]; then
+        REPRISE_BENCH_CACHE_KEY=$(openssl rand -hex 32)
+        export REPRISE_BENCH_CACHE_KEY
+        cache_yaml+="
+  encryption_key: env:REPRISE_BENCH_CACHE_KEY"
+    fi
 else
     cache_yaml="cache:
   enabled: ${CACHE:-true}"
@@ -49,12 +58,12 @@ upstream:
   url: $upstream_url
 $upstream_tls_yaml
 logging:
-  level: warning
+  level: ${LOG_LEVEL:-warning}
 $cache_yaml
 ${extra_yaml:-}
 YAML
 "$bin/reprise-mock-upstream" --port "$mock_port" --threads 1 "${mock_tls[@]}" > "$work/mock.log" 2>&1 &
-"$bin/reprise" --config "$work/reprise.yaml" > "$work/reprise.log" 2>&1 &
+"$bin/reprise" --config "$work/reprise.yaml" > "$work/reprise.log" 2>"$work/reprise.err" &
 proxy_pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$proxy_port/healthz" >/dev/null && break; sleep 0.1; done
 export BENCH_WRK_DIR=bench/wrk
