@@ -25,8 +25,13 @@ public enum TokenCap {
         let scanner = JSONFieldScanner(bytes: body)
         guard let members = scanner.members(ofObjectAt: 0) else { return .unchanged(maxTokens: nil) }
         var present: [(field: String, range: Range<Int>, value: Int)] = []
+        var nullRange: Range<Int>?
         for field in fields {
-            guard let range = scanner.member(field, in: members), !scanner.isNull(range) else { continue }
+            guard let range = scanner.member(field, in: members) else { continue }
+            if scanner.isNull(range) {
+                nullRange = nullRange ?? range
+                continue
+            }
             // A number that is not an integer (1e9, 4096.0) still asks for that many.
             guard let value = Double(String(decoding: body[range], as: UTF8.self)) else { continue }
             present.append((field, range, value >= Double(Int.max) ? Int.max : Int(value.rounded(.up))))
@@ -34,6 +39,13 @@ public enum TokenCap {
         guard cap > 0 else { return .unchanged(maxTokens: present.map(\.value).min()) }
         if present.isEmpty {
             guard CachePath.isGeneration(normalizedPath: normalizedPath) else { return .unchanged(maxTokens: nil) }
+            // `"max_tokens": null` takes the cap in place: a second member of the same name
+            // would leave the meaning to the upstream's parser.
+            if let nullRange {
+                var rewritten = body
+                rewritten.replaceSubrange(nullRange, with: Array(String(cap).utf8))
+                return .rewritten(body: rewritten, maxTokens: cap)
+            }
             let field = CachePath.isResponses(normalizedPath: normalizedPath) ? "max_output_tokens" : "max_tokens"
             return .rewritten(body: inserting(field: field, value: cap, into: body, members: members.count), maxTokens: cap)
         }
