@@ -28,16 +28,21 @@ public enum RedisGCRAScript {
         public var retryAfterMicroseconds: Int64
     }
 
-    /// KEYS: one per limit. ARGV: now in µs (empty: Redis's `TIME`), then limit, period (µs)
-    /// and cost per key. Answers `{all_allowed, then per key: allowed, tat, remaining, reset,
-    /// retry_after}`. A TAT key expires when its limit is whole again. 2^53 bounds the TAT
-    /// (doubles are exact below it; `GCRA` saturates there too).
-    public static let decide = RedisScript(source: """
+    /// `now` in µs: ARGV[1], or Redis's `TIME` when it is empty.
+    private static let now = """
         local now = tonumber(ARGV[1])
         if not now then
           local t = redis.call('TIME')
           now = tonumber(t[1]) * 1000000 + tonumber(t[2])
         end
+
+        """
+
+    /// KEYS: one per limit. ARGV: now in µs (empty: Redis's `TIME`), then limit, period (µs)
+    /// and cost per key. Answers `{all_allowed, then per key: allowed, tat, remaining, reset,
+    /// retry_after}`. A TAT key expires when its limit is whole again. 2^53 bounds the TAT
+    /// (doubles are exact below it; `GCRA` saturates there too).
+    public static let decide = RedisScript(source: now + """
         local out = {1}
         local tats = {}
         for i = 1, #KEYS do
@@ -75,12 +80,7 @@ public enum RedisGCRAScript {
     /// KEYS[1]: a token limit's TAT. ARGV: now (µs, empty: `TIME`), emission interval (µs),
     /// token delta (the answer's usage minus the estimate counted). A refund never moves the
     /// TAT before now (`GCRA.corrected`).
-    public static let correct = RedisScript(source: """
-        local now = tonumber(ARGV[1])
-        if not now then
-          local t = redis.call('TIME')
-          now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-        end
+    public static let correct = RedisScript(source: now + """
         local shift = tonumber(ARGV[2]) * tonumber(ARGV[3])
         local stored = tonumber(redis.call('GET', KEYS[1]))
         if not stored then return 0 end

@@ -1,32 +1,25 @@
 import Foundation
 
-/// Where a secret string comes from: `file:/path` or `env:NAME`, never the configuration file
-/// itself (the style of `EncryptionKeySource`). Used for `auth.upstream_key`.
-public enum SecretReference: Sendable, Equatable, CustomStringConvertible {
-    case file(String)
-    case environment(String)
+/// Where a secret string comes from (`auth.upstream_key`): `file:/path` or `env:NAME`, never
+/// the configuration file itself. The reference is parsed as a cache encryption key's is
+/// (`EncryptionKeySource`); what is read differs: any non-empty text, not 32 key bytes.
+public struct SecretReference: Sendable, Equatable, CustomStringConvertible {
+    public let source: EncryptionKeySource
 
     public init(parsing text: String) throws(SecretReferenceError) {
-        if text.hasPrefix("file:"), text.count > 5 {
-            self = .file(String(text.dropFirst(5)))
-        } else if text.hasPrefix("env:"), text.count > 4 {
-            self = .environment(String(text.dropFirst(4)))
-        } else {
+        do {
+            source = try EncryptionKeySource(parsing: text)
+        } catch {
             throw .notAReference
         }
     }
 
-    public var description: String {
-        switch self {
-        case .file(let path): "file:\(path)"
-        case .environment(let name): "env:\(name)"
-        }
-    }
+    public var description: String { source.description }
 
     /// The secret, surrounding whitespace (a file's final newline) removed.
     public func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(SecretReferenceError) -> String {
         let text: String
-        switch self {
+        switch source {
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
             text = String(decoding: data, as: UTF8.self)

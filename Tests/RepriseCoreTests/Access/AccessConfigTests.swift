@@ -33,7 +33,7 @@ struct AccessConfigTests {
                 - {name: team-a, key_sha256: "\(Self.hash)", models: [m1], max_tokens: 256, max_tokens_mode: refuse, limits: {requests_per_minute: 5}}
             limits: {identity: "header:x-user", tokens_per_minute: 1000, concurrent_requests: 2, exempt_cache_hits: false}
             """)
-        #expect(config.auth.upstreamKey == .environment("UPSTREAM"))
+        #expect(config.auth.upstreamKey?.source == .environment("UPSTREAM"))
         #expect(config.auth.keys == [ClientKeyConfig(name: "team-a", keySHA256: Self.hash, models: ["m1"], maxTokens: 256, maxTokensMode: .refuse,
                                                      limits: RateLimits(requestsPerMinute: 5))])
         #expect(config.limits.identity == .header("x-user"))
