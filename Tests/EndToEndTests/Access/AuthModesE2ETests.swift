@@ -120,6 +120,27 @@ import Testing
         }
     }
 
+    @Test func keysFromAMountedFileJoinTheConfiguredOnes() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("reprise-keys-\(UUID().uuidString).yaml").path
+        try "- name: team-gamma\n  key_sha256: e21be7ee666aa9c062a3db20b9378d057bb9c72aebddbac3d8de55055d6e6693\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await withAccessBed { bed in
+            let proxy = try await bed.start(Self.keysYAML + "  keys_file: \(file)\n")
+            #expect(try await AccessRequest.send(proxy, key: TestKeys.gamma, body: AccessRequest.chat("file \(UUID().uuidString)")).status == 200)
+            #expect(try await AccessRequest.send(proxy, key: TestKeys.alpha, body: AccessRequest.chat("file \(UUID().uuidString)")).status == 200)
+        }
+        // A file repeating a configured key's name stops start-up, naming both lists.
+        try "- {name: team-alpha, key_sha256: e21be7ee666aa9c062a3db20b9378d057bb9c72aebddbac3d8de55055d6e6693}\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let configPath = FileManager.default.temporaryDirectory.appendingPathComponent("reprise-\(UUID().uuidString).yaml").path
+        try (Self.keysYAML + "  keys_file: \(file)\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: configPath) }
+        let check = try ManagedProcess(executable: try TestBinaries.reprise, arguments: ["check-config", configPath], environment: TestKeys.environment)
+        #expect(try await check.waitForExit(timeout: .seconds(30)) == 78)
+        #expect(check.stderr.contains("auth.keys + auth.keys_file[2].name"), "\(check.stderr)")
+    }
+
     @Test func passthroughForwardsTheClientsCredential() async throws {
         try await withAccessBed { bed in
             let proxy = try await bed.start("")
