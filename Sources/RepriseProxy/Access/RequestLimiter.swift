@@ -16,11 +16,15 @@ final class RequestLimiter: Sendable {
     let config: LimitsConfig
     private let local = NIOLockedValueBox(RateLimiter())
     private let redis: RedisClient?
+    /// False while the cache's Redis breaker is open: the local limiter decides at once
+    /// instead of every request waiting `limits.redis_timeout` for a Redis known to be down.
+    private let redisAvailable: @Sendable () -> Bool
     private let logger: Logger
 
-    init(config: LimitsConfig, redis: RedisClient?, logger: Logger) {
+    init(config: LimitsConfig, redis: RedisClient?, redisAvailable: @escaping @Sendable () -> Bool = { true }, logger: Logger) {
         self.config = config
         self.redis = config.backend == .redis ? redis : nil
+        self.redisAvailable = redisAvailable
         self.logger = logger
     }
 
@@ -62,7 +66,7 @@ final class RequestLimiter: Sendable {
             writer.keepAnswerTail()
         }
         let now = Self.nowMicroseconds()
-        guard let redis else {
+        guard let redis, redisAvailable() else {
             let decision = local.withLockedValue { $0.admit(identity: identity, limits: limits, tokens: tokens, now: now) }
             return conclude(decision, identity: identity, limits: limits, tokens: tokens, countedInRedis: false, writer: writer, proceed: proceed)
         }

@@ -83,7 +83,7 @@ public final class ProxyServer: Service {
         let responder = ProxyResponder(
             targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache, sealer: sealer),
             config: config, state: state, metricsEndpoint: config.metrics.listen == nil ? metricsEndpoint : nil,
-            access: access, limiter: hasLimits ? RequestLimiter(config: config.limits, redis: redis?.client, logger: logger) : nil, logger: logger
+            access: access, limiter: hasLimits ? makeLimiter(redis: redis) : nil, logger: logger
         )
         let observer = metrics != nil || accessLog != nil ? RequestObserver(metrics: metrics, accessLog: accessLog) : nil
         if config.logging.logBodies {
@@ -302,6 +302,17 @@ public final class ProxyServer: Service {
             }
         }
         return EntrySealer(keys: keys)
+    }
+
+    /// The limiter; with `limits.backend: redis` it shares the cache's Redis connection and
+    /// skips Redis while the cache's Redis breaker is open.
+    private func makeLimiter(redis: (client: RedisClient, store: RedisCacheStore)?) -> RequestLimiter {
+        guard let redis else { return RequestLimiter(config: config.limits, redis: nil, logger: logger) }
+        let store = redis.store
+        return RequestLimiter(config: config.limits, redis: redis.client, redisAvailable: {
+            if case .open = store.breakerState { return false }
+            return true
+        }, logger: logger)
     }
 
     /// `auth.keys` and the keys of `auth.keys_file`, one list: a name or hash in both is an error.
