@@ -20,11 +20,6 @@ public struct ClientKey: Sendable, Equatable {
         limits = config.limits
     }
 
-    /// Whether the key may name `model` (an absent model is the upstream's to refuse).
-    public func allows(model: String?) -> Bool {
-        models.isEmpty || model.map(models.contains) ?? true
-    }
-
     public func allows(route: String) -> Bool {
         routes.isEmpty || routes.contains(route)
     }

@@ -13,7 +13,7 @@ public struct ClientKeyRing: Sendable {
     public var count: Int { keys.count }
 
     /// The key whose digest is SHA-256(`presented`), or nil.
-    public func key(presented: String, hasher: SHA256Hasher) -> ClientKey? {
+    public func key<Presented: StringProtocol>(presented: Presented, hasher: SHA256Hasher) -> ClientKey? {
         hasher.update(presented.utf8)
         let digest = hasher.finalize()
         var found: ClientKey?

@@ -44,16 +44,26 @@ struct ClientKeyRingTests {
 
     @Test func modelsAndRoutesRestrictOnlyWhenListed() {
         let open = ClientKey(ClientKeyConfig(name: "a", keySHA256: String(repeating: "0", count: 64)))
-        #expect(open.allows(model: "anything") && open.allows(route: "any"))
+        #expect(open.allows(route: "any"))
         let narrow = ClientKey(ClientKeyConfig(name: "b", keySHA256: String(repeating: "0", count: 64), models: ["m1"], routes: ["default"]))
-        #expect(narrow.allows(model: "m1") && !narrow.allows(model: "m2"))
-        #expect(narrow.allows(model: nil))
         #expect(narrow.allows(route: "default") && !narrow.allows(route: "premium"))
+        func check(_ body: String, _ models: Set<String> = ["m1"]) -> ModelRestriction.Verdict {
+            ModelRestriction.check(body: Array(body.utf8), allowed: models)
+        }
+        #expect(check(#"{"model":"m1","messages":[]}"#) == .allowed)
+        #expect(check(#"{"model":"m2"}"#) == .refused(#""m2""#))
+        #expect(check(#"{"model":"m2"}"#, []) == .allowed)
+        #expect(check(#"{"messages":[]}"#) == .allowed)
+        // What the upstream would read must be what was checked.
+        #expect(check(#"{"model":"m1","model":"m2"}"#) == .refused(#""m2""#))
+        #expect(check(#"{"mod\u0065l":"m2"}"#) == .refused(#"mod\u0065l"#))
+        #expect(check(#"{"model":"m\u0031"}"#) == .refused(#""m\u0031""#))
+        #expect(check(#"{"model":["m1"]}"#) == .refused(#"["m1"]"#))
     }
 
     @Test func presentedKeyReadsBearerThenAPIKey() {
         func read(_ headers: [(String, String)]) -> String? {
-            PresentedKey.read { visit in for (name, value) in headers { visit(name, value) } }
+            PresentedKey.read { visit in for (name, value) in headers { visit(name, value) } }.map(String.init)
         }
         #expect(read([("Authorization", "Bearer rk-1")]) == "rk-1")
         #expect(read([("authorization", "bearer  rk-1 ")]) == "rk-1")

@@ -45,6 +45,30 @@ struct TokenCapTests {
         #expect(apply("not json") == .unchanged(maxTokens: nil))
     }
 
+    @Test func hostileNumbersSaturateInsteadOfTrapping() {
+        #expect(apply(#"{"max_tokens":-1e300}"#) == .unchanged(maxTokens: 0))
+        #expect(apply(#"{"max_tokens":1e300}"#, mode: .refuse) == .refused(field: "max_tokens", requested: Int.max))
+        #expect(apply(#"{"max_tokens":-0.5}"#) == .unchanged(maxTokens: 0))
+        #expect(apply(#"{"max_tokens":-inf}"#) == .unchanged(maxTokens: 0) || apply(#"{"max_tokens":-inf}"#) == .unchanged(maxTokens: nil))
+        // Not a number: refused with a cap (a lenient upstream might read "99999" as 99999);
+        // without a cap, no estimate from it.
+        for text in ["nan", "NaN", "\"99999\"", "true", "[]", "{}"] {
+            #expect(apply("{\"max_tokens\":\(text)}") == .invalid(field: "max_tokens"), "\(text)")
+            #expect(TokenCap.requested(body: Array("{\"max_tokens\":\(text)}".utf8)) == nil)
+        }
+    }
+
+    @Test func repeatedAndEscapedBoundsCannotSlipPastTheCap() {
+        // Parsers differ on which duplicate wins: every one is clamped.
+        #expect(text(apply(#"{"max_tokens":10,"max_tokens":99999}"#)) == #"{"max_tokens":10,"max_tokens":100}"#)
+        #expect(apply(#"{"max_tokens":10,"max_tokens":99999}"#, mode: .refuse) == .refused(field: "max_tokens", requested: 99999))
+        // A null after a number would mean "no bound" to a last-wins parser: it takes the cap.
+        #expect(text(apply(#"{"max_tokens":10,"max_tokens":null}"#, mode: .refuse)) == #"{"max_tokens":10,"max_tokens":100}"#)
+        // "max\u005ftokens" is max_tokens to the upstream.
+        #expect(apply(#"{"max\u005ftokens":99999}"#) == .invalid(field: #"max\u005ftokens"#))
+        #expect(apply(#"{"max\u005ftokens":99999}"#, cap: 0) == .unchanged(maxTokens: nil))
+    }
+
     @Test func noCapLeavesEverything() {
         #expect(apply(#"{"max_tokens":999999}"#, cap: 0) == .unchanged(maxTokens: 999999))
         #expect(TokenCap.requested(body: Array(#"{"max_tokens":50,"max_completion_tokens":20}"#.utf8)) == 20)
