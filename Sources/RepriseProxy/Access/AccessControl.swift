@@ -17,10 +17,18 @@ final class AccessControl: Sendable {
     private let ring: ClientKeyRing
     /// `Bearer <upstream key>`, built once.
     private let upstreamAuthorization: String
-    /// One hasher per event-loop thread (a hasher is not thread-safe; making one per request
-    /// costs an allocation and a context set-up). Unchecked: each value is only ever seen by
-    /// the thread that made it.
-    nonisolated(unsafe) private let hashers = ThreadSpecificVariable<SHA256Hasher>()
+    /// Per event-loop thread: a hasher (not thread-safe) and the keys that thread has already
+    /// found, so a client's repeated key costs a dictionary lookup instead of a SHA-256 (the
+    /// cache-hit path is a few microseconds; a digest through libcrypto's EVP is a large part
+    /// of that). Only found keys are remembered: at most one entry per issued key, and a
+    /// client guessing keys always pays the digest and the constant-time compare. Unchecked:
+    /// each value is only ever seen by the thread that made it.
+    nonisolated(unsafe) private let perThread = ThreadSpecificVariable<ThreadState>()
+
+    final class ThreadState {
+        let hasher = SHA256Hasher()
+        var found: [String: ClientKey] = [:]
+    }
 
     init(mode: AuthMode, keys: [ClientKeyConfig], upstreamKey: String) {
         self.mode = mode
@@ -38,7 +46,7 @@ final class AccessControl: Sendable {
         guard mode == .keys else { return Admitted(request: request, key: nil) }
         let headers = request.head.headers
         guard let presented = PresentedKey.read({ visit in for header in headers { visit(header.name, header.value) } }),
-              let key = ring.key(presented: presented, hasher: hasher())
+              let key = key(presented: presented)
         else {
             writer.send(error: .invalidAPIKey)
             return nil
@@ -47,7 +55,7 @@ final class AccessControl: Sendable {
         guard Self.checkRoute(key, writer: writer) else { return nil }
         var admitted = request
         admitted.tenant = key.name
-        if let body = request.body, body.readableBytes > 0, request.head.method == .POST {
+        if let body = request.body, body.readableBytes > 0, request.head.method == .POST, !key.models.isEmpty || key.maxTokens > 0 {
             let bytes = Array(body.readableBytesView)
             if case .refused(let model) = ModelRestriction.check(body: bytes, allowed: key.models) {
                 writer.send(error: .modelNotAllowed(model, key: key.name))
@@ -72,11 +80,20 @@ final class AccessControl: Sendable {
         return Admitted(request: admitted, key: key)
     }
 
-    private func hasher() -> SHA256Hasher {
-        if let hasher = hashers.currentValue { return hasher }
-        let hasher = SHA256Hasher()
-        hashers.currentValue = hasher
-        return hasher
+    private func key(presented: Substring) -> ClientKey? {
+        let state = perThread.currentValue ?? {
+            let state = ThreadState()
+            perThread.currentValue = state
+            return state
+        }()
+        let text = String(presented)
+        if let known = state.found[text] { return known }
+        guard let key = ring.key(presented: text, hasher: state.hasher) else { return nil }
+        // Bounded by the issued keys; emptied rather than grown past them (a key file reload
+        // is not in place: a restart empties it too).
+        if state.found.count >= max(16, ring.count) { state.found.removeAll(keepingCapacity: true) }
+        state.found[text] = key
+        return key
     }
 
     /// A key with `routes` may only use those; a request without a routing decision is on
