@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RepriseRedisTests",
-            dependencies: ["RepriseRedis", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["RepriseRedis", "RepriseCore", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -75,3 +75,18 @@ extension RedisCommand {
         return RedisCommand(name: "SET", arguments: arguments)
     }
 }
+
+extension RedisCommand {
+    /// `EVAL script numkeys key... arg...`.
+    public static func eval(_ script: String, keys: [String], arguments: [String]) -> RedisCommand {
+        RedisCommand(name: "EVAL", arguments: ([script, String(keys.count)] + keys + arguments).map { ByteBuffer(string: $0) })
+    }
+    /// `EVALSHA sha1 numkeys key... arg...`: the script Redis cached under its SHA-1.
+    public static func evalsha(_ sha: String, keys: [String], arguments: [String]) -> RedisCommand {
+        RedisCommand(name: "EVALSHA", arguments: ([sha, String(keys.count)] + keys + arguments).map { ByteBuffer(string: $0) })
+    }
+    /// `SCRIPT LOAD script`: caches it, answers its SHA-1.
+    public static func scriptLoad(_ script: String) -> RedisCommand {
+        RedisCommand("SCRIPT", "LOAD", script)
+    }
+}

@@ -11,11 +11,14 @@ public struct RepriseConfig: Sendable, Decodable {
     public var admin = AdminConfig()
     public var logging = LoggingConfig()
     public var metrics = MetricsConfig()
+    public var auth = AuthConfig()
+    public var limits = LimitsConfig()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case server, upstream, cache, coalescing, admin, logging, metrics
+        case auth, limits
     }
 
     public init(from decoder: any Decoder) throws {
@@ -28,11 +31,14 @@ public struct RepriseConfig: Sendable, Decodable {
         admin = try container.decode(.admin, default: AdminConfig())
         logging = try container.decode(.logging, default: LoggingConfig())
         metrics = try container.decode(.metrics, default: MetricsConfig())
+        auth = try container.decode(.auth, default: AuthConfig())
+        limits = try container.decode(.limits, default: LimitsConfig())
     }
 
     /// Every impossible value, each with its key path; empty when the configuration is usable.
     public func validate() -> [ConfigError] {
-        server.validate() + upstream.validate() + cache.validate() + coalescing.validate() + admin.validate() + metrics.validate()
+        let sections = server.validate() + upstream.validate() + cache.validate() + coalescing.validate() + admin.validate() + metrics.validate()
+        return sections + auth.validate() + limits.validate(redisConfigured: cache.enabled && cache.redis.isEnabled)
     }
 }
 

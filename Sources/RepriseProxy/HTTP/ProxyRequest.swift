@@ -10,6 +10,9 @@ public struct ProxyRequest {
     public var body: ByteBuffer?
     /// When the request head arrived (for latency accounting).
     public var receivedAt: NIODeadline
+    /// The cache namespace access control decided (the issued key's name in `auth.mode:
+    /// keys`); nil: `cache.namespace` decides.
+    public var tenant: String?
 
     /// The path without the query string.
     public var path: Substring {

@@ -26,6 +26,13 @@ public final class ResponseWriter {
     /// The in-progress gauge this request incremented; decremented when it ends or turns out
     /// to be operational.
     private var activeGauge: Gauge?
+    /// Called once with the record when the request is reported (the limiter's release and
+    /// token correction).
+    var onReport: ((RequestRecord) -> Void)?
+    /// A limit check deferred until the request is known to go upstream (`limits.exempt_cache_hits`):
+    /// run once by `admitDeferred`.
+    /// Takes the writer as an argument: a closure stored here must not hold it.
+    var deferredAdmission: ((ResponseWriter, @escaping () -> Void) -> Void)?
 
     enum State { case awaitingHead, streamingBody, finished }
 
@@ -67,8 +74,26 @@ public final class ResponseWriter {
         record.outcome = outcome
         activeGauge?.decrement()
         activeGauge = nil
+        if let onReport {
+            self.onReport = nil
+            if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail { record.usage = answerTail.usage }
+            onReport(record)
+        }
         observer?.finished(record, answerTail: answerTail)
         answerTail = nil
+    }
+
+    /// Runs the deferred limit check, if one is pending, then `proceed` when it admits.
+    func admitDeferred(_ proceed: @escaping () -> Void) {
+        guard let check = deferredAdmission else { return proceed() }
+        deferredAdmission = nil
+        check(self, proceed)
+    }
+
+    /// Keeps the answer's tail for its `usage` even without metrics or a body log (the token
+    /// limit's correction); only before the head is written.
+    func keepAnswerTail() {
+        if answerTail == nil, state == .awaitingHead { answerTail = AnswerTail() }
     }
 
     /// nginx's status for a request whose client left before an answer was written.

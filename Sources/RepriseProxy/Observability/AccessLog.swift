@@ -88,6 +88,7 @@ final class AccessLog: Sendable {
         line.string("path", record.path)
         line.string("route", record.route)
         line.string("variant", record.variant)
+        if let client = record.client { line.string("client", client) }
         if let model = record.model { line.string("model", bytes: model.utf8.prefix(128)) }
         line.integer("status", record.status)
         line.string("cache", record.cache.metricLabel)

@@ -39,6 +39,7 @@ final class ProxyMetrics: Sendable {
     private let configReloads: LabeledMetrics<Bool, Counter>
     private let accessLogDropped: Counter
     private let rejectedEntries: LabeledMetrics<EntryRejection, Counter>
+    private let rateLimited: LabeledMetrics<RateLimitSeries, Counter>
     /// What the scrape-time sources had counted at the previous scrape (counters only go up).
     private let seen = NIOLockedValueBox(SeenCounts())
 
@@ -136,6 +137,10 @@ final class ProxyMetrics: Sendable {
         let rejectedName = name("reprise_cache_entries_rejected_total",
                                 "Stored entries treated as misses, never served: corrupt, stored under another key, or not opening with the encryption keys.")
         rejectedEntries = LabeledMetrics { reason in registry.makeCounter(descriptor: rejectedName.descriptor, labels: [("reason", reason.rawValue)]) }
+        let rateLimitedName = name("llm_rate_limited_total", "Requests refused with 429 by Reprise's own limits, by route and reason (requests, tokens, concurrency).")
+        rateLimited = LabeledMetrics { series in
+            registry.makeCounter(descriptor: rateLimitedName.descriptor, labels: [("route", series.route), ("reason", series.reason)])
+        }
         accessLogDropped = registry.makeCounter(descriptor: name(
             "reprise_access_log_dropped_lines_total", "Access log lines dropped because stderr was not read fast enough.").descriptor)
         registry.makeGauge(descriptor: name("reprise_build_info", "Always 1; the version label tells which Reprise runs.").descriptor,
@@ -216,6 +221,10 @@ final class ProxyMetrics: Sendable {
             cacheOperation(op, backend: .redis, result: .error)
             redisErrors[RedisErrorKind(error)].increment()
         }
+    }
+
+    func rateLimited(route: String, reason: String) {
+        rateLimited[RateLimitSeries(route: route, reason: reason)].increment()
     }
 
     func entryRejected(_ reason: EntryRejection) {

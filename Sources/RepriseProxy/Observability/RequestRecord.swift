@@ -14,6 +14,9 @@ struct RequestRecord {
     var route = "default"
     var variant = "primary"
     var cache = CacheStatus.bypass
+    /// The name of the issued key the request was admitted with (`auth.mode: keys`); never
+    /// the key itself.
+    var client: String?
     /// The model the request named, as sent (the log shows it; metrics map it to a bounded label).
     var model: String?
     /// The status Reprise answered with; 499 when the client left before a head was written.

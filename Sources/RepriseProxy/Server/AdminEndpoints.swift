@@ -59,14 +59,6 @@ struct AdminEndpoints: Sendable {
 
     /// Compares without an early exit, so the time taken does not reveal a matching prefix.
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let left = Array(a.utf8)
-        let right = Array(b.utf8)
-        var difference = UInt8(left.count == right.count ? 0 : 1)
-        for index in 0..<max(left.count, right.count) {
-            let x = index < left.count ? left[index] : 0
-            let y = index < right.count ? right[index] : 0
-            difference |= x ^ y
-        }
-        return difference == 0
+        ConstantTime.equals(a.utf8, b.utf8)
     }
 }

@@ -18,11 +18,17 @@ final class ProxyResponder: RequestResponder, Sendable {
     private let flights: FlightRegistry?
     /// `GET metrics.path` on this listener; nil when metrics are off or on their own listener.
     private let metricsEndpoint: MetricsEndpoint?
+    /// `auth.mode: keys`; nil in passthrough.
+    private let access: AccessControl?
+    /// `limits:`; nil when no limit is set.
+    private let limiter: RequestLimiter?
 
     init(
         targets: UpstreamTargets, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState,
-        metricsEndpoint: MetricsEndpoint?, logger: Logger
+        metricsEndpoint: MetricsEndpoint?, access: AccessControl? = nil, limiter: RequestLimiter? = nil, logger: Logger
     ) {
+        self.access = access
+        self.limiter = limiter
         self.metricsEndpoint = metricsEndpoint
         self.targets = targets
         self.state = state
@@ -49,6 +55,26 @@ final class ProxyResponder: RequestResponder, Sendable {
             admin.respond(to: request, writer: writer)
             return
         }
+        guard access != nil || limiter != nil else { return serveAPI(request, writer: writer) }
+        var request = request
+        var key: ClientKey?
+        if let access {
+            guard let admitted = access.admit(request, writer: writer) else { return }
+            request = admitted.request
+            key = admitted.key
+        }
+        guard let limiter else { return serveAPI(request, writer: writer) }
+        if limiter.config.exemptCacheHits {
+            // Checked when the request turns out to go upstream: a hit is served uncounted.
+            writer.deferredAdmission = { [request] writer, proceed in limiter.admit(request, key: key, writer: writer, proceed: proceed) }
+            serveAPI(request, writer: writer)
+        } else {
+            limiter.admit(request, key: key, writer: writer) { [self] in serveAPI(request, writer: writer) }
+        }
+    }
+
+    /// An API request once access control admitted it: the cache, then the upstream.
+    private func serveAPI(_ request: ProxyRequest, writer: ResponseWriter) {
         if cacheConfig.enabled, request.head.method == .POST {
             // Normalized once: path match and the generation rule both need it.
             let normalizedPath = CachePath.normalize(request.head.uri)
@@ -73,6 +99,7 @@ final class ProxyResponder: RequestResponder, Sendable {
     /// Responses API answers are per credential whatever `cache.namespace` says (a response id
     /// is the upstream account's: `global` or `header:NAME` would hand it to another account).
     private func tenantNamespace(of request: ProxyRequest, normalizedPath: String, builder: CacheKeyBuilder) -> String? {
+        if let tenant = request.tenant { return tenant }
         let headers = request.head.headers
         let mode = CachePath.isResponses(normalizedPath: normalizedPath) ? .credential : cacheConfig.namespace
         let namespace = builder.namespace(mode: mode) { visit in
@@ -160,6 +187,12 @@ final class ProxyResponder: RequestResponder, Sendable {
     private func forwardMiss(
         _ request: ProxyRequest, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter, tee: CacheTee?
     ) {
+        writer.admitDeferred { [self] in forwardAdmittedMiss(request, key: key, facts: facts, decision: decision, writer: writer, tee: tee) }
+    }
+
+    private func forwardAdmittedMiss(
+        _ request: ProxyRequest, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter, tee: CacheTee?
+    ) {
         let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
         guard let flights, decision.lookup else {
             forward(request, writer: writer, cacheStatus: .miss, tee: tee)
@@ -207,6 +240,10 @@ final class ProxyResponder: RequestResponder, Sendable {
     }
 
     private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
+        writer.admitDeferred { [self] in forwardAdmitted(request, writer: writer, cacheStatus: cacheStatus, tee: tee) }
+    }
+
+    private func forwardAdmitted(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
         if writer.record.model == nil, writer.observer != nil, let body = request.body, body.readableBytes > 0,
            request.head.headers.first(name: "content-type")?.lowercased().hasPrefix("application/json") ?? true {
             writer.record.model = RequestModel.read(body: Array(body.readableBytesView))

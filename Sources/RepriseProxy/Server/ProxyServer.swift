@@ -31,6 +31,10 @@ public final class ProxyServer: Service {
     /// bootstraps swift-metrics with it, so metrics of libraries that use swift-metrics join ours.
     public var metricsRegistry: PrometheusCollectorRegistry? { metrics?.registry }
     private let accessLog: AccessLog?
+    /// `auth.mode: keys`, with its keys and the upstream key read at start; nil in passthrough.
+    private let access: AccessControl?
+    /// Whether any limit is set (`limits:` or a key's own).
+    private let hasLimits: Bool
 
     /// Checks what the configuration names outside itself (certificate files, the Redis URL);
     /// a problem throws a `ConfigFileError` naming the key and the file.
@@ -41,6 +45,9 @@ public final class ProxyServer: Service {
         self.upstreamTLS = try Self.makeUpstreamTLSContext(config.upstream)
         self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
         self.sealer = try Self.makeSealer(config.cache)
+        let keys = try Self.loadClientKeys(config.auth)
+        self.access = try Self.makeAccessControl(config.auth, keys: keys)
+        self.hasLimits = !config.limits.defaults.isUnlimited || keys.contains { !$0.limits.isUnlimited }
         self.threads = config.server.threads == 0 ? System.coreCount : config.server.threads
         self.metrics = config.metrics.enabled
             ? ProxyMetrics(config: config.metrics, version: RepriseBuild.version, hasRedis: redisConfiguration != nil) : nil
@@ -75,7 +82,8 @@ public final class ProxyServer: Service {
         }
         let responder = ProxyResponder(
             targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache, sealer: sealer),
-            config: config, state: state, metricsEndpoint: config.metrics.listen == nil ? metricsEndpoint : nil, logger: logger
+            config: config, state: state, metricsEndpoint: config.metrics.listen == nil ? metricsEndpoint : nil,
+            access: access, limiter: hasLimits ? makeLimiter(redis: redis) : nil, logger: logger
         )
         let observer = metrics != nil || accessLog != nil ? RequestObserver(metrics: metrics, accessLog: accessLog) : nil
         if config.logging.logBodies {
@@ -294,6 +302,38 @@ public final class ProxyServer: Service {
             }
         }
         return EntrySealer(keys: keys)
+    }
+
+    /// The limiter; with `limits.backend: redis` it shares the cache's Redis connection and
+    /// skips Redis while the cache's Redis breaker is open.
+    private func makeLimiter(redis: (client: RedisClient, store: RedisCacheStore)?) -> RequestLimiter {
+        guard let redis else { return RequestLimiter(config: config.limits, redis: nil, logger: logger) }
+        let store = redis.store
+        return RequestLimiter(config: config.limits, redis: redis.client, redisAvailable: {
+            if case .open = store.breakerState { return false }
+            return true
+        }, logger: logger)
+    }
+
+    /// `auth.keys` and the keys of `auth.keys_file`, one list: a name or hash in both is an error.
+    static func loadClientKeys(_ auth: AuthConfig) throws -> [ClientKeyConfig] {
+        guard auth.mode == .keys else { return [] }
+        let fromFile = auth.keysFile.isEmpty ? [] : try ClientKeyFile.load(path: auth.keysFile)
+        let keys = auth.keys + fromFile
+        let duplicates = AuthConfig.duplicates(in: keys, keyPath: "auth.keys + auth.keys_file")
+        guard duplicates.isEmpty else { throw ConfigFileError(file: auth.keysFile, problems: duplicates) }
+        return keys
+    }
+
+    /// The upstream key is read now: an unset variable or unreadable file stops start-up,
+    /// naming `auth.upstream_key` (and never the key).
+    private static func makeAccessControl(_ auth: AuthConfig, keys: [ClientKeyConfig]) throws -> AccessControl? {
+        guard auth.mode == .keys, let reference = auth.upstreamKey else { return nil }
+        do {
+            return AccessControl(mode: .keys, keys: keys, upstreamKey: try reference.load())
+        } catch {
+            throw ConfigFileError(file: "configuration", problems: [ConfigError(keyPath: "auth.upstream_key", error.description)])
+        }
     }
 
     private static func makeRedisConfiguration(_ cache: CacheConfig) throws -> RedisConfiguration? {

@@ -26,7 +26,8 @@ final class RedisTestBed: Sendable {
         lookupTimeout: String = "2s",
         ttl: String = "10m",
         breakerFailures: Int = 3,
-        probeInterval: String = "200ms"
+        probeInterval: String = "200ms",
+        extraYAML: String = ""
     ) async throws -> RepriseProcess {
         let yaml = """
             admin:
@@ -42,7 +43,7 @@ final class RedisTestBed: Sendable {
                 breaker_failures: \(breakerFailures)
                 breaker_probe_interval: \(probeInterval)
 
-            """
+            """ + extraYAML
         let proxy = try await RepriseProcess.start(upstream: mock.baseURL, yaml: yaml)
         proxies.withLockedValue { $0.append(proxy) }
         return proxy

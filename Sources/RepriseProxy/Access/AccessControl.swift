@@ -1,0 +1,135 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import RepriseCore
+import RepriseCrypto
+
+/// `auth:` at the start of every API request: who the client is, what its key may do, and the
+/// credential the upstream sees. In `passthrough` mode (the default) requests go as sent.
+///
+/// In `keys` mode: a missing or unknown key is 401 (`invalid_api_key`); a model or route the
+/// key may not use is 403; output tokens above the key's cap are clamped (the body rewritten)
+/// or 400 (`max_tokens_exceeded`). The client's credential headers are removed and the
+/// upstream key is sent as `Authorization: Bearer`. The key's name becomes the request's
+/// tenant: cache namespace, limit identity and the access log's `client`.
+final class AccessControl: Sendable {
+    let mode: AuthMode
+    private let ring: ClientKeyRing
+    /// `Bearer <upstream key>`, built once.
+    private let upstreamAuthorization: String
+    /// Per event-loop thread: a hasher (not thread-safe) and the keys that thread has already
+    /// found, so a client's repeated key costs a dictionary lookup instead of a SHA-256 (the
+    /// cache-hit path is a few microseconds; a digest through libcrypto's EVP is a large part
+    /// of that). Only found keys are remembered: at most one entry per issued key, and a
+    /// client guessing keys always pays the digest and the constant-time compare. Unchecked:
+    /// each value is only ever seen by the thread that made it.
+    nonisolated(unsafe) private let perThread = ThreadSpecificVariable<ThreadState>()
+
+    final class ThreadState {
+        let hasher = SHA256Hasher()
+        var found: [String: ClientKey] = [:]
+    }
+
+    init(mode: AuthMode, keys: [ClientKeyConfig], upstreamKey: String) {
+        self.mode = mode
+        self.ring = ClientKeyRing(keys)
+        self.upstreamAuthorization = "Bearer " + upstreamKey
+    }
+
+    /// What the request may go on as, or nil when an error was written.
+    struct Admitted {
+        var request: ProxyRequest
+        var key: ClientKey?
+    }
+
+    func admit(_ request: ProxyRequest, writer: ResponseWriter) -> Admitted? {
+        guard mode == .keys else { return Admitted(request: request, key: nil) }
+        let headers = request.head.headers
+        guard let presented = PresentedKey.read({ visit in for header in headers { visit(header.name, header.value) } }),
+              let key = key(presented: presented)
+        else {
+            writer.send(error: .invalidAPIKey)
+            return nil
+        }
+        writer.record.client = key.name
+        guard Self.checkRoute(key, writer: writer) else { return nil }
+        var admitted = request
+        admitted.tenant = key.name
+        if let body = request.body, body.readableBytes > 0, request.head.method == .POST, !key.models.isEmpty || key.maxTokens > 0 {
+            let bytes = Array(body.readableBytesView)
+            if case .refused(let model) = ModelRestriction.check(body: bytes, allowed: key.models) {
+                writer.send(error: .modelNotAllowed(model, key: key.name))
+                return nil
+            }
+            if key.maxTokens > 0 {
+                switch TokenCap.apply(cap: key.maxTokens, mode: key.maxTokensMode, body: bytes, normalizedPath: CachePath.normalize(request.path)) {
+                case .unchanged:
+                    break
+                case .rewritten(let rewritten, _):
+                    admitted.body = ByteBuffer(bytes: rewritten)
+                case .refused(let field, let requested):
+                    writer.send(error: .maxTokensExceeded(field: field, requested: requested, cap: key.maxTokens))
+                    return nil
+                case .invalid(let field):
+                    writer.send(error: .badRequest("\(field) must be an integer (this key's requests are capped at \(key.maxTokens) output tokens)"))
+                    return nil
+                }
+            }
+        }
+        Self.replaceCredentials(in: &admitted.head.headers, with: upstreamAuthorization)
+        return Admitted(request: admitted, key: key)
+    }
+
+    private func key(presented: Substring) -> ClientKey? {
+        let state = perThread.currentValue ?? {
+            let state = ThreadState()
+            perThread.currentValue = state
+            return state
+        }()
+        let text = String(presented)
+        if let known = state.found[text] { return known }
+        guard let key = ring.key(presented: text, hasher: state.hasher) else { return nil }
+        // Bounded by the issued keys; emptied rather than grown past them (a key file reload
+        // is not in place: a restart empties it too).
+        if state.found.count >= max(16, ring.count) { state.found.removeAll(keepingCapacity: true) }
+        state.found[text] = key
+        return key
+    }
+
+    /// A key with `routes` may only use those; a request without a routing decision is on
+    /// route `default`. Called again by routing once it chose the route.
+    static func checkRoute(_ key: ClientKey, writer: ResponseWriter) -> Bool {
+        guard key.allows(route: writer.record.route) else {
+            writer.send(error: .routeNotAllowed(writer.record.route, key: key.name))
+            return false
+        }
+        return true
+    }
+
+    /// Every header an upstream could read as a credential goes; the upstream key comes in.
+    static func replaceCredentials(in headers: inout HTTPHeaders, with authorization: String) {
+        // Read-only scans first: removing a header that is not there still copies the list.
+        for name in ["api-key", "x-api-key", "x-goog-api-key"] where headers.contains(name: name) { headers.remove(name: name) }
+        headers.replaceOrAdd(name: "authorization", value: authorization)
+    }
+}
+
+extension ProxyError {
+    static let invalidAPIKey = ProxyError(status: 401, type: "invalid_request_error", code: "invalid_api_key",
+                                          message: "Incorrect or missing API key: send a key issued for this proxy (Authorization: Bearer <key>).")
+
+    static func modelNotAllowed(_ model: String, key: String) -> ProxyError {
+        ProxyError(status: 403, type: "invalid_request_error", code: "model_not_allowed",
+                   message: "The key '\(key)' may not use the model '\(model)'.")
+    }
+
+    static func routeNotAllowed(_ route: String, key: String) -> ProxyError {
+        ProxyError(status: 403, type: "invalid_request_error", code: "route_not_allowed",
+                   message: "The key '\(key)' may not use the route '\(route)'.")
+    }
+
+    static func maxTokensExceeded(field: String, requested: Int, cap: Int) -> ProxyError {
+        ProxyError(status: 400, type: "invalid_request_error", code: "max_tokens_exceeded",
+                   message: "\(field) is \(requested); this key allows at most \(cap).")
+    }
+}

@@ -1,0 +1,77 @@
+import RepriseCrypto
+import Testing
+@testable import RepriseCore
+
+@Suite("Issued keys")
+struct ClientKeyRingTests {
+    static func sha256Hex(_ text: String) -> String {
+        let hasher = SHA256Hasher()
+        hasher.update(text.utf8)
+        return hasher.finalize().map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    let ring = ClientKeyRing([
+        ClientKeyConfig(name: "team-a", keySHA256: sha256Hex("rk-alpha")),
+        ClientKeyConfig(name: "team-b", keySHA256: sha256Hex("rk-beta"), models: ["deepseek-chat"]),
+    ])
+
+    @Test func aPresentedKeyIsFoundByItsHash() {
+        #expect(ring.key(presented: "rk-alpha", hasher: SHA256Hasher())?.name == "team-a")
+        #expect(ring.key(presented: "rk-beta", hasher: SHA256Hasher())?.name == "team-b")
+    }
+
+    @Test func unknownPrefixedAndEmptyKeysAreNotFound() {
+        for presented in ["rk-alph", "rk-alphaX", "", "RK-ALPHA", Self.sha256Hex("rk-alpha")] {
+            #expect(ring.key(presented: presented, hasher: SHA256Hasher()) == nil, "\(presented)")
+        }
+    }
+
+    @Test func theKnownHashOfAFixedKey() {
+        // printf %s abc | sha256sum
+        #expect(Self.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let key = ClientKey(ClientKeyConfig(name: "k", keySHA256: "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD".lowercased()))
+        #expect(key.digest.count == 32 && key.digest.first == 0xba && key.digest.last == 0xad)
+    }
+
+    @Test func constantTimeEqualsComparesWholeSequences() {
+        #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2]))
+        #expect(!ConstantTime.equals([1, 2], [1, 2, 0]))
+        #expect(ConstantTime.equals([UInt8](), [UInt8]()))
+        #expect(ConstantTime.equals("token".utf8, "token".utf8))
+    }
+
+    @Test func modelsAndRoutesRestrictOnlyWhenListed() {
+        let open = ClientKey(ClientKeyConfig(name: "a", keySHA256: String(repeating: "0", count: 64)))
+        #expect(open.allows(route: "any"))
+        let narrow = ClientKey(ClientKeyConfig(name: "b", keySHA256: String(repeating: "0", count: 64), models: ["m1"], routes: ["default"]))
+        #expect(narrow.allows(route: "default") && !narrow.allows(route: "premium"))
+        func check(_ body: String, _ models: Set<String> = ["m1"]) -> ModelRestriction.Verdict {
+            ModelRestriction.check(body: Array(body.utf8), allowed: models)
+        }
+        #expect(check(#"{"model":"m1","messages":[]}"#) == .allowed)
+        #expect(check(#"{"model":"m2"}"#) == .refused(#""m2""#))
+        #expect(check(#"{"model":"m2"}"#, []) == .allowed)
+        #expect(check(#"{"messages":[]}"#) == .allowed)
+        // What the upstream would read must be what was checked.
+        #expect(check(#"{"model":"m1","model":"m2"}"#) == .refused(#""m2""#))
+        #expect(check(#"{"mod\u0065l":"m2"}"#) == .refused(#"mod\u0065l"#))
+        #expect(check(#"{"model":"m\u0031"}"#) == .refused(#""m\u0031""#))
+        #expect(check(#"{"model":["m1"]}"#) == .refused(#"["m1"]"#))
+    }
+
+    @Test func presentedKeyReadsBearerThenAPIKey() {
+        func read(_ headers: [(String, String)]) -> String? {
+            PresentedKey.read { visit in for (name, value) in headers { visit(name, value) } }.map(String.init)
+        }
+        #expect(read([("Authorization", "Bearer rk-1")]) == "rk-1")
+        #expect(read([("authorization", "bearer  rk-1 ")]) == "rk-1")
+        #expect(read([("api-key", "rk-2")]) == "rk-2")
+        #expect(read([("api-key", "rk-2"), ("Authorization", "Bearer rk-1")]) == "rk-1")
+        #expect(read([("Authorization", "Basic abc")]) == nil)
+        #expect(read([("Authorization", "Bearer ")]) == nil)
+        #expect(read([("x-api-key", "rk-3")]) == nil)
+        #expect(read([]) == nil)
+    }
+}
