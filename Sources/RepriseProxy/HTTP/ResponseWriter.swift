@@ -24,6 +24,8 @@ public final class ResponseWriter {
     private var reported = false
     /// The route `observer.started` counted the request under.
     private let startedRoute: String
+    /// Told the record once the request is reported (a routed request's rollback guard).
+    var onReported: ((RequestRecord) -> Void)?
 
     enum State { case awaitingHead, streamingBody, finished }
 
@@ -65,6 +67,10 @@ public final class ResponseWriter {
         record.outcome = outcome
         observer?.finished(record, answerTail: answerTail, startedRoute: startedRoute)
         answerTail = nil
+        if let onReported {
+            self.onReported = nil
+            onReported(record)
+        }
     }
 
     /// nginx's status for a request whose client left before an answer was written.
@@ -202,11 +208,17 @@ public final class ResponseWriter {
         end()
     }
 
-    /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's).
+    /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's), and
+    /// a routed one its variant.
     private func writeRequestID(into buffer: inout ByteBuffer) {
         buffer.writeStaticString("x-request-id: ")
         buffer.writeString(record.requestID)
         buffer.writeStaticString("\r\n")
+        if record.announcesVariant {
+            buffer.writeStaticString("x-reprise-variant: ")
+            buffer.writeString(record.variant)
+            buffer.writeStaticString("\r\n")
+        }
     }
 
     /// Largest stored body copied into the response's single buffer.

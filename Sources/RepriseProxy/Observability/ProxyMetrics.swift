@@ -36,6 +36,8 @@ final class ProxyMetrics: Sendable {
     private let memoryEntries: Gauge
     private let evictions: LabeledMetrics<EvictionReason, Counter>
     private let configReloads: LabeledMetrics<Bool, Counter>
+    private let guardTrips: LabeledMetrics<VariantSeries, Counter>
+    private let variantWeight: LabeledMetrics<VariantSeries, Gauge>
     private let accessLogDropped: Counter
     /// What the scrape-time sources had counted at the previous scrape (counters only go up).
     private let seen = NIOLockedValueBox(SeenCounts())
@@ -128,6 +130,14 @@ final class ProxyMetrics: Sendable {
         configReloads = LabeledMetrics { success in
             registry.makeCounter(descriptor: reloadsName.descriptor, labels: [("result", success ? "success" : "failure")])
         }
+        let tripsName = name("llm_rollback_guard_trips_total", "Variants the rollback guard turned off (0%), by route and variant.")
+        guardTrips = LabeledMetrics { series in
+            registry.makeCounter(descriptor: tripsName.descriptor, labels: [("route", series.route), ("variant", series.variant)])
+        }
+        let weightName = name("llm_variant_weight", "Percent of a route's traffic its variant is given now (configuration, overrides and the guard applied).")
+        variantWeight = LabeledMetrics { series in
+            registry.makeGauge(descriptor: weightName.descriptor, labels: [("route", series.route), ("variant", series.variant)])
+        }
         accessLogDropped = registry.makeCounter(descriptor: name(
             "reprise_access_log_dropped_lines_total", "Access log lines dropped because stderr was not read fast enough.").descriptor)
         registry.makeGauge(descriptor: name("reprise_build_info", "Always 1; the version label tells which Reprise runs.").descriptor,
@@ -207,6 +217,10 @@ final class ProxyMetrics: Sendable {
         configReloads[success].increment()
     }
 
+    func rollbackGuardTripped(route: String, variant: String) {
+        guardTrips[VariantSeries(route: route, variant: variant)].increment()
+    }
+
     // MARK: Scrape
 
     /// Reads the figures other components keep, then renders every metric.
@@ -222,6 +236,12 @@ final class ProxyMetrics: Sendable {
         if let memory = sources.memory {
             memoryBytes.set(to: Double(memory.bytes))
             memoryEntries.set(to: Double(memory.count))
+        }
+        for weight in sources.variantWeights {
+            let series = VariantSeries(route: weight.route, variant: weight.variant)
+            variantWeight[series].set(to: weight.percent)
+            // A variant with a weight can trip: its counter reads 0 from the first scrape.
+            _ = guardTrips[series]
         }
         for (upstream, state) in sources.breakers {
             breakerState[upstream].set(to: Double(state.gaugeValue))
@@ -265,4 +285,6 @@ struct ScrapeSources {
     var redisBreaker: RedisBreaker.State?
     var redisCounters: RedisCacheStore.Counters?
     var accessLogDropped = 0
+    /// Every routed variant's weight served now (`routing:`), in percent.
+    var variantWeights: [(route: String, variant: String, percent: Double)] = []
 }

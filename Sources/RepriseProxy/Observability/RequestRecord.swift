@@ -13,6 +13,8 @@ struct RequestRecord {
     let receivedAt: NIODeadline
     var route = "default"
     var variant = "primary"
+    /// A route chose the variant: the response names it in `X-Reprise-Variant`.
+    var announcesVariant = false
     var cache = CacheStatus.bypass
     /// The model the request named, as sent (the log shows it; metrics map it to a bounded label).
     var model: String?
