@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rollback guard of one route: each request that reached the upstream is an event; the
 /// answer is whether a variant must be turned off now.
 ///
@@ -77,24 +79,59 @@ public struct RollbackGuardStateMachine: Sendable {
         let candidate = window.total(variant: variant, now: now)
         let stable = window.total(variant: 0, now: now)
         guard candidate.requests >= config.minRequests, stable.requests >= config.minRequests else { return nil }
-        let evidence = Evidence(
+        var evidence = Evidence(
             variantRequests: candidate.requests, variantErrors: candidate.errors, stableRequests: stable.requests, stableErrors: stable.errors,
-            zScore: Self.zScore(candidate, stable))
+            zScore: 0)
         let rate = evidence.variantErrorRate
         let stableRate = evidence.stableErrorRate
-        guard rate >= stableRate * config.errorRatio, rate - stableRate >= config.minErrorRateIncrease,
-              evidence.zScore >= config.minZScore, candidate.errors > 0 else { return nil }
+        guard candidate.errors > 0, rate >= stableRate * config.errorRatio, rate - stableRate >= config.minErrorRateIncrease else { return nil }
+        // Only now, when the rates already say "worse": the significance is the costly part.
+        evidence.zScore = Self.zScore(candidate, stable)
+        guard evidence.zScore >= config.minZScore else { return nil }
         return evidence
     }
 
-    /// How many standard errors the variant's error rate is above the stable one's (pooled
-    /// two-proportion z-test); infinite when neither varies but the variant is worse.
+    /// How many standard errors (of a normal distribution) the variant's error count is above
+    /// chance: the exact binomial probability of seeing at least its errors in its requests if
+    /// it failed at the pooled rate of both, expressed as the z of the same one-sided tail.
+    /// Exact rather than a normal approximation because the counts are small (a handful of
+    /// errors per window), where the approximation's tail is far too thin and noise trips it.
     static func zScore(_ candidate: RollbackGuardWindow.Count, _ stable: RollbackGuardWindow.Count) -> Double {
-        let n1 = Double(candidate.requests), n0 = Double(stable.requests)
-        let p1 = Double(candidate.errors) / n1, p0 = Double(stable.errors) / n0
-        let pooled = Double(candidate.errors + stable.errors) / (n1 + n0)
-        let standardError = (pooled * (1 - pooled) * (1 / n1 + 1 / n0)).squareRoot()
-        guard standardError > 0 else { return p1 > p0 ? .infinity : 0 }
-        return (p1 - p0) / standardError
+        let pooled = Double(candidate.errors + stable.errors) / Double(candidate.requests + stable.requests)
+        guard pooled > 0 else { return 0 }
+        guard pooled < 1 else { return 0 }
+        let tail = binomialUpperTail(atLeast: candidate.errors, of: candidate.requests, rate: pooled)
+        return normalQuantileAbove(tail)
+    }
+
+    /// P(X >= k) for X ~ Binomial(n, p), summed from k up until the terms stop mattering.
+    static func binomialUpperTail(atLeast k: Int, of n: Int, rate p: Double) -> Double {
+        guard k > 0 else { return 1 }
+        guard k <= n else { return 0 }
+        let logP = log(p), logQ = log1p(-p)
+        var term = exp(lgamma(Double(n + 1)) - lgamma(Double(k + 1)) - lgamma(Double(n - k + 1)) + Double(k) * logP + Double(n - k) * logQ)
+        var sum = term
+        var i = k
+        while i < n {
+            // pmf(i + 1) / pmf(i) = (n - i) / (i + 1) * p / q
+            term *= Double(n - i) / Double(i + 1) * p / (1 - p)
+            sum += term
+            i += 1
+            if term < sum * 1e-12 { break }
+        }
+        return min(1, sum)
+    }
+
+    /// The z whose one-sided normal tail is `tail` (bisection over erfc: called only when the
+    /// cheap conditions already hold, so its cost does not matter).
+    static func normalQuantileAbove(_ tail: Double) -> Double {
+        guard tail > 0 else { return .infinity }
+        guard tail < 0.5 else { return 0 }
+        var low = 0.0, high = 40.0
+        for _ in 0 ..< 60 {
+            let mid = (low + high) / 2
+            if 0.5 * erfc(mid / 2.0.squareRoot()) > tail { low = mid } else { high = mid }
+        }
+        return (low + high) / 2
     }
 }
