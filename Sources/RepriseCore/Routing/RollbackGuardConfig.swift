@@ -1,5 +1,6 @@
-/// `routing.routes[].rollback_guard:` — turns a variant off (0%) when its error rate is far
-/// above the route's first (stable) variant's over a window with enough requests.
+/// `routing.routes[].rollback_guard:` — turns a variant off (0%) when its error rate (or, when
+/// `latency_ratio` is set, its p95 time to first byte) is far above the route's first (stable)
+/// variant's over a window with enough requests.
 public struct RollbackGuardConfig: Sendable, Decodable, Equatable {
     public var enabled = false
     /// Counts older than this are forgotten (kept in `RollbackGuardWindow.sliceCount` slices).
@@ -16,6 +17,11 @@ public struct RollbackGuardConfig: Sendable, Decodable, Equatable {
     /// request, over overlapping windows: in `RollbackGuardNoiseTests`' simulated stable
     /// workloads 3.0 tripped about every other hour and 4.0 once per 100 hours.
     public var minZScore = 4.5
+    /// Also trip when the variant's p95 time to first byte (of its requests that did not fail)
+    /// is at least this multiple of the stable variant's ...; 0: latency is not compared.
+    public var latencyRatio = 0.0
+    /// ... and at least this much longer.
+    public var minLatencyIncrease = ConfigDuration.seconds(1)
 
     public init() {}
 
@@ -25,6 +31,8 @@ public struct RollbackGuardConfig: Sendable, Decodable, Equatable {
         case errorRatio = "error_ratio"
         case minErrorRateIncrease = "min_error_rate_increase"
         case minZScore = "min_z_score"
+        case latencyRatio = "latency_ratio"
+        case minLatencyIncrease = "min_latency_increase"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +45,8 @@ public struct RollbackGuardConfig: Sendable, Decodable, Equatable {
         errorRatio = try c.decode(.errorRatio, default: d.errorRatio)
         minErrorRateIncrease = try c.decode(.minErrorRateIncrease, default: d.minErrorRateIncrease)
         minZScore = try c.decode(.minZScore, default: d.minZScore)
+        latencyRatio = try c.decode(.latencyRatio, default: d.latencyRatio)
+        minLatencyIncrease = try c.decode(.minLatencyIncrease, default: d.minLatencyIncrease)
     }
 
     func validate(keyPath: String) -> [ConfigError] {
@@ -48,6 +58,9 @@ public struct RollbackGuardConfig: Sendable, Decodable, Equatable {
             problems.append(ConfigError(keyPath: "\(keyPath).min_error_rate_increase", "must be between 0 and 1, got \(minErrorRateIncrease)"))
         }
         if !(minZScore >= 0) { problems.append(ConfigError(keyPath: "\(keyPath).min_z_score", "must not be negative, got \(minZScore)")) }
+        if latencyRatio != 0, !(latencyRatio >= 1) {
+            problems.append(ConfigError(keyPath: "\(keyPath).latency_ratio", "must be 0 (off) or at least 1, got \(latencyRatio)"))
+        }
         return problems
     }
 }

@@ -4,10 +4,11 @@ import Foundation
 /// answer is whether a variant must be turned off now.
 ///
 /// Every variant after the first is compared with the first (stable) one over the window. A
-/// variant trips when both have `min_requests`, its error rate is at least `error_ratio` times
-/// the stable rate and `min_error_rate_increase` above it, and a two-proportion z-test puts
-/// the difference `min_z_score` standard errors away from chance. A tripped variant stays
-/// tripped (its requests no longer count) until `reset`.
+/// variant trips when both have `min_requests` and either its error rate is at least
+/// `error_ratio` times the stable rate, `min_error_rate_increase` above it and too unlikely by
+/// chance (`min_z_score`), or (with `latency_ratio` set) its p95 time to first byte is at
+/// least `latency_ratio` times the stable one's and `min_latency_increase` above it. A tripped
+/// variant stays tripped (its requests no longer count) until `reset`.
 ///
 /// States per variant: `watching` → `tripped` (on a request meeting the condition) →
 /// `watching` (on `reset`, with its counts cleared).
@@ -18,12 +19,24 @@ public struct RollbackGuardStateMachine: Sendable {
         public var stableRequests: Int
         public var stableErrors: Int
         public var zScore: Double
+        /// Set when latency tripped it: the p95 times to first byte, variant and stable.
+        public var p95Nanoseconds: (variant: UInt64, stable: UInt64)?
+
+        public static func == (lhs: Evidence, rhs: Evidence) -> Bool {
+            lhs.variantRequests == rhs.variantRequests && lhs.variantErrors == rhs.variantErrors && lhs.stableRequests == rhs.stableRequests
+                && lhs.stableErrors == rhs.stableErrors && lhs.zScore == rhs.zScore
+                && lhs.p95Nanoseconds?.variant == rhs.p95Nanoseconds?.variant && lhs.p95Nanoseconds?.stable == rhs.p95Nanoseconds?.stable
+        }
 
         public var variantErrorRate: Double { Double(variantErrors) / Double(max(1, variantRequests)) }
         public var stableErrorRate: Double { Double(stableErrors) / Double(max(1, stableRequests)) }
 
         public var description: String {
-            "error rate \(variantErrors)/\(variantRequests) against the stable variant's \(stableErrors)/\(stableRequests) (z \(Double(Int(zScore * 100)) / 100))"
+            if let p95 = p95Nanoseconds {
+                return "p95 time to first byte \(p95.variant / 1_000_000) ms against the stable variant's \(p95.stable / 1_000_000) ms "
+                    + "(\(variantRequests) and \(stableRequests) requests)"
+            }
+            return "error rate \(variantErrors)/\(variantRequests) against the stable variant's \(stableErrors)/\(stableRequests) (z \(Double(Int(zScore * 100)) / 100))"
         }
     }
 
@@ -53,10 +66,11 @@ public struct RollbackGuardStateMachine: Sendable {
         return false
     }
 
-    /// A request of `variant` ended (an answer from the upstream, or Reprise's own error for it).
-    public mutating func requestEnded(variant: Int, isError: Bool, now: UInt64) -> Action {
+    /// A request of `variant` ended (an answer from the upstream, or Reprise's own error for it);
+    /// `latencyNanoseconds` is its time to first byte, when it had one.
+    public mutating func requestEnded(variant: Int, isError: Bool, latencyNanoseconds: UInt64? = nil, now: UInt64) -> Action {
         guard config.enabled, states.indices.contains(variant), !isTripped(variant: variant) else { return .none }
-        window.record(variant: variant, isError: isError, now: now)
+        window.record(variant: variant, isError: isError, latencyNanoseconds: config.latencyRatio > 0 ? latencyNanoseconds : nil, now: now)
         guard variant > 0, let evidence = tripEvidence(variant: variant, now: now) else { return .none }
         states[variant] = .tripped(evidence)
         return .trip(variant: variant, evidence)
@@ -82,6 +96,10 @@ public struct RollbackGuardStateMachine: Sendable {
         var evidence = Evidence(
             variantRequests: candidate.requests, variantErrors: candidate.errors, stableRequests: stable.requests, stableErrors: stable.errors,
             zScore: 0)
+        if let p95 = slowerP95(candidate, stable) {
+            evidence.p95Nanoseconds = p95
+            return evidence
+        }
         let rate = evidence.variantErrorRate
         let stableRate = evidence.stableErrorRate
         guard candidate.errors > 0, rate >= stableRate * config.errorRatio, rate - stableRate >= config.minErrorRateIncrease else { return nil }
@@ -89,6 +107,16 @@ public struct RollbackGuardStateMachine: Sendable {
         evidence.zScore = Self.zScore(candidate, stable)
         guard evidence.zScore >= config.minZScore else { return nil }
         return evidence
+    }
+
+    /// The p95s when the variant's is `latency_ratio` times the stable one's and
+    /// `min_latency_increase` above it (each over at least `min_requests` answers).
+    private func slowerP95(_ candidate: RollbackGuardWindow.Count, _ stable: RollbackGuardWindow.Count) -> (variant: UInt64, stable: UInt64)? {
+        guard config.latencyRatio > 0, candidate.latency.total >= config.minRequests, stable.latency.total >= config.minRequests,
+              let variantP95 = candidate.latency.quantile(0.95), let stableP95 = stable.latency.quantile(0.95) else { return nil }
+        guard Double(variantP95) >= Double(stableP95) * config.latencyRatio,
+              Int64(clamping: variantP95) - Int64(clamping: stableP95) >= config.minLatencyIncrease.nanoseconds else { return nil }
+        return (variantP95, stableP95)
     }
 
     /// How many standard errors (of a normal distribution) the variant's error count is above

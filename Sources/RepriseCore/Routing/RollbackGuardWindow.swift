@@ -7,6 +7,9 @@ struct RollbackGuardWindow: Sendable {
     struct Count: Sendable, Equatable {
         var requests = 0
         var errors = 0
+        /// Time to first byte of the requests that did not fail (kept only when the guard
+        /// compares latencies).
+        var latency = LatencyHistogram()
     }
 
     private let sliceNanoseconds: UInt64
@@ -20,7 +23,7 @@ struct RollbackGuardWindow: Sendable {
         sliceNumbers = Array(repeating: UInt64.max, count: Self.sliceCount)
     }
 
-    mutating func record(variant: Int, isError: Bool, now: UInt64) {
+    mutating func record(variant: Int, isError: Bool, latencyNanoseconds: UInt64?, now: UInt64) {
         let number = now / sliceNanoseconds
         let index = Int(number % UInt64(Self.sliceCount))
         if sliceNumbers[index] != number {
@@ -29,6 +32,7 @@ struct RollbackGuardWindow: Sendable {
         }
         slices[index][variant].requests += 1
         if isError { slices[index][variant].errors += 1 }
+        if !isError, let latencyNanoseconds { slices[index][variant].latency.record(nanoseconds: latencyNanoseconds) }
     }
 
     /// The counts of `variant` in the slices still inside the window at `now`.
@@ -38,6 +42,7 @@ struct RollbackGuardWindow: Sendable {
         for index in slices.indices where sliceNumbers[index] != UInt64.max && current - sliceNumbers[index] < UInt64(Self.sliceCount) {
             total.requests += slices[index][variant].requests
             total.errors += slices[index][variant].errors
+            if slices[index][variant].latency.total > 0 { total.latency.add(slices[index][variant].latency) }
         }
         return total
     }

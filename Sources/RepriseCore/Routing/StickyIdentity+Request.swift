@@ -1,14 +1,11 @@
-import RepriseCrypto
-
 extension StickyIdentity {
     /// The identity of a request, or nil when it has none (no credential, no such header, no
-    /// `user` in the body). A credential is hashed first (the cache's `credential` namespace):
-    /// the key itself never enters the bucket hash.
+    /// `user` in the body). For `credential`, the API key as sent (`ForcedVariantCredentials.credential`):
+    /// it only goes into the bucket hash, which keeps nothing, so no SHA-256 per request.
     public func identity(forEachHeader: NamespaceMode.HeaderVisitor, body: [UInt8]?) -> String? {
         switch self {
         case .credential:
-            let namespace = NamespaceMode.credential.namespace(hasher: SHA256Hasher(), forEachHeader: forEachHeader)
-            return NamespaceMode.isAnonymous(namespace) ? nil : namespace
+            return ForcedVariantCredentials.credential(forEachHeader: forEachHeader)
         case .header(let wanted):
             var found: String?
             forEachHeader { name, value in

@@ -1,8 +1,8 @@
 /// What keeps a user on one variant (`routing.routes[].sticky_by`): the same identity always
 /// lands in the same bucket, so it stays on its variant while the weights do not move it.
 ///
-/// Config string forms: `credential` (a hash of the request's credential headers, as the
-/// cache's `credential` namespace sees them), `header:NAME` (a header such as `X-User-Id`),
+/// Config string forms: `credential` (the request's API key: `Authorization`, `api-key` or
+/// `x-api-key`), `header:NAME` (a header such as `X-User-Id`),
 /// `body:user` (the request body's top-level `user` field).
 public enum StickyIdentity: Sendable, Equatable, Decodable, CustomStringConvertible {
     case credential

@@ -79,10 +79,11 @@ final class RoutingRuntime: Sendable {
         guard record.cache != .hit, record.cache != .coalesced, record.outcome != .clientGone else { return }
         let isError = record.status >= 500 || record.outcome == .aborted
         let now = NIODeadline.now().uptimeNanoseconds
+        let latency = record.firstByteAt.map { UInt64(max(0, ($0 - record.receivedAt).nanoseconds)) }
         let tripped = snapshot.withLockedValue { state -> (route: String, variant: String, evidence: RollbackGuardStateMachine.Evidence)? in
             guard state.generation == position.generation else { return nil }
             guard case .trip(let variant, let evidence) = state.guards[position.route].requestEnded(
-                variant: position.variant, isError: isError, now: now) else { return nil }
+                variant: position.variant, isError: isError, latencyNanoseconds: latency, now: now) else { return nil }
             state.board.setGuardTripped(true, route: position.route, variant: variant)
             let route = state.table.routes[position.route]
             return (route.name, route.variants[variant].name, evidence)

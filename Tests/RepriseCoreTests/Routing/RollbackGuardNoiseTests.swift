@@ -79,6 +79,42 @@ struct RollbackGuardNoiseTests {
         #expect(trips.count > 10)
     }
 
+    /// Latency compared too (ratio 2, 1 s more), both variants' time to first byte log-normal
+    /// around 1 s (sigma 0.6: p95 about 2.7 s): no trip on the stable workload; a canary three
+    /// times as slow trips.
+    @Test func latencyNoiseDoesNotTripButASlowCanaryDoes() {
+        var config = exampleConfig
+        config.latencyRatio = 2
+        config.minLatencyIncrease = .seconds(1)
+        func run(canaryScale: Double, hours: Int) -> [UInt64?] {
+            var random = SeededGenerator(state: 3)
+            return (0 ..< hours).map { _ in
+                var machine = RollbackGuardStateMachine(config: config, variantCount: 2)
+                for second in 0 ..< UInt64(3600) {
+                    for request in 0 ..< 20 {
+                        let canary = Double.random(in: 0 ..< 1, using: &random) < 0.1
+                        // Box-Muller: a standard normal from two uniforms.
+                        let u1 = Double.random(in: Double.ulpOfOne ..< 1, using: &random), u2 = Double.random(in: 0 ..< 1, using: &random)
+                        let normal = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+                        let seconds = exp(0.6 * normal) * (canary ? canaryScale : 1)
+                        let now = second * 1_000_000_000 + UInt64(request) * 50_000_000
+                        if case .trip = machine.requestEnded(variant: canary ? 1 : 0, isError: false, latencyNanoseconds: UInt64(seconds * 1e9), now: now) {
+                            return second
+                        }
+                    }
+                }
+                return nil
+            }
+        }
+        let stableHours = max(5, hours / 4)
+        let falseTrips = run(canaryScale: 1, hours: stableHours).compactMap { $0 }
+        print("rollback guard, latency noise (20 req/s, canary 10%, log-normal TTFB): \(falseTrips.count) false trips in \(stableHours) simulated hours")
+        #expect(falseTrips.isEmpty)
+        let slow = run(canaryScale: 3, hours: 5).compactMap { $0 }
+        print("rollback guard, canary 3x slower: tripped in \(slow.count)/5 runs after \(slow.min() ?? 0)-\(slow.max() ?? 0) s")
+        #expect(slow.count == 5)
+    }
+
     /// A canary failing at 30% against 2%: every run trips, within the first minute.
     @Test func tripsQuicklyOnAFailingCanary() {
         let workload = Workload(requestsPerSecond: 20, canaryShare: 0.1, stableErrorRate: 0.02, canaryErrorRate: 0.3)

@@ -92,3 +92,57 @@ struct RollbackGuardTests {
         #expect(feed(&machine, variant: 1, count: 100, errors: 100, now: Self.second).isEmpty)
     }
 }
+
+@Suite("Rollback guard: latency")
+struct RollbackGuardLatencyTests {
+    static let ms: UInt64 = 1_000_000
+
+    func config(latencyRatio: Double) -> RollbackGuardConfig {
+        var config = RollbackGuardConfig()
+        config.enabled = true
+        config.minRequests = 50
+        config.latencyRatio = latencyRatio
+        config.minLatencyIncrease = .seconds(1)
+        return config
+    }
+
+    func feed(_ machine: inout RollbackGuardStateMachine, variant: Int, count: Int, latencyMs: UInt64, now: UInt64 = 1_000_000_000) -> [RollbackGuardStateMachine.Action] {
+        (0 ..< count).map { _ in machine.requestEnded(variant: variant, isError: false, latencyNanoseconds: latencyMs * Self.ms, now: now) }
+            .filter { $0 != .none }
+    }
+
+    @Test func tripsWhenTheVariantsP95IsAMultipleAndSecondsLonger() {
+        var machine = RollbackGuardStateMachine(config: config(latencyRatio: 2), variantCount: 2)
+        _ = feed(&machine, variant: 0, count: 100, latencyMs: 800)
+        #expect(feed(&machine, variant: 1, count: 49, latencyMs: 4000).isEmpty)
+        let actions = feed(&machine, variant: 1, count: 1, latencyMs: 4000)
+        guard case .trip(1, let evidence)? = actions.first, let p95 = evidence.p95Nanoseconds else {
+            Issue.record("no latency trip: \(actions)")
+            return
+        }
+        #expect(p95.variant >= 4000 * Self.ms && p95.variant <= 5000 * Self.ms)
+        #expect(p95.stable >= 800 * Self.ms && p95.stable <= 1000 * Self.ms)
+        #expect(evidence.description.hasPrefix("p95 time to first byte"))
+    }
+
+    @Test func aMultipleUnderTheAbsoluteIncreaseDoesNotTrip() {
+        var machine = RollbackGuardStateMachine(config: config(latencyRatio: 2), variantCount: 2)
+        _ = feed(&machine, variant: 0, count: 100, latencyMs: 100)
+        // 5x slower, but only 400 ms more.
+        #expect(feed(&machine, variant: 1, count: 100, latencyMs: 500).isEmpty)
+    }
+
+    @Test func latencyIsIgnoredWhenTheRatioIsZero() {
+        var machine = RollbackGuardStateMachine(config: config(latencyRatio: 0), variantCount: 2)
+        _ = feed(&machine, variant: 0, count: 100, latencyMs: 100)
+        #expect(feed(&machine, variant: 1, count: 100, latencyMs: 60_000).isEmpty)
+    }
+
+    @Test func histogramQuantilesAreWithinOneBucket() {
+        var histogram = LatencyHistogram()
+        for value in 1 ... 100 { histogram.record(nanoseconds: UInt64(value) * 10 * Self.ms) }
+        let p95 = histogram.quantile(0.95)!
+        #expect(p95 >= 950 * Self.ms && p95 <= 950 * Self.ms * 5 / 4, "\(p95)")
+        #expect(LatencyHistogram().quantile(0.95) == nil)
+    }
+}
