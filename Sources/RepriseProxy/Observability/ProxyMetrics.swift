@@ -237,12 +237,20 @@ final class ProxyMetrics: Sendable {
             memoryBytes.set(to: Double(memory.bytes))
             memoryEntries.set(to: Double(memory.count))
         }
+        var weighted: Set<VariantSeries> = []
         for weight in sources.variantWeights {
             let series = VariantSeries(route: weight.route, variant: weight.variant)
+            weighted.insert(series)
             variantWeight[series].set(to: weight.percent)
             // A variant with a weight can trip: its counter reads 0 from the first scrape.
             _ = guardTrips[series]
         }
+        // A variant a reload removed gets no traffic: 0, not its last weight.
+        let removed = seen.withLockedValue { seen in
+            defer { seen.weightedVariants = weighted }
+            return seen.weightedVariants.subtracting(weighted)
+        }
+        for series in removed { variantWeight[series].set(to: 0) }
         for (upstream, state) in sources.breakers {
             breakerState[upstream].set(to: Double(state.gaugeValue))
         }
@@ -257,7 +265,7 @@ final class ProxyMetrics: Sendable {
                           max(0, redisSkipped - seen.redisSkipped), max(0, sources.accessLogDropped - seen.accessLogDropped))
             seen = SeenCounts(evictions: memory?.evictions ?? seen.evictions, expirations: memory?.expirations ?? seen.expirations,
                               redisSkipped: max(redisSkipped, seen.redisSkipped),
-                              accessLogDropped: max(sources.accessLogDropped, seen.accessLogDropped))
+                              accessLogDropped: max(sources.accessLogDropped, seen.accessLogDropped), weightedVariants: seen.weightedVariants)
             return deltas
         }
         if evicted > 0 { evictions[.capacity].increment(by: Int64(evicted)) }
@@ -271,6 +279,7 @@ final class ProxyMetrics: Sendable {
         var expirations = 0
         var redisSkipped = 0
         var accessLogDropped = 0
+        var weightedVariants: Set<VariantSeries> = []
     }
 
     static func seconds(_ amount: TimeAmount) -> Double {

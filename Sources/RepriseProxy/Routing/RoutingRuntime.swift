@@ -38,7 +38,9 @@ final class RoutingRuntime: Sendable {
     func route(_ request: ProxyRequest, normalizedPath: String) -> RequestRoute {
         let (table, board, generation) = snapshot.withLockedValue { ($0.table, $0.board, $0.generation) }
         guard !table.isEmpty else { return .unrouted(defaultTargets) }
-        let body = request.body.map { Array($0.readableBytesView) }
+        // Copied out of the buffer only when a model or a body user is read from it.
+        let needsBody = table.matchesModels || table.routes.contains { $0.sticky == .bodyUser }
+        let body = needsBody ? request.body.map { Array($0.readableBytesView) } : nil
         let model = table.matchesModels ? body.flatMap(RequestModel.read(body:)) : nil
         guard let routeIndex = table.match(normalizedPath: normalizedPath, model: model) else { return .unrouted(defaultTargets) }
         let route = table.routes[routeIndex]

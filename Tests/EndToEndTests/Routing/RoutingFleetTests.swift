@@ -52,12 +52,17 @@ struct RoutingFleetTests {
     }
 
     /// A canary whose upstream answers 500 to everything, against a healthy stable one: the
-    /// guard turns it off (0%), logs and counts it, the flags say so, and it stays off until
-    /// an operator resets it.
+    /// guard turns it off (0%), logs and counts it, the flags say so, another instance sharing
+    /// the Redis turns it off too, and it stays off until an operator resets it.
     @Test func theGuardTripsOnAFailingCanaryAndStaysOffUntilReset() async throws {
+        let redis = try await RedisServer.start()
+        defer { Task { await redis.stop() } }
         try await withRoutingBed(canaryArguments: ["--status", "500"]) { bed in
             let guardYAML = "      rollback_guard: {enabled: true, window: 60s, min_requests: 20}"
-            let proxy = try await bed.start(yaml: bed.yaml(canaryWeight: 50, routeExtra: guardYAML))
+            let yaml = bed.yaml(canaryWeight: 50, routeExtra: guardYAML, routingExtra: "  flags_poll_interval: 500ms",
+                                top: "cache:\n  redis:\n    url: \(redis.url)")
+            let proxy = try await bed.start(yaml: yaml)
+            let other = try await bed.start(yaml: yaml)
             var statuses: [String: [Int]] = [:]
             for index in 0 ..< 120 {
                 let response = try await Routed.chat(proxy, user: "guard-user-\(index)", question: "q \(index)")
@@ -73,6 +78,10 @@ struct RoutingFleetTests {
             let flag = try await canaryFlag(proxy)
             #expect(flag["source"] as? String == "guard" && flag["guard"] as? String == "tripped" && flag["weight"] as? Double == 0, "\(flag)")
 
+            let onOther = try await Routed.eventually(timeout: .seconds(5), { try await canaryFlag(other) }, until: { $0["source"] as? String == "guard" })
+            #expect(onOther["weight"] as? Double == 0, "the other instance did not follow the trip: \(onOther)")
+            #expect(try await redis.cli(["HGET", "reprise:flags", "chat/canary"]) == "guard:0")
+
             let canaryCalls = try await bed.canary.stats().requests
             let after = try await Routed.variants(proxy, users: (0 ..< 20).map { "after-trip-\($0)" })
             #expect(after.values.allSatisfy { $0 == "stable" })
@@ -82,6 +91,8 @@ struct RoutingFleetTests {
             let reset = try await canaryFlag(proxy)
             #expect(reset["guard"] as? String == "watching" && reset["weight"] as? Double == 50, "\(reset)")
             #expect(proxy.process.stderr.contains("rollback guard reset"))
+            let otherReset = try await Routed.eventually(timeout: .seconds(5), { try await canaryFlag(other) }, until: { $0["source"] as? String == "config" })
+            #expect(otherReset["weight"] as? Double == 50, "\(otherReset)")
         }
     }
 }
