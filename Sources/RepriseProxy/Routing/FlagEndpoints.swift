@@ -8,7 +8,8 @@ import RepriseCore
 /// - `GET /admin/flags`: every route's variants with the weight served, the configured one,
 ///   the override, its source (`config`, `redis`, `guard`) and the guard's state.
 /// - `PUT /admin/flags/ROUTE/VARIANT` with `{"weight": 20}`: an override (percent), stored in
-///   Redis for the whole fleet when `cache.redis.url` is set, else kept by this process.
+///   Redis for the whole fleet when `cache.redis.url` is set, else kept by this process; it
+///   also resets the variant's rollback guard (the operator decides now).
 /// - `DELETE /admin/flags/ROUTE/VARIANT`: removes the override and resets the rollback guard
 ///   (the variant gets its configured weight back).
 struct FlagEndpoints: Sendable {
@@ -42,7 +43,10 @@ struct FlagEndpoints: Sendable {
             return
         }
         let override = FlagOverride(origin: .admin, basisPoints: Int((weight * 100).rounded()))
+        // An operator who sets a weight takes over from the guard (as every other instance does
+        // when the stored guard trip is replaced by this override).
         store(override, route: route, variant: variant, writer: writer) {
+            try? routing.resetGuard(route: route, variant: variant)
             try? routing.setOverride(override, route: route, variant: variant)
         }
     }

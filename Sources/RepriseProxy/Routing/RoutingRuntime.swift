@@ -134,14 +134,15 @@ final class RoutingRuntime: Sendable {
 
     /// An operator's reset: the guard watches the variant again, from an empty window.
     func resetGuard(route: String, variant: String) throws(FlagError) {
-        let found = snapshot.withLockedValue { state in
-            guard let index = state.board.index(route: route, variant: variant) else { return false }
+        let wasTripped = snapshot.withLockedValue { state -> Bool? in
+            guard let index = state.board.index(route: route, variant: variant) else { return nil }
+            let wasTripped = state.guards[index.route].isTripped(variant: index.variant)
             state.guards[index.route].reset(variant: index.variant)
             state.board.setGuardTripped(false, route: index.route, variant: index.variant)
-            return true
+            return wasTripped
         }
-        guard found else { throw .unknownVariant }
-        logger.notice("rollback guard reset", metadata: ["route": "\(route)", "variant": "\(variant)"])
+        guard let wasTripped else { throw .unknownVariant }
+        if wasTripped { logger.notice("rollback guard reset", metadata: ["route": "\(route)", "variant": "\(variant)"]) }
     }
 
     /// The overrides the Redis poll read (every field of the hash).
