@@ -44,30 +44,32 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
     }
 
     /// The API key of a request's credential headers: `Authorization: Bearer KEY` (or the bare
-    /// value of another scheme), `api-key` or `x-api-key`; the first one present.
-    public static func credential(forEachHeader: (_ visit: (String, String) -> Void) -> Void) -> String? {
-        var found: String?
+    /// value of another scheme), `api-key` or `x-api-key`; the first one present. Read on
+    /// every routed request: byte comparisons and a slice, nothing allocated.
+    public static func credential(forEachHeader: (_ visit: (String, String) -> Void) -> Void) -> Substring? {
+        var found: Substring?
         forEachHeader { name, value in
             guard found == nil else { return }
-            switch name.lowercased() {
-            case "authorization":
-                let trimmed = value.trimmingSpaces
-                found = trimmed.lowercased().hasPrefix("bearer ") ? String(trimmed.dropFirst("bearer ".count)).trimmingSpaces : trimmed
-            case "api-key", "x-api-key":
-                found = value.trimmingSpaces
+            switch CredentialHeaders.Name(header: name) {
+            case .authorization?:
+                let trimmed = trimmingSpaces(value[...])
+                let scheme = trimmed.utf8.prefix(7)
+                let isBearer = scheme.count == 7 && zip(scheme, "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
+                // By bytes: `dropFirst` on a Substring walks grapheme clusters (slow).
+                found = isBearer ? trimmingSpaces(trimmed[trimmed.utf8.index(trimmed.startIndex, offsetBy: 7)...]) : trimmed
+            case .apiKey?, .xAPIKey?:
+                found = trimmingSpaces(value[...])
             default:
                 break
             }
         }
         return found
     }
-}
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        let bytes = Array(utf8)
-        guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
-              let last = bytes.lastIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
-        return String(decoding: bytes[first ... last], as: UTF8.self)
+    static func trimmingSpaces(_ text: Substring) -> Substring {
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { !CredentialHeaders.isSpace($0) }),
+              let last = bytes.lastIndex(where: { !CredentialHeaders.isSpace($0) }) else { return text[text.endIndex...] }
+        return text[first ... last]
     }
 }

@@ -61,7 +61,7 @@ final class RoutingRuntime: Sendable {
             for header in headers { visit(header.name, header.value) }
         }, body: body)
         guard let identity, !identity.isEmpty else { return Int.random(in: 0 ..< VariantAssignment.bucketCount) }
-        return StickyBucket.bucket(route: route.name, identity: identity.utf8)
+        return StickyBucket.bucket(route: route.name, identity: identity)
     }
 
     /// The `X-Reprise-Variant` the request may force: only from a configured credential.
@@ -70,7 +70,7 @@ final class RoutingRuntime: Sendable {
               let credential = ForcedVariantCredentials.credential(forEachHeader: { visit in
                   for header in headers { visit(header.name, header.value) }
               }),
-              table.forcedVariantCredentials.allows(credential: credential) else { return nil }
+              table.forcedVariantCredentials.allows(credential: String(credential)) else { return nil }
         return asked
     }
 
