@@ -21,11 +21,13 @@ struct MockRouter: Sendable {
             return control(path: path, method: head.method, keepAlive: keepAlive)
         }
         state.record(
-            .init(method: head.method.rawValue, uri: head.uri, headers: head.headers, bodyBytes: body?.readableBytes ?? 0),
+            .init(method: head.method.rawValue, uri: head.uri, headers: head.headers, bodyBytes: body?.readableBytes ?? 0,
+                  body: body.map { String(decoding: $0.readableBytesView.prefix(MockState.recordedBodyLimit), as: UTF8.self) } ?? ""),
             path: path
         )
 
-        let faults = MockFaults(headers: head.headers)
+        var faults = MockFaults(headers: head.headers)
+        if faults.status == nil { faults.status = defaults.status }
         var plan = ResponsePlan(body: .hang, keepAlive: keepAlive)
         plan.delayBeforeHead = .milliseconds(faults.latencyMilliseconds ?? defaults.latencyMilliseconds)
         plan.chunkDelay = .milliseconds(faults.chunkDelayMilliseconds ?? defaults.chunkDelayMilliseconds)

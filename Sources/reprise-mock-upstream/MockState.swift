@@ -9,7 +9,11 @@ final class MockState: Sendable {
         let uri: String
         let headers: HTTPHeaders
         let bodyBytes: Int
+        /// The body's first `recordedBodyLimit` bytes as text (what a proxy rewrote is visible).
+        let body: String
     }
+
+    static let recordedBodyLimit = 64 * 1024
 
     private struct Counters {
         var requests = 0
@@ -73,6 +77,6 @@ final class MockState: Sendable {
         }
         let members = headers.keys.sorted().map { JSONText.quoted($0) + ":" + JSONText.quoted(headers[$0]!) }
         return "{\"method\":\(JSONText.quoted(request.method)),\"path\":\(JSONText.quoted(request.uri)),"
-            + "\"headers\":{\(members.joined(separator: ","))},\"body_bytes\":\(request.bodyBytes)}"
+            + "\"headers\":{\(members.joined(separator: ","))},\"body_bytes\":\(request.bodyBytes),\"body\":\(JSONText.quoted(request.body))}"
     }
 }

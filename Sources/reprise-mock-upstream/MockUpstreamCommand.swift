@@ -63,7 +63,11 @@ struct MockUpstreamCommand: ParsableCommand {
     @Flag(help: "Behave like the real APIs: --split-writes, --keepalive-comments, --end-delay-ms 50 (unless given), texts with multi-byte characters, DeepSeek usage fields on deepseek-* models.")
     var realistic = false
 
+    @Option(help: "Answer every API request with this error status (400-599) unless X-Mock-Status says otherwise.")
+    var status: Int?
+
     func validate() throws {
+        guard status.map({ (400...599).contains($0) }) ?? true else { throw ValidationError("--status must be in 400...599") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard threads.map({ $0 >= 1 }) ?? true else { throw ValidationError("--threads must be at least 1") }
         guard latencyMilliseconds >= 0, chunkDelayMilliseconds >= 0 else {
@@ -100,7 +104,8 @@ struct MockUpstreamCommand: ParsableCommand {
                 latencyMilliseconds: latencyMilliseconds,
                 chunkDelayMilliseconds: chunkDelayMilliseconds,
                 chunks: chunks,
-                realism: realism
+                realism: realism,
+                status: status
             ),
             tls: tls
         )

@@ -69,7 +69,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "reprise")
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: config, logger: logger)
+            server = try ProxyServer(config: config, logger: logger, configFile: options.config)
         } catch let error as ConfigFileError {
             FileHandle.standardError.write(Data("reprise: \(error)\n".utf8))
             throw ExitCode(78)

@@ -6,6 +6,9 @@
 public struct RepriseConfig: Sendable, Decodable {
     public var server = ServerConfig()
     public var upstream = UpstreamConfig()
+    /// `upstreams:` — named upstreams routes can send variants to (`upstream:` is `default`).
+    public var upstreams: [String: UpstreamConfig] = [:]
+    public var routing = RoutingConfig()
     public var cache = CacheConfig()
     public var coalescing = CoalescingConfig()
     public var admin = AdminConfig()
@@ -17,7 +20,7 @@ public struct RepriseConfig: Sendable, Decodable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case server, upstream, cache, coalescing, admin, logging, metrics
+        case server, upstream, upstreams, routing, cache, coalescing, admin, logging, metrics
         case auth, limits
     }
 
@@ -26,6 +29,8 @@ public struct RepriseConfig: Sendable, Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         server = try container.decode(.server, default: ServerConfig())
         upstream = try container.decode(.upstream, default: UpstreamConfig())
+        upstreams = try container.decode(.upstreams, default: [:])
+        routing = try container.decode(.routing, default: RoutingConfig())
         cache = try container.decode(.cache, default: CacheConfig())
         coalescing = try container.decode(.coalescing, default: CoalescingConfig())
         admin = try container.decode(.admin, default: AdminConfig())
@@ -37,8 +42,28 @@ public struct RepriseConfig: Sendable, Decodable {
 
     /// Every impossible value, each with its key path; empty when the configuration is usable.
     public func validate() -> [ConfigError] {
-        let sections = server.validate() + upstream.validate() + cache.validate() + coalescing.validate() + admin.validate() + metrics.validate()
+        let sections = server.validate() + upstream.validate() + validateNamedUpstreams() + routing.validate(upstreams: upstreamNames)
+            + cache.validate() + coalescing.validate() + admin.validate() + metrics.validate()
         return sections + auth.validate() + limits.validate(redisConfigured: cache.enabled && cache.redis.isEnabled)
+    }
+
+    /// Every upstream a variant may name: `default` (the `upstream:` section) and `upstreams:`.
+    public var upstreamNames: Set<String> { Set(upstreams.keys).union(["default"]) }
+
+    private func validateNamedUpstreams() -> [ConfigError] {
+        upstreams.keys.sorted().flatMap { name -> [ConfigError] in
+            guard name != "default", RoutingConfig.isLabel(name) else {
+                return [ConfigError(keyPath: "upstreams.\(name)", "an upstream name is 1-64 letters, digits, '-' or '_', and not 'default' (the upstream: section)")]
+            }
+            // The section's checks name `upstream.KEY`: point them at this entry instead.
+            return upstreams[name]!.validate().map { problem in
+                var renamed = problem
+                if renamed.keyPath.hasPrefix("upstream.") {
+                    renamed.keyPath = "upstreams.\(name)." + renamed.keyPath.dropFirst("upstream.".count)
+                }
+                return renamed
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import RepriseCore
 
 /// The errors Reprise itself answers with, in OpenAI's error shape
 /// `{"error":{"message":..,"type":..,"code":..}}` so SDKs surface them like any API error.
@@ -59,27 +60,5 @@ public struct ProxyError: Error, Sendable, Equatable {
     /// needs no Foundation encoder.
     public func jsonBody() -> String {
         "{\"error\":{\"message\":\(JSONString.quote(message)),\"type\":\(JSONString.quote(type)),\"code\":\(JSONString.quote(code))}}"
-    }
-}
-
-enum JSONString {
-    /// A JSON string literal for `text` (RFC 8259 escaping).
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -33,6 +33,8 @@ public final class ResponseWriter {
     /// run once by `admitDeferred`.
     /// Takes the writer as an argument: a closure stored here must not hold it.
     var deferredAdmission: ((ResponseWriter, @escaping () -> Void) -> Void)?
+    /// Told the record once the request is reported (a routed request's rollback guard).
+    var onReported: ((RequestRecord) -> Void)?
 
     enum State { case awaitingHead, streamingBody, finished }
 
@@ -81,6 +83,10 @@ public final class ResponseWriter {
         }
         observer?.finished(record, answerTail: answerTail)
         answerTail = nil
+        if let onReported {
+            self.onReported = nil
+            onReported(record)
+        }
     }
 
     /// Runs the deferred limit check, if one is pending, then `proceed` when it admits.
@@ -231,11 +237,17 @@ public final class ResponseWriter {
         end()
     }
 
-    /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's).
+    /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's), and
+    /// a routed one its variant.
     private func writeRequestID(into buffer: inout ByteBuffer) {
         buffer.writeStaticString("x-request-id: ")
         record.requestID.write(into: &buffer)
         buffer.writeStaticString("\r\n")
+        if record.announcesVariant {
+            buffer.writeStaticString("x-reprise-variant: ")
+            buffer.writeString(record.variant)
+            buffer.writeStaticString("\r\n")
+        }
     }
 
     /// Largest stored body copied into the response's single buffer.

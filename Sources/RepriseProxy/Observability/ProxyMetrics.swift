@@ -37,6 +37,8 @@ final class ProxyMetrics: Sendable {
     private let memoryEntries: Gauge
     private let evictions: LabeledMetrics<EvictionReason, Counter>
     private let configReloads: LabeledMetrics<Bool, Counter>
+    private let guardTrips: LabeledMetrics<VariantSeries, Counter>
+    private let variantWeight: LabeledMetrics<VariantSeries, Gauge>
     private let accessLogDropped: Counter
     private let rejectedEntries: LabeledMetrics<EntryRejection, Counter>
     private let rateLimited: LabeledMetrics<RateLimitSeries, Counter>
@@ -141,6 +143,14 @@ final class ProxyMetrics: Sendable {
         rateLimited = LabeledMetrics { series in
             registry.makeCounter(descriptor: rateLimitedName.descriptor, labels: [("route", series.route), ("reason", series.reason)])
         }
+        let tripsName = name("llm_rollback_guard_trips_total", "Variants the rollback guard turned off (0%), by route and variant.")
+        guardTrips = LabeledMetrics { series in
+            registry.makeCounter(descriptor: tripsName.descriptor, labels: [("route", series.route), ("variant", series.variant)])
+        }
+        let weightName = name("llm_variant_weight", "Percent of a route's traffic its variant is given now (configuration, overrides and the guard applied).")
+        variantWeight = LabeledMetrics { series in
+            registry.makeGauge(descriptor: weightName.descriptor, labels: [("route", series.route), ("variant", series.variant)])
+        }
         accessLogDropped = registry.makeCounter(descriptor: name(
             "reprise_access_log_dropped_lines_total", "Access log lines dropped because stderr was not read fast enough.").descriptor)
         registry.makeGauge(descriptor: name("reprise_build_info", "Always 1; the version label tells which Reprise runs.").descriptor,
@@ -235,6 +245,10 @@ final class ProxyMetrics: Sendable {
         configReloads[success].increment()
     }
 
+    func rollbackGuardTripped(route: String, variant: String) {
+        guardTrips[VariantSeries(route: route, variant: variant)].increment()
+    }
+
     // MARK: Scrape
 
     /// Reads the figures other components keep, then renders every metric.
@@ -251,6 +265,20 @@ final class ProxyMetrics: Sendable {
             memoryBytes.set(to: Double(memory.bytes))
             memoryEntries.set(to: Double(memory.count))
         }
+        var weighted: Set<VariantSeries> = []
+        for weight in sources.variantWeights {
+            let series = VariantSeries(route: weight.route, variant: weight.variant)
+            weighted.insert(series)
+            variantWeight[series].set(to: weight.percent)
+            // A variant with a weight can trip: its counter reads 0 from the first scrape.
+            _ = guardTrips[series]
+        }
+        // A variant a reload removed gets no traffic: 0, not its last weight.
+        let removed = seen.withLockedValue { seen in
+            defer { seen.weightedVariants = weighted }
+            return seen.weightedVariants.subtracting(weighted)
+        }
+        for series in removed { variantWeight[series].set(to: 0) }
         for (upstream, state) in sources.breakers {
             breakerState[upstream].set(to: Double(state.gaugeValue))
         }
@@ -265,7 +293,7 @@ final class ProxyMetrics: Sendable {
                           max(0, redisSkipped - seen.redisSkipped), max(0, sources.accessLogDropped - seen.accessLogDropped))
             seen = SeenCounts(evictions: memory?.evictions ?? seen.evictions, expirations: memory?.expirations ?? seen.expirations,
                               redisSkipped: max(redisSkipped, seen.redisSkipped),
-                              accessLogDropped: max(sources.accessLogDropped, seen.accessLogDropped))
+                              accessLogDropped: max(sources.accessLogDropped, seen.accessLogDropped), weightedVariants: seen.weightedVariants)
             return deltas
         }
         if evicted > 0 { evictions[.capacity].increment(by: Int64(evicted)) }
@@ -279,6 +307,7 @@ final class ProxyMetrics: Sendable {
         var expirations = 0
         var redisSkipped = 0
         var accessLogDropped = 0
+        var weightedVariants: Set<VariantSeries> = []
     }
 
     static func seconds(_ amount: TimeAmount) -> Double {
@@ -293,4 +322,6 @@ struct ScrapeSources {
     var redisBreaker: RedisBreaker.State?
     var redisCounters: RedisCacheStore.Counters?
     var accessLogDropped = 0
+    /// Every routed variant's weight served now (`routing:`), in percent.
+    var variantWeights: [(route: String, variant: String, percent: Double)] = []
 }

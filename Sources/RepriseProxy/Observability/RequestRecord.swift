@@ -13,6 +13,8 @@ struct RequestRecord {
     let receivedAt: NIODeadline
     var route = "default"
     var variant = "primary"
+    /// A route chose the variant: the response names it in `X-Reprise-Variant`.
+    var announcesVariant = false
     var cache = CacheStatus.bypass
     /// The name of the issued key the request was admitted with (`auth.mode: keys`); never
     /// the key itself.

@@ -7,10 +7,12 @@ import RepriseCore
 ///
 /// `DELETE /admin/cache` purges every cached answer; `DELETE /admin/cache?namespace=NS` purges
 /// one tenant's. The answer tells how many answers are gone (`purged`: Redis's count when Redis
-/// is configured, else the memory cache's) and what each tier removed.
+/// is configured, else the memory cache's) and what each tier removed. `/admin/flags...`:
+/// `FlagEndpoints`.
 struct AdminEndpoints: Sendable {
     let token: String
     let cache: ResponseCache
+    let flags: FlagEndpoints
 
     func respond(to request: ProxyRequest, writer: ResponseWriter) {
         guard !token.isEmpty else {
@@ -26,6 +28,7 @@ struct AdminEndpoints: Sendable {
                                           message: "a valid admin token is required (Authorization: Bearer <admin.token>)"))
             return
         }
+        if flags.respond(to: request, writer: writer) { return }
         switch (request.head.method, request.path) {
         case (.DELETE, "/admin/cache"):
             let namespace = Self.queryValue("namespace", in: request.head.uri)

@@ -5,7 +5,8 @@ import RepriseCore
 
 /// Routes a complete request: Reprise's own endpoints first, then the cache, then the upstream.
 final class ProxyResponder: RequestResponder, Sendable {
-    private let targets: UpstreamTargets
+    /// Each request's route, variant and upstream (`routing:`; `upstream:` when none matches).
+    private let routing: RoutingRuntime
     private let state: ServerState
     private let logger: Logger
     private let cacheConfig: CacheConfig
@@ -24,13 +25,13 @@ final class ProxyResponder: RequestResponder, Sendable {
     private let limiter: RequestLimiter?
 
     init(
-        targets: UpstreamTargets, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig, state: ServerState,
-        metricsEndpoint: MetricsEndpoint?, access: AccessControl? = nil, limiter: RequestLimiter? = nil, logger: Logger
+        routing: RoutingRuntime, flagStore: FlagStore?, cache: ResponseCache, keyBuilders: CacheKeyBuilders, config: RepriseConfig,
+        state: ServerState, metricsEndpoint: MetricsEndpoint?, access: AccessControl? = nil, limiter: RequestLimiter? = nil, logger: Logger
     ) {
         self.access = access
         self.limiter = limiter
         self.metricsEndpoint = metricsEndpoint
-        self.targets = targets
+        self.routing = routing
         self.state = state
         self.logger = logger
         self.cacheConfig = config.cache
@@ -38,7 +39,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         self.cacheGetPaths = config.cache.cacheableGetPaths
         self.cache = cache
         self.keyBuilders = keyBuilders
-        self.admin = AdminEndpoints(token: config.admin.token, cache: cache)
+        self.admin = AdminEndpoints(token: config.admin.token, cache: cache, flags: FlagEndpoints(routing: routing, store: flagStore))
         self.flights = config.coalescing.enabled ? FlightRegistry(config: config.coalescing) : nil
     }
 
@@ -55,7 +56,18 @@ final class ProxyResponder: RequestResponder, Sendable {
             admin.respond(to: request, writer: writer)
             return
         }
-        guard access != nil || limiter != nil else { return serveAPI(request, writer: writer) }
+        // Normalized once: the route, the path match and the generation rule need it. The route
+        // is chosen on the request as the client sent it (its own credential makes it sticky),
+        // before access control replaces the credential; a key's `routes` are checked on it.
+        let normalizedPath = CachePath.normalize(request.head.uri)
+        let route = routing.route(request, normalizedPath: normalizedPath)
+        if let position = route.position {
+            writer.record.route = route.route
+            writer.record.variant = route.variant
+            writer.record.announcesVariant = true
+            writer.onReported = { [routing] record in routing.requestEnded(position, record: record) }
+        }
+        guard access != nil || limiter != nil else { return serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
         var request = request
         var key: ClientKey?
         if let access {
@@ -63,33 +75,30 @@ final class ProxyResponder: RequestResponder, Sendable {
             request = admitted.request
             key = admitted.key
         }
-        guard let limiter else { return serveAPI(request, writer: writer) }
+        guard let limiter else { return serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
         if limiter.config.exemptCacheHits {
             // Checked when the request turns out to go upstream: a hit is served uncounted.
             writer.deferredAdmission = { [request] writer, proceed in limiter.admit(request, key: key, writer: writer, proceed: proceed) }
-            serveAPI(request, writer: writer)
+            serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer)
         } else {
-            limiter.admit(request, key: key, writer: writer) { [self] in serveAPI(request, writer: writer) }
+            limiter.admit(request, key: key, writer: writer) { [self] in serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
         }
     }
 
     /// An API request once access control admitted it: the cache, then the upstream.
-    private func serveAPI(_ request: ProxyRequest, writer: ResponseWriter) {
+    private func serveAPI(_ request: ProxyRequest, normalizedPath: String, route: RequestRoute, writer: ResponseWriter) {
         if cacheConfig.enabled, request.head.method == .POST {
-            // Normalized once: path match and the generation rule both need it.
-            let normalizedPath = CachePath.normalize(request.head.uri)
             if cachePaths.contains(normalizedPath: normalizedPath) {
-                serveCacheable(request, normalizedPath: normalizedPath, writer: writer)
+                serveCacheable(request, normalizedPath: normalizedPath, route: route, writer: writer)
                 return
             }
         } else if cacheConfig.enabled, request.head.method == .GET, !cacheGetPaths.isEmpty {
-            let normalizedPath = CachePath.normalize(request.head.uri)
             if cacheGetPaths.contains(normalizedPath: normalizedPath) {
-                serveCacheableGet(request, normalizedPath: normalizedPath, writer: writer)
+                serveCacheableGet(request, normalizedPath: normalizedPath, route: route, writer: writer)
                 return
             }
         }
-        forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
+        forward(request, route: route, writer: writer, cacheStatus: .bypass, tee: nil)
     }
 
     /// The request's tenant namespace, or nil when the request must bypass the cache: no tenant
@@ -110,14 +119,14 @@ final class ProxyResponder: RequestResponder, Sendable {
     }
 
     /// A `POST` on a cacheable path: keyed by its canonical JSON body.
-    private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
+    private func serveCacheable(_ request: ProxyRequest, normalizedPath: String, route: RequestRoute, writer: ResponseWriter) {
         let builder = keyBuilders.builder(on: writer.eventLoop)
         guard let namespace = tenantNamespace(of: request, normalizedPath: normalizedPath, builder: builder) else {
-            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
+            forward(request, route: route, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         let scope = CacheScope(
-            namespace: namespace, route: "default", variant: "primary", method: "POST",
+            namespace: namespace, route: route.route, variant: route.variant, method: "POST",
             normalizedPath: normalizedPath, query: CachePath.queryString(of: request.head.uri)
         )
         let keyed: CacheKeyResult
@@ -126,32 +135,32 @@ final class ProxyResponder: RequestResponder, Sendable {
             writer.record.model = keyed.facts.model
         } catch {
             // Not JSON, or JSON we refuse to key: the upstream gives the answer (and the error).
-            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
+            forward(request, route: route, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
-        serve(request, keyed: keyed, policy: cacheConfig.policy, generation: CachePath.isGeneration(normalizedPath: normalizedPath), writer: writer)
+        serve(request, route: route, keyed: keyed, policy: cacheConfig.policy, generation: CachePath.isGeneration(normalizedPath: normalizedPath), writer: writer)
     }
 
     /// A `GET` on a `cache.get_paths` path (model lists): keyed by tenant, path and query,
     /// stored for `cache.get_ttl`.
-    private func serveCacheableGet(_ request: ProxyRequest, normalizedPath: String, writer: ResponseWriter) {
+    private func serveCacheableGet(_ request: ProxyRequest, normalizedPath: String, route: RequestRoute, writer: ResponseWriter) {
         // A GET with a body is not a model-list request: the upstream decides what it means.
         let builder = keyBuilders.builder(on: writer.eventLoop)
         guard (request.body?.readableBytes ?? 0) == 0, let namespace = tenantNamespace(of: request, normalizedPath: normalizedPath, builder: builder) else {
-            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
+            forward(request, route: route, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         let scope = CacheScope(
-            namespace: namespace, route: "default", variant: "primary", method: "GET",
+            namespace: namespace, route: route.route, variant: route.variant, method: "GET",
             normalizedPath: normalizedPath, query: CachePath.queryString(of: request.head.uri)
         )
         let keyed = CacheKeyResult(key: builder.key(bodilessScope: scope), facts: RequestFacts())
-        serve(request, keyed: keyed, policy: cacheConfig.getPolicy, generation: false, writer: writer)
+        serve(request, route: route, keyed: keyed, policy: cacheConfig.getPolicy, generation: false, writer: writer)
     }
 
     /// Decision, lookup; a hit is written from the stored bytes, a miss goes upstream with a
     /// tee that stores the answer.
-    private func serve(_ request: ProxyRequest, keyed: CacheKeyResult, policy: CachePolicy, generation: Bool, writer: ResponseWriter) {
+    private func serve(_ request: ProxyRequest, route: RequestRoute, keyed: CacheKeyResult, policy: CachePolicy, generation: Bool, writer: ResponseWriter) {
         let headers = request.head.headers
         let decision = CacheDecision.decide(
             policy: policy,
@@ -162,7 +171,7 @@ final class ProxyResponder: RequestResponder, Sendable {
             generation: generation
         )
         if decision.isBypass {
-            forward(request, writer: writer, cacheStatus: .bypass, tee: nil)
+            forward(request, route: route, writer: writer, cacheStatus: .bypass, tee: nil)
             return
         }
         if decision.lookup, let answer = cache.lookupMemory(keyed.key), serveIfAcceptable(answer, decision: decision, facts: keyed.facts, writer: writer) {
@@ -170,7 +179,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         let tee = decision.store ? CacheTee(key: keyed.key, ttlSeconds: decision.ttlSeconds, cache: cache) : nil
         guard decision.lookup, cache.hasRedis else {
-            forwardMiss(request, key: keyed.key, facts: keyed.facts, decision: decision, writer: writer, tee: tee)
+            forwardMiss(request, route: route, key: keyed.key, facts: keyed.facts, decision: decision, writer: writer, tee: tee)
             return
         }
         cache.lookupRedis(keyed.key, on: writer.eventLoop).assumeIsolated().whenSuccess { [self] answer in
@@ -178,24 +187,28 @@ final class ProxyResponder: RequestResponder, Sendable {
             if let answer, serveIfAcceptable(answer, decision: decision, facts: keyed.facts, writer: writer) {
                 return
             }
-            forwardMiss(request, key: keyed.key, facts: keyed.facts, decision: decision, writer: writer, tee: tee)
+            forwardMiss(request, route: route, key: keyed.key, facts: keyed.facts, decision: decision, writer: writer, tee: tee)
         }
     }
 
     /// A miss goes upstream once per key at a time: identical requests in the meantime join
     /// the flight in progress (`X-Cache: COALESCED`) instead of calling the upstream again.
     private func forwardMiss(
-        _ request: ProxyRequest, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter, tee: CacheTee?
+        _ request: ProxyRequest, route: RequestRoute, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter,
+        tee: CacheTee?
     ) {
-        writer.admitDeferred { [self] in forwardAdmittedMiss(request, key: key, facts: facts, decision: decision, writer: writer, tee: tee) }
+        writer.admitDeferred { [self] in
+            forwardAdmittedMiss(request, route: route, key: key, facts: facts, decision: decision, writer: writer, tee: tee)
+        }
     }
 
     private func forwardAdmittedMiss(
-        _ request: ProxyRequest, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter, tee: CacheTee?
+        _ request: ProxyRequest, route: RequestRoute, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter,
+        tee: CacheTee?
     ) {
         let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
         guard let flights, decision.lookup else {
-            forward(request, writer: writer, cacheStatus: .miss, tee: tee)
+            forward(request, route: route, writer: writer, cacheStatus: .miss, tee: tee)
             return
         }
         let role = flights.joinOrLead(key) {
@@ -206,14 +219,14 @@ final class ProxyResponder: RequestResponder, Sendable {
             writer.record.cache = .coalesced
             writer.record.upstreamStartedAt = .now()
             // Handed back when the flight cannot serve this shape (answer too large to buffer, broken).
-            flight.join(writer: writer, shape: shape) { [self] in forward(request, writer: writer, cacheStatus: .miss, tee: tee) }
+            flight.join(writer: writer, shape: shape) { [self] in forward(request, route: route, writer: writer, cacheStatus: .miss, tee: tee) }
         case .leader(let flight):
             UpstreamExchange(
-                request: request, writer: writer, targets: targets, cacheStatus: .miss, tee: tee,
+                request: route.upstreamRequest(request), writer: writer, targets: route.targets, cacheStatus: .miss, tee: tee,
                 flight: flight, onLanded: { flights.land(key, flight: flight) }
             ).start()
         case .alone:
-            forward(request, writer: writer, cacheStatus: .miss, tee: tee)
+            forward(request, route: route, writer: writer, cacheStatus: .miss, tee: tee)
         }
     }
 
@@ -239,15 +252,15 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
     }
 
-    private func forward(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
-        writer.admitDeferred { [self] in forwardAdmitted(request, writer: writer, cacheStatus: cacheStatus, tee: tee) }
+    private func forward(_ request: ProxyRequest, route: RequestRoute, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
+        writer.admitDeferred { [self] in forwardAdmitted(request, route: route, writer: writer, cacheStatus: cacheStatus, tee: tee) }
     }
 
-    private func forwardAdmitted(_ request: ProxyRequest, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
+    private func forwardAdmitted(_ request: ProxyRequest, route: RequestRoute, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
         if writer.record.model == nil, writer.observer != nil, let body = request.body, body.readableBytes > 0,
            request.head.headers.first(name: "content-type")?.lowercased().hasPrefix("application/json") ?? true {
             writer.record.model = RequestModel.read(body: Array(body.readableBytesView))
         }
-        UpstreamExchange(request: request, writer: writer, targets: targets, cacheStatus: cacheStatus, tee: tee).start()
+        UpstreamExchange(request: route.upstreamRequest(request), writer: writer, targets: route.targets, cacheStatus: cacheStatus, tee: tee).start()
     }
 }

@@ -22,6 +22,10 @@ public final class ProxyServer: Service {
     /// For `https://` upstreams: trust, client certificate and session cache, shared by every
     /// pool (primary and fallback).
     private let upstreamTLS: TLSClientContext?
+    /// The same for each of `upstreams:` (its own trust and client certificate).
+    private let namedUpstreamTLS: [String: TLSClientContext]
+    /// The file `run` watches and re-reads on SIGHUP for `routing:`; nil: no reload.
+    private let configFile: String?
     private let redisConfiguration: RedisConfiguration?
     /// Encryption at rest of Redis entries (`cache.encryption_key`).
     private let sealer: EntrySealer?
@@ -38,11 +42,31 @@ public final class ProxyServer: Service {
 
     /// Checks what the configuration names outside itself (certificate files, the Redis URL);
     /// a problem throws a `ConfigFileError` naming the key and the file.
-    public init(config: RepriseConfig, logger: Logger) throws {
+    ///
+    /// - Parameter configFile: the file `config` came from; its `routing:` section is reloaded
+    ///   when it changes and on SIGHUP.
+    public init(config: RepriseConfig, logger: Logger, configFile: String? = nil) throws {
         self.config = config
         self.logger = logger
+        self.configFile = configFile
         self.tls = try Self.makeTLSProvider(config.server.tls, logger: logger)
         self.upstreamTLS = try Self.makeUpstreamTLSContext(config.upstream)
+        var namedUpstreamTLS: [String: TLSClientContext] = [:]
+        for (name, upstream) in config.upstreams {
+            do {
+                namedUpstreamTLS[name] = try Self.makeUpstreamTLSContext(upstream)
+            } catch var error as ConfigFileError {
+                error.problems = error.problems.map { problem in
+                    var renamed = problem
+                    if renamed.keyPath == "upstream" || renamed.keyPath.hasPrefix("upstream.") {
+                        renamed.keyPath = "upstreams.\(name)" + renamed.keyPath.dropFirst("upstream".count)
+                    }
+                    return renamed
+                }
+                throw error
+            }
+        }
+        self.namedUpstreamTLS = namedUpstreamTLS
         self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
         self.sealer = try Self.makeSealer(config.cache)
         let keys = try Self.loadClientKeys(config.auth)
@@ -63,25 +87,41 @@ public final class ProxyServer: Service {
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let targets = makeUpstreamTargets(group: group)
+        let upstreams = makeUpstreams(group: group)
+        let routing = RoutingRuntime(config: config.routing, upstreams: upstreams, metrics: metrics, logger: logger)
         let redis = makeRedisStore(group: group)
+        let flagStore = redis.map { FlagStore(client: $0.client, runtime: routing, logger: logger) }
+        if let flagStore {
+            let logger = self.logger
+            routing.onGuardTrip { route, variant in
+                flagStore.write(FlagOverride(origin: .guardTrip, basisPoints: 0), route: route, variant: variant).whenFailure { error in
+                    logger.error("the guard's trip could not be stored in Redis: other instances keep the variant on", metadata: [
+                        "route": "\(route)", "variant": "\(variant)", "error": "\(error)",
+                    ])
+                }
+            }
+        }
+        let reloader = configFile.map { ConfigReloader(path: $0, routing: routing, metrics: metrics, logger: logger) }
         let cache = ResponseCache(config: config.cache, redis: redis?.store, sealer: sealer, metrics: metrics, logger: logger)
         let accessLog = self.accessLog
         let metricsEndpoint = metrics.map { metrics in
             MetricsEndpoint(path: config.metrics.path, metrics: metrics) {
                 ScrapeSources(
                     memory: cache.memoryStats,
-                    breakers: [targets.primary, targets.fallback].compactMap { target in
-                        target.flatMap { target in target.breaker.map { (target.metricLabel, $0.state) } }
+                    breakers: upstreams.keys.sorted().flatMap { name in
+                        [upstreams[name]!.primary, upstreams[name]!.fallback].compactMap { target in
+                            target.flatMap { target in target.breaker.map { (target.metricLabel, $0.state) } }
+                        }
                     },
                     redisBreaker: redis?.store.breakerState,
                     redisCounters: redis?.store.counters,
-                    accessLogDropped: accessLog?.droppedLines ?? 0
+                    accessLogDropped: accessLog?.droppedLines ?? 0,
+                    variantWeights: routing.variantWeights
                 )
             }
         }
         let responder = ProxyResponder(
-            targets: targets, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache, sealer: sealer),
+            routing: routing, flagStore: flagStore, cache: cache, keyBuilders: CacheKeyBuilders(group: group, config: config.cache, sealer: sealer),
             config: config, state: state, metricsEndpoint: config.metrics.listen == nil ? metricsEndpoint : nil,
             access: access, limiter: hasLimits ? makeLimiter(redis: redis) : nil, logger: logger
         )
@@ -101,7 +141,7 @@ public final class ProxyServer: Service {
             }
         } catch {
             for listener in listeners { try? await listener.close() }
-            await targets.shutdown()
+            for targets in upstreams.values { await targets.shutdown() }
             try? await group.shutdownGracefully()
             throw error
         }
@@ -111,8 +151,16 @@ public final class ProxyServer: Service {
         }
 
         await withTaskGroup(of: Void.self) { tasks in
+            if tls != nil || reloader != nil {
+                tasks.addTask { await self.reloadOnSIGHUP(tls: self.tls, reloader: reloader) }
+            }
+            if let reloader {
+                tasks.addTask { await reloader.watch() }
+            }
+            if let flagStore {
+                tasks.addTask { await flagStore.run() }
+            }
             if let tls {
-                tasks.addTask { await self.reloadCertificatesOnSIGHUP(tls) }
                 tasks.addTask {
                     await TLSCertificateWatcher(
                         provider: tls, pollInterval: .nanoseconds(self.config.server.tls.reloadInterval.nanoseconds), logger: self.logger
@@ -129,7 +177,7 @@ public final class ProxyServer: Service {
         accessLog?.waitUntilWritten()
         redis?.store.shutdown()
         try? await redis?.client.shutdown().get()
-        await targets.shutdown()
+        for targets in upstreams.values { await targets.shutdown() }
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }
@@ -187,16 +235,28 @@ public final class ProxyServer: Service {
         return listener
     }
 
-    private func makeUpstreamTargets(group: EventLoopGroup) -> UpstreamTargets {
-        let upstream = config.upstream
+    /// `default` (the `upstream:` section, metric labels `default` and `fallback` as before
+    /// routes existed) and each of `upstreams:` (labels `NAME` and `NAME-fallback`), each with
+    /// its own pools, breakers and retry budget.
+    private func makeUpstreams(group: EventLoopGroup) -> [String: UpstreamTargets] {
+        var upstreams = ["default": makeUpstreamTargets(config.upstream, label: "default", fallbackLabel: "fallback", tls: upstreamTLS, group: group)]
+        for (name, upstream) in config.upstreams {
+            upstreams[name] = makeUpstreamTargets(upstream, label: name, fallbackLabel: "\(name)-fallback", tls: namedUpstreamTLS[name], group: group)
+        }
+        return upstreams
+    }
+
+    private func makeUpstreamTargets(
+        _ upstream: UpstreamConfig, label: String, fallbackLabel: String, tls: TLSClientContext?, group: EventLoopGroup
+    ) -> UpstreamTargets {
         let primary = UpstreamTarget(
-            name: upstream.url.description, metricLabel: "default", client: UpstreamClient(config: upstream, tls: upstreamTLS, eventLoopGroup: group),
+            name: upstream.url.description, metricLabel: label, client: UpstreamClient(config: upstream, tls: tls, eventLoopGroup: group),
             config: upstream, logger: logger
         )
         let fallback = upstream.fallbackURL.map { url -> UpstreamTarget in
             var fallbackConfig = upstream
             fallbackConfig.url = url
-            return UpstreamTarget(name: url.description, metricLabel: "fallback", client: UpstreamClient(config: fallbackConfig, tls: upstreamTLS, eventLoopGroup: group),
+            return UpstreamTarget(name: url.description, metricLabel: fallbackLabel, client: UpstreamClient(config: fallbackConfig, tls: tls, eventLoopGroup: group),
                                   config: fallbackConfig, logger: logger)
         }
         return UpstreamTargets(
@@ -227,8 +287,12 @@ public final class ProxyServer: Service {
         }
     }
 
-    private func reloadCertificatesOnSIGHUP(_ tls: TLSContextProvider) async {
+    /// SIGHUP reloads the certificate (when TLS is on) and the configuration's `routing:`
+    /// (when started from a file): one signal handler for both.
+    private func reloadOnSIGHUP(tls: TLSContextProvider?, reloader: ConfigReloader?) async {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            reloader?.reload(trigger: "SIGHUP")
+            guard let tls else { continue }
             do {
                 let context = try tls.reload()
                 metrics?.configReloaded(success: true)

@@ -63,10 +63,10 @@ public final class UpstreamClient: Sendable {
     /// `Expect` (answered by the proxy itself).
     static let requestHeadersNotForwarded: Set<String> = ["host", "content-length", "expect"]
 
-    /// Response headers the proxy computes itself: framing, and its own `x-cache` and
-    /// `x-reprise-attempts`, which replace an upstream's (a Reprise or another cache in front
+    /// Response headers the proxy computes itself: framing, and its own `x-cache`,
+    /// `x-reprise-attempts` and `x-reprise-variant`, which replace an upstream's (a Reprise or another cache in front
     /// of the real API) so the client learns what this proxy did.
-    static let responseHeadersNotForwarded: Set<String> = ["content-length", "x-cache", "x-reprise-attempts", "x-request-id"]
+    static let responseHeadersNotForwarded: Set<String> = ["content-length", "x-cache", "x-reprise-attempts", "x-reprise-variant", "x-request-id"]
 
     /// Request headers meant for Reprise itself (`X-Reprise-Cache-TTL`, ...), never forwarded.
     static func isProxyControlHeader(_ lowercasedName: String) -> Bool {

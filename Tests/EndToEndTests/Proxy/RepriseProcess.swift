@@ -21,6 +21,13 @@ final class RepriseProcess: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let configPath = directory.appendingPathComponent("reprise.yaml").path
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        return try await start(upstream: upstream, configPath: configPath, arguments: arguments, environment: environment)
+    }
+
+    /// Starts Reprise on the configuration file at `configPath` (a test that rewrites it later).
+    static func start(
+        upstream: String, configPath: String, arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws -> RepriseProcess {
         let process = try ManagedProcess(
             executable: try TestBinaries.reprise,
             arguments: ["--config", configPath, "--listen", "127.0.0.1:0", "--upstream", upstream] + arguments,

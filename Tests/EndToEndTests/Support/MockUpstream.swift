@@ -23,9 +23,11 @@ struct MockLastRequest: Decodable, Sendable, Equatable {
     let path: String
     let headers: [String: String]
     let bodyBytes: Int
+    /// The body's first 64 KiB as text.
+    let body: String
 
     enum CodingKeys: String, CodingKey {
-        case method, path, headers
+        case method, path, headers, body
         case bodyBytes = "body_bytes"
     }
 }

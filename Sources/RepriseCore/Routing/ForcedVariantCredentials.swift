@@ -1,0 +1,75 @@
+import RepriseCrypto
+
+/// The credentials allowed to choose their variant with `X-Reprise-Variant`
+/// (`routing.force_variant_credentials`), kept as SHA-256 digests and compared in constant time:
+/// neither memory nor timing gives a key away.
+public struct ForcedVariantCredentials: Sendable, Equatable {
+    private let digests: [[UInt8]]
+
+    public init(configured: [String]) {
+        digests = configured.compactMap(Self.hash(configured:))
+    }
+
+    public var isEmpty: Bool { digests.isEmpty }
+
+    /// The digest of one configured entry: `sha256:HEX`, or the key itself hashed; nil when empty
+    /// or malformed.
+    static func hash(configured entry: String) -> [UInt8]? {
+        if entry.lowercased().hasPrefix("sha256:") {
+            let hex = Array(entry.utf8.dropFirst("sha256:".count))
+            guard hex.count == 64 else { return nil }
+            var digest: [UInt8] = []
+            for index in stride(from: 0, to: 64, by: 2) {
+                guard let byte = UInt8(String(decoding: hex[index ..< index + 2], as: UTF8.self), radix: 16) else { return nil }
+                digest.append(byte)
+            }
+            return digest
+        }
+        guard !entry.isEmpty else { return nil }
+        return SHA256Hasher.hash(entry.utf8)
+    }
+
+    /// True when `credential` (an API key as sent, after `Bearer `) is one of the configured.
+    /// Every digest is compared in full, whichever matches.
+    public func allows(credential: String) -> Bool {
+        guard !digests.isEmpty, !credential.isEmpty else { return false }
+        let presented = SHA256Hasher.hash(credential.utf8)
+        var matched = false
+        for digest in digests {
+            var difference: UInt8 = 0
+            for index in 0 ..< SHA256Hasher.digestByteCount { difference |= digest[index] ^ presented[index] }
+            matched = matched || difference == 0
+        }
+        return matched
+    }
+
+    /// The API key of a request's credential headers: `Authorization: Bearer KEY` (or the bare
+    /// value of another scheme), `api-key` or `x-api-key`; the first one present. Read on
+    /// every routed request: byte comparisons and a slice, nothing allocated.
+    public static func credential(forEachHeader: (_ visit: (String, String) -> Void) -> Void) -> Substring? {
+        var found: Substring?
+        forEachHeader { name, value in
+            guard found == nil else { return }
+            switch CredentialHeaders.Name(header: name) {
+            case .authorization?:
+                let trimmed = trimmingSpaces(value[...])
+                let scheme = trimmed.utf8.prefix(7)
+                let isBearer = scheme.count == 7 && zip(scheme, "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
+                // By bytes: `dropFirst` on a Substring walks grapheme clusters (slow).
+                found = isBearer ? trimmingSpaces(trimmed[trimmed.utf8.index(trimmed.startIndex, offsetBy: 7)...]) : trimmed
+            case .apiKey?, .xAPIKey?:
+                found = trimmingSpaces(value[...])
+            default:
+                break
+            }
+        }
+        return found
+    }
+
+    static func trimmingSpaces(_ text: Substring) -> Substring {
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { !CredentialHeaders.isSpace($0) }),
+              let last = bytes.lastIndex(where: { !CredentialHeaders.isSpace($0) }) else { return text[text.endIndex...] }
+        return text[first ... last]
+    }
+}

@@ -1,0 +1,46 @@
+/// The routes of one configuration, ready for matching: the first route whose paths and models
+/// match a request serves it; a request no route matches goes to the `default` upstream as if
+/// no routes were configured (route `default`, variant `primary`).
+public struct RoutingTable: Sendable {
+    public struct Route: Sendable {
+        public let name: String
+        let normalizedPaths: Set<String>
+        let models: Set<String>
+        public let sticky: StickyIdentity
+        public let variants: [VariantConfig]
+        public let rollbackGuard: RollbackGuardConfig
+
+        func matches(normalizedPath: String, model: String?) -> Bool {
+            (normalizedPaths.isEmpty || normalizedPaths.contains(normalizedPath))
+                && (models.isEmpty || model.map(models.contains) == true)
+        }
+
+        public func variantIndex(named name: String) -> Int? {
+            variants.firstIndex { $0.name == name }
+        }
+    }
+
+    public let routes: [Route]
+    public let forcedVariantCredentials: ForcedVariantCredentials
+    /// Some route matches on the model: the body's `model` must be read before matching.
+    public let matchesModels: Bool
+
+    public init(_ config: RoutingConfig) {
+        routes = config.routes.map { route in
+            Route(name: route.name, normalizedPaths: Set(route.paths.map { CachePath.normalize($0) }), models: Set(route.models),
+                  sticky: route.stickyBy ?? config.stickyBy, variants: route.variants, rollbackGuard: route.rollbackGuard)
+        }
+        forcedVariantCredentials = ForcedVariantCredentials(configured: config.forceVariantCredentials)
+        matchesModels = config.routes.contains { !$0.models.isEmpty }
+    }
+
+    public var isEmpty: Bool { routes.isEmpty }
+
+    public func match(normalizedPath: String, model: String?) -> Int? {
+        routes.firstIndex { $0.matches(normalizedPath: normalizedPath, model: model) }
+    }
+
+    public func routeIndex(named name: String) -> Int? {
+        routes.firstIndex { $0.name == name }
+    }
+}

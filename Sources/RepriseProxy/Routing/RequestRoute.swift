@@ -1,0 +1,35 @@
+import NIOCore
+import RepriseCore
+
+/// Where one request goes: its route and variant (labels of its metrics, log line and cache
+/// key), the upstream serving that variant, and the model the variant rewrites to.
+struct RequestRoute {
+    let route: String
+    let variant: String
+    let targets: UpstreamTargets
+    /// The `model` the upstream gets instead of the request's; nil: unchanged.
+    let model: String?
+    /// A route matched: the response says `X-Reprise-Variant`, the guard hears its outcome.
+    let position: Position?
+
+    /// The route table entry, for the rollback guard; `generation` tells a reload apart.
+    struct Position {
+        let generation: Int
+        let route: Int
+        let variant: Int
+    }
+
+    /// What a request no route matches gets: the behaviour without routes.
+    static func unrouted(_ targets: UpstreamTargets) -> RequestRoute {
+        RequestRoute(route: "default", variant: "primary", targets: targets, model: nil, position: nil)
+    }
+
+    /// The request as the variant's upstream gets it (body `model` rewritten when set).
+    func upstreamRequest(_ request: ProxyRequest) -> ProxyRequest {
+        guard let model, let body = request.body,
+              let rewritten = ModelRewrite.rewrite(body: Array(body.readableBytesView), model: model) else { return request }
+        var changed = request
+        changed.body = ByteBuffer(bytes: rewritten)
+        return changed
+    }
+}

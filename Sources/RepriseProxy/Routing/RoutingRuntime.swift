@@ -1,0 +1,176 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import RepriseCore
+
+/// The routing of a running server: picks each request's route and variant, feeds the rollback
+/// guards, and takes the changes of a reload, of the admin endpoints and of the Redis poll.
+///
+/// The decisions are RepriseCore's (`RoutingTable`, `VariantChoice`, `FlagBoard`,
+/// `RollbackGuardStateMachine`); this class holds their state under one lock and does the
+/// logging, metrics and store writes they ask for, outside it.
+final class RoutingRuntime: Sendable {
+    /// Every upstream a variant may name, built at start (`default` is `upstream:`).
+    let upstreams: [String: UpstreamTargets]
+    private let defaultTargets: UpstreamTargets
+    private let snapshot: NIOLockedValueBox<RoutingSnapshot>
+    private let metrics: ProxyMetrics?
+    private let logger: Logger
+    /// Where a guard trip is stored for the fleet (set once the Redis flag store exists).
+    private let tripStore = NIOLockedValueBox<(@Sendable (_ route: String, _ variant: String) -> Void)?>(nil)
+
+    init(config: RoutingConfig, upstreams: [String: UpstreamTargets], metrics: ProxyMetrics?, logger: Logger) {
+        self.upstreams = upstreams
+        self.defaultTargets = upstreams["default"]!
+        self.snapshot = NIOLockedValueBox(RoutingSnapshot(config: config, previous: nil))
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func onGuardTrip(store: @escaping @Sendable (_ route: String, _ variant: String) -> Void) {
+        tripStore.withLockedValue { $0 = store }
+    }
+
+    // MARK: Requests
+
+    /// The route of a request (`normalizedPath` from `CachePath.normalize`).
+    func route(_ request: ProxyRequest, normalizedPath: String) -> RequestRoute {
+        let (table, board, generation) = snapshot.withLockedValue { ($0.table, $0.board, $0.generation) }
+        guard !table.isEmpty else { return .unrouted(defaultTargets) }
+        // Copied out of the buffer only when a model or a body user is read from it.
+        let needsBody = table.matchesModels || table.routes.contains { $0.sticky == .bodyUser }
+        let body = needsBody ? request.body.map { Array($0.readableBytesView) } : nil
+        let model = table.matchesModels ? body.flatMap(RequestModel.read(body:)) : nil
+        guard let routeIndex = table.match(normalizedPath: normalizedPath, model: model) else { return .unrouted(defaultTargets) }
+        let route = table.routes[routeIndex]
+        let headers = request.head.headers
+        let choice = VariantChoice.choose(
+            route: route, flags: board.routes[routeIndex], bucket: bucket(route: route, headers: headers, body: body),
+            forcedVariant: forcedVariant(headers, table: table))
+        let variant = route.variants[choice.variant]
+        return RequestRoute(
+            route: route.name, variant: variant.name, targets: upstreams[variant.upstream] ?? defaultTargets, model: variant.model,
+            position: .init(generation: generation, route: routeIndex, variant: choice.variant))
+    }
+
+    /// The sticky bucket of the request's identity; a request without one gets a random
+    /// bucket (weights hold, stickiness cannot).
+    private func bucket(route: RoutingTable.Route, headers: HTTPHeaders, body: [UInt8]?) -> Int {
+        let identity = route.sticky.identity(forEachHeader: { visit in
+            for header in headers { visit(header.name, header.value) }
+        }, body: body)
+        guard let identity, !identity.isEmpty else { return Int.random(in: 0 ..< VariantAssignment.bucketCount) }
+        return StickyBucket.bucket(route: route.name, identity: identity)
+    }
+
+    /// The `X-Reprise-Variant` the request may force: only from a configured credential.
+    private func forcedVariant(_ headers: HTTPHeaders, table: RoutingTable) -> String? {
+        guard let asked = headers.first(name: "x-reprise-variant"), !table.forcedVariantCredentials.isEmpty,
+              let credential = ForcedVariantCredentials.credential(forEachHeader: { visit in
+                  for header in headers { visit(header.name, header.value) }
+              }),
+              table.forcedVariantCredentials.allows(credential: String(credential)) else { return nil }
+        return asked
+    }
+
+    /// A routed request ended: its outcome goes to its route's rollback guard. Answers from the
+    /// cache and coalesced ones never reached the variant's upstream; a client that left says
+    /// nothing about it.
+    func requestEnded(_ position: RequestRoute.Position, record: RequestRecord) {
+        guard record.cache != .hit, record.cache != .coalesced, record.outcome != .clientGone else { return }
+        let isError = record.status >= 500 || record.outcome == .aborted
+        let now = NIODeadline.now().uptimeNanoseconds
+        let latency = record.firstByteAt.map { UInt64(max(0, ($0 - record.receivedAt).nanoseconds)) }
+        let tripped = snapshot.withLockedValue { state -> (route: String, variant: String, evidence: RollbackGuardStateMachine.Evidence)? in
+            guard state.generation == position.generation else { return nil }
+            guard case .trip(let variant, let evidence) = state.guards[position.route].requestEnded(
+                variant: position.variant, isError: isError, latencyNanoseconds: latency, now: now) else { return nil }
+            state.board.setGuardTripped(true, route: position.route, variant: variant)
+            let route = state.table.routes[position.route]
+            return (route.name, route.variants[variant].name, evidence)
+        }
+        guard let tripped else { return }
+        logger.error("rollback guard tripped: variant turned off (0%) until reset with DELETE /admin/flags/\(tripped.route)/\(tripped.variant)",
+                     metadata: ["route": "\(tripped.route)", "variant": "\(tripped.variant)", "evidence": "\(tripped.evidence)"])
+        metrics?.rollbackGuardTripped(route: tripped.route, variant: tripped.variant)
+        tripStore.withLockedValue { $0 }?(tripped.route, tripped.variant)
+    }
+
+    // MARK: Reload, admin, store
+
+    /// Applies a new `routing:` section to new requests; throws (and keeps the current one) when
+    /// a variant names an upstream this process did not start with.
+    func reload(_ config: RoutingConfig) throws(ConfigFileError) {
+        var problems: [ConfigError] = []
+        for (routeIndex, route) in config.routes.enumerated() {
+            for (variantIndex, variant) in route.variants.enumerated() where upstreams[variant.upstream] == nil {
+                problems.append(ConfigError(keyPath: "routing.routes[\(routeIndex)].variants[\(variantIndex)].upstream",
+                                            "'\(variant.upstream)' was not an upstream at start (upstreams: needs a restart)"))
+            }
+        }
+        guard problems.isEmpty else { throw ConfigFileError(file: "configuration", problems: problems) }
+        snapshot.withLockedValue { $0 = RoutingSnapshot(config: config, previous: $0) }
+    }
+
+    enum FlagError: Error, Equatable {
+        case unknownVariant
+    }
+
+    /// The position of `route`/`variant`, for the admin endpoints.
+    func contains(route: String, variant: String) -> Bool {
+        snapshot.withLockedValue { $0.board.index(route: route, variant: variant) != nil }
+    }
+
+    /// An operator's override (nil: removed), applied here at once; the store spreads it.
+    func setOverride(_ override: FlagOverride?, route: String, variant: String) throws(FlagError) {
+        let found = snapshot.withLockedValue { state in
+            guard let index = state.board.index(route: route, variant: variant) else { return false }
+            state.board.setOverride(override, route: index.route, variant: index.variant)
+            return true
+        }
+        guard found else { throw .unknownVariant }
+    }
+
+    /// An operator's reset: the guard watches the variant again, from an empty window.
+    func resetGuard(route: String, variant: String) throws(FlagError) {
+        let wasTripped = snapshot.withLockedValue { state -> Bool? in
+            guard let index = state.board.index(route: route, variant: variant) else { return nil }
+            let wasTripped = state.guards[index.route].isTripped(variant: index.variant)
+            state.guards[index.route].reset(variant: index.variant)
+            state.board.setGuardTripped(false, route: index.route, variant: index.variant)
+            return wasTripped
+        }
+        guard let wasTripped else { throw .unknownVariant }
+        if wasTripped { logger.notice("rollback guard reset", metadata: ["route": "\(route)", "variant": "\(variant)"]) }
+    }
+
+    /// The overrides the Redis poll read (every field of the hash).
+    func applyStored(_ stored: [String: FlagOverride]) {
+        let resets = snapshot.withLockedValue { state -> [(String, String)] in
+            let resets = state.board.apply(stored: stored)
+            return resets.map { reset in
+                state.guards[reset.route].reset(variant: reset.variant)
+                let route = state.table.routes[reset.route]
+                return (route.name, route.variants[reset.variant].name)
+            }
+        }
+        for (route, variant) in resets {
+            logger.notice("rollback guard reset by another instance (its override was removed)", metadata: ["route": "\(route)", "variant": "\(variant)"])
+        }
+    }
+
+    /// The flags as they are now.
+    var board: FlagBoard { snapshot.withLockedValue { $0.board } }
+
+    var guardStates: [[RollbackGuardStateMachine.State]] { snapshot.withLockedValue { $0.guards.map(\.states) } }
+
+    var config: RoutingConfig { snapshot.withLockedValue { $0.config } }
+
+    /// `(route, variant, percent)` served now, for `llm_variant_weight`.
+    var variantWeights: [(route: String, variant: String, percent: Double)] {
+        board.routes.flatMap { route in
+            zip(route.variants, route.effective).map { (route.name, $0.name, Double($1) / 100) }
+        }
+    }
+}
