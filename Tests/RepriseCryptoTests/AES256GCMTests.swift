@@ -4,16 +4,7 @@ import Testing
 /// AES-256-GCM against the GCM specification's test case 16 (McGrew and Viega; the same bytes
 /// come out of Python's `cryptography`), and its refusals.
 @Suite struct AES256GCMTests {
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index ..< next], radix: 16)!)
-            index = next
-        }
-        return bytes
-    }
+    static func hex(_ text: String) -> [UInt8] { Hex.decode(text.utf8)! }
 
     let key = hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")
     let nonce = hex("cafebabefacedbaddecaf888")
@@ -47,6 +38,15 @@ import Testing
         let sealed = AES256GCM.seal([], key: key, nonce: nonce, associatedData: aad)
         #expect(sealed.count == AES256GCM.tagByteCount)
         #expect(try AES256GCM.open(sealed[...], key: key, nonce: nonce, associatedData: aad) == [])
+    }
+
+    @Test func hexDecodesPairsOfEitherCaseOnly() {
+        #expect(Hex.decode("00ff10Ab".utf8) == [0x00, 0xFF, 0x10, 0xAB])
+        #expect(Hex.decode("".utf8) == [])
+        #expect(Hex.decode("abc".utf8) == nil)
+        #expect(Hex.decode("+f".utf8) == nil)
+        #expect(Hex.decode("0g".utf8) == nil)
+        #expect(Hex.decode(" 0".utf8) == nil)
     }
 
     @Test func randomBytesDiffer() {

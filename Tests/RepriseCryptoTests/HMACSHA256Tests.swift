@@ -3,12 +3,7 @@ import RepriseCrypto
 
 /// RFC 4231 test vectors (HMAC-SHA-256 column).
 @Suite struct HMACSHA256Tests {
-    static func bytes(hex: String) -> [UInt8] {
-        let digits = Array(hex.utf8)
-        return stride(from: 0, to: digits.count, by: 2).map {
-            UInt8(String(decoding: digits[$0 ..< $0 + 2], as: UTF8.self), radix: 16)!
-        }
-    }
+    static func bytes(hex: String) -> [UInt8] { Hex.decode(hex.utf8)! }
 
     @Test func rfc4231Case1() {
         let key = [UInt8](repeating: 0x0b, count: 20)

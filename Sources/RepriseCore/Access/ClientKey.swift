@@ -1,3 +1,5 @@
+import RepriseCrypto
+
 /// One issued key as the proxy uses it: `ClientKeyConfig` with its digest as bytes and its
 /// lists as sets.
 public struct ClientKey: Sendable, Equatable {
@@ -12,7 +14,8 @@ public struct ClientKey: Sendable, Equatable {
 
     public init(_ config: ClientKeyConfig) {
         name = config.name
-        digest = Self.bytes(hex: config.keySHA256)
+        // Validated as 64 hex digits (`ClientKeyConfig.validate`).
+        digest = Hex.decode(config.keySHA256.utf8) ?? []
         models = Set(config.models)
         routes = Set(config.routes)
         maxTokens = config.maxTokens
@@ -22,22 +25,5 @@ public struct ClientKey: Sendable, Equatable {
 
     public func allows(route: String) -> Bool {
         routes.isEmpty || routes.contains(route)
-    }
-
-    /// Validated hex (`ClientKeyConfig.validate`) to bytes.
-    static func bytes(hex: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        var high: UInt8?
-        for byte in hex.utf8 {
-            let nibble = byte <= 0x39 ? byte &- 0x30 : (byte | 0x20) &- 0x61 &+ 10
-            if let h = high {
-                bytes.append(h << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return bytes
     }
 }

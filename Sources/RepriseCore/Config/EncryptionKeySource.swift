@@ -1,3 +1,4 @@
+import RepriseCrypto
 import Foundation
 
 /// Where a cache encryption key comes from: `file:/path` or `env:NAME`, never the configuration
@@ -39,28 +40,9 @@ public enum EncryptionKeySource: Sendable, Equatable, CustomStringConvertible {
             raw = Array(value.utf8)
         }
         let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.utf8.count == 64, let bytes = Self.hex(text) { return bytes }
+        if text.utf8.count == 64, let bytes = Hex.decode(text.utf8) { return bytes }
         if let data = Data(base64Encoded: text), data.count == 32 { return Array(data) }
         throw .wrongLength(description)
-    }
-
-    private static func hex(_ text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            guard let h = nibble(high), let l = nibble(low) else { return nil }
-            bytes.append(h << 4 | l)
-        }
-        return bytes
-    }
-
-    private static func nibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -16,14 +16,9 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
     /// or malformed.
     static func hash(configured entry: String) -> [UInt8]? {
         if entry.lowercased().hasPrefix("sha256:") {
-            let hex = Array(entry.utf8.dropFirst("sha256:".count))
+            let hex = entry.utf8.dropFirst("sha256:".count)
             guard hex.count == 64 else { return nil }
-            var digest: [UInt8] = []
-            for index in stride(from: 0, to: 64, by: 2) {
-                guard let byte = UInt8(String(decoding: hex[index ..< index + 2], as: UTF8.self), radix: 16) else { return nil }
-                digest.append(byte)
-            }
-            return digest
+            return Hex.decode(hex)
         }
         guard !entry.isEmpty else { return nil }
         return SHA256Hasher.hash(entry.utf8)
@@ -36,9 +31,8 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
         let presented = SHA256Hasher.hash(credential.utf8)
         var matched = false
         for digest in digests {
-            var difference: UInt8 = 0
-            for index in 0 ..< SHA256Hasher.digestByteCount { difference |= digest[index] ^ presented[index] }
-            matched = matched || difference == 0
+            let equal = ConstantTime.equals(digest, presented)
+            matched = matched || equal
         }
         return matched
     }

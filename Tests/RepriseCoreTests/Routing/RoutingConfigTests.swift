@@ -122,6 +122,16 @@ struct RoutingConfigTests {
         #expect(ForcedVariantCredentials.credential { visit in visit("x-team", "k") } == nil)
     }
 
+    /// `sha256:` takes 64 hex digits and nothing else: `UInt8(_:radix:)` read "+f" as a digit pair.
+    @Test func aForcedVariantDigestIsStrictHex() {
+        let digits = SHA256TestVector.hex("tester-key-2")
+        #expect(ForcedVariantCredentials.hash(configured: "sha256:" + digits) != nil)
+        #expect(ForcedVariantCredentials.hash(configured: "sha256:" + digits.uppercased()) != nil)
+        #expect(ForcedVariantCredentials.hash(configured: "sha256:" + String(repeating: "+f", count: 32)) == nil)
+        #expect(ForcedVariantCredentials.hash(configured: "sha256:" + String(repeating: "g", count: 64)) == nil)
+        #expect(ForcedVariantCredentials.hash(configured: "sha256:" + digits.dropLast(2)) == nil)
+    }
+
     @Test func stickyIdentitiesParse() {
         #expect(StickyIdentity(parsing: "credential") == .credential)
         #expect(StickyIdentity(parsing: "Header:X-User-Id") == .header("x-user-id"))
