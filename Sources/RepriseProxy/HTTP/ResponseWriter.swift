@@ -76,9 +76,10 @@ public final class ResponseWriter {
         record.outcome = outcome
         activeGauge?.decrement()
         activeGauge = nil
+        // Read once from the answer's end, for the limiter's correction and the metrics alike.
+        if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail { record.usage = answerTail.usage }
         if let onReport {
             self.onReport = nil
-            if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail { record.usage = answerTail.usage }
             onReport(record)
         }
         observer?.finished(record, answerTail: answerTail)

@@ -20,12 +20,10 @@ final class RequestObserver: Sendable {
         metrics?.requestStarted(route: route)
     }
 
+    /// `record.usage` is already filled from `answerTail` when the answer carried one
+    /// (`ResponseWriter.report`); the tail's bytes are what a body log shows.
     func finished(_ record: RequestRecord, answerTail: AnswerTail?) {
         let end = NIODeadline.now()
-        var record = record
-        if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail {
-            record.usage = answerTail.usage
-        }
         if let metrics, !record.isOperational {
             metrics.requestFinished(record, end: end)
         }
