@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import RepriseCore
 import Testing
 @testable import RepriseProxy
@@ -31,10 +32,9 @@ import Testing
         var config = MetricsConfig()
         config.models = ["deepseek-chat"]
         let metrics = ProxyMetrics(config: config, version: "test")
-        let gauge = metrics.requestStarted(route: "default")
+        metrics.requestStarted(route: "default")
         let (miss, end) = record(model: "deepseek-chat", cache: .miss, status: 200, latencyMs: 100, upstreamMs: 90)
-        metrics.requestFinished(miss, end: end)
-        gauge.decrement()
+        metrics.requestFinished(miss, end: end, startedRoute: "default")
         let (other, otherEnd) = record(model: "made-up-\(UUID().uuidString)", cache: .hit, status: 200, latencyMs: 1, upstreamMs: nil)
         metrics.requestFinished(other, end: otherEnd)
         let text = exposition(metrics)
@@ -47,6 +47,38 @@ import Testing
         #expect(text.contains(#"llm_proxy_overhead_seconds_sum{route="default",cache="miss"} 0.01"#))
         #expect(text.contains(#"llm_latency_seconds_bucket{route="default",cache="miss",variant="primary",le="0.1"} 1"#))
         #expect(text.contains(#"llm_latency_seconds_bucket{route="default",cache="miss",variant="primary",le="0.05"} 0"#))
+    }
+
+    @Test func shardsOfEveryLoopAddUpAtScrapeTime() throws {
+        let metrics = ProxyMetrics(config: MetricsConfig(), version: "test")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { try? group.syncShutdownGracefully() }
+        let loops = Array(group.makeIterator())
+        let first = metrics.requestShard(for: loops[0]), second = metrics.requestShard(for: loops[1])
+        #expect(first !== second)
+        #expect(metrics.requestShard(for: loops[0]) === first)
+        // One hit per loop, 1 ms each; a third request still in progress on the second loop.
+        for shard in [first, second] {
+            metrics.requestStarted(route: "default", shard: shard)
+            let (hit, end) = record(model: nil, cache: .hit, status: 200, latencyMs: 1, upstreamMs: nil)
+            metrics.requestFinished(hit, end: end, startedRoute: "default", shard: shard)
+        }
+        metrics.requestStarted(route: "default", shard: second)
+        metrics.requestStarted(route: "default", shard: first)
+        metrics.requestLeft(route: "default", shard: first)
+        let text = exposition(metrics)
+        #expect(text.contains(#"llm_requests_total{route="default",model="none",variant="primary",status="200",cache="hit"} 2"#))
+        #expect(text.contains(#"llm_active_requests{route="default"} 1.0"#))
+        // Buckets are "less than or equal": 1 ms lands in le="0.001", not above it.
+        #expect(text.contains(#"llm_latency_seconds_bucket{route="default",cache="hit",variant="primary",le="0.0005"} 0"#))
+        #expect(text.contains(#"llm_latency_seconds_bucket{route="default",cache="hit",variant="primary",le="0.001"} 2"#))
+        #expect(text.contains(#"llm_latency_seconds_bucket{route="default",cache="hit",variant="primary",le="+Inf"} 2"#))
+        #expect(text.contains(#"llm_latency_seconds_count{route="default",cache="hit",variant="primary"} 2"#))
+        #expect(text.contains(#"llm_latency_seconds_sum{route="default",cache="hit",variant="primary"} 0.002"#))
+        #expect(text.contains(#"llm_tokens_total{model="none",variant="primary",type="completion",cache="hit"} 10"#))
+        // Each family is declared once, with its type.
+        #expect(text.components(separatedBy: "# TYPE llm_latency_seconds histogram\n").count == 2)
+        #expect(text.components(separatedBy: "# TYPE llm_requests_total counter\n").count == 2)
     }
 
     @Test func scrapeTimeSourcesBecomeCountersThatOnlyGoUp() {

@@ -25,6 +25,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var wakeUp: DeadlineWakeUp
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     private var context: ChannelHandlerContext!
+    /// Where this connection's request metrics add up: its event loop's shard, found once.
+    private var metricsShard: RequestMetricsShard?
 
     /// Read by the writer: a draining connection answers `connection: close`.
     var isDraining: Bool { machine.isDraining }
@@ -47,6 +49,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        metricsShard = observer?.requestShard(for: context.eventLoop)
         if context.channel.isActive { start() }
     }
 
@@ -161,7 +164,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             if observer?.accessLog?.includeBodies == true { record.loggedBody = body }
             let writer = ResponseWriter(
                 connection: self, context: context, isHeadRequest: head.method == .HEAD,
-                isHTTP10: head.version == .http1_0, keepAlive: keepAlive, record: record, observer: observer
+                isHTTP10: head.version == .http1_0, keepAlive: keepAlive, record: record, observer: observer,
+                metricsShard: metricsShard
             )
             self.writer = writer
             responder.respond(to: ProxyRequest(head: head, body: body, receivedAt: receivedAt), writer: writer)
@@ -213,7 +217,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         )
         let writer = ResponseWriter(
             connection: self, context: context, isHeadRequest: answer.isHeadRequest, isHTTP10: answer.isHTTP10, keepAlive: false,
-            record: record, observer: observer
+            record: record, observer: observer, metricsShard: metricsShard
         )
         self.writer = writer
         var headers = HTTPHeaders()

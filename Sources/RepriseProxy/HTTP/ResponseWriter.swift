@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import Prometheus
 
 /// Writes one response onto the client connection, as bytes, with back-pressure.
 ///
@@ -23,9 +22,11 @@ public final class ResponseWriter {
     let observer: RequestObserver?
     private var answerTail: AnswerTail?
     private var reported = false
-    /// The in-progress gauge this request incremented; decremented when it ends or turns out
-    /// to be operational.
-    private var activeGauge: Gauge?
+    /// The route this request was counted in progress on; it leaves that count when it ends or
+    /// turns out to be operational.
+    private var startedRoute: String?
+    /// Where this connection's request metrics add up (its event loop's shard).
+    private let metricsShard: RequestMetricsShard?
     /// Called once with the record when the request is reported (the limiter's release and
     /// token correction).
     var onReport: ((RequestRecord) -> Void)?
@@ -40,7 +41,7 @@ public final class ResponseWriter {
 
     init(
         connection: HTTPConnectionHandler, context: ChannelHandlerContext, isHeadRequest: Bool, isHTTP10: Bool, keepAlive: Bool,
-        record: RequestRecord, observer: RequestObserver?
+        record: RequestRecord, observer: RequestObserver?, metricsShard: RequestMetricsShard? = nil
     ) {
         self.connection = connection
         self.context = context
@@ -49,8 +50,9 @@ public final class ResponseWriter {
         self.keepAlive = keepAlive
         self.record = record
         self.observer = observer
+        self.metricsShard = metricsShard
         if let observer {
-            activeGauge = observer.started(route: record.route)
+            if observer.started(route: record.route, shard: metricsShard) { startedRoute = record.route }
             if observer.wantsAnswerTail { answerTail = AnswerTail() }
         }
     }
@@ -64,8 +66,8 @@ public final class ResponseWriter {
     func markOperational() {
         guard !record.isOperational else { return }
         record.isOperational = true
-        activeGauge?.decrement()
-        activeGauge = nil
+        if let startedRoute { observer?.left(route: startedRoute, shard: metricsShard) }
+        startedRoute = nil
     }
 
     /// Reports the request once: at its end, its abort, or its client leaving, whichever first.
@@ -74,15 +76,14 @@ public final class ResponseWriter {
         reported = true
         if record.status == 0 { record.status = Self.clientClosedRequest }
         record.outcome = outcome
-        activeGauge?.decrement()
-        activeGauge = nil
         // Read once from the answer's end, for the limiter's correction and the metrics alike.
         if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail { record.usage = answerTail.usage }
         if let onReport {
             self.onReport = nil
             onReport(record)
         }
-        observer?.finished(record, answerTail: answerTail)
+        observer?.finished(record, answerTail: answerTail, startedRoute: startedRoute, shard: metricsShard)
+        startedRoute = nil
         answerTail = nil
         if let onReported {
             self.onReported = nil

@@ -7,17 +7,20 @@ import RepriseRedis
 /// Every metric Reprise exports (names and labels: DESIGN.md and README's metrics table), in
 /// one swift-prometheus registry served at `metrics.path`.
 ///
-/// Request-path updates go through pre-resolved handles (`LabeledMetrics`): an atomic add for a
-/// counter, one short lock for a histogram. Figures that other components already count (the
+/// The request families (requests, tokens, latency, first byte, overhead, in progress) are
+/// added up per event loop (`RequestMetricsShard`: one uncontended lock per request start and
+/// end) and rendered at scrape time (`RequestFamilies`); other request-path updates go through
+/// pre-resolved handles (`LabeledMetrics`). Figures that other components already count (the
 /// memory cache's size and evictions, Redis's counters, breaker states) are read when Prometheus
 /// scrapes (`refresh`), so they cost the request path nothing.
 final class ProxyMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let models: ModelLabels
 
-    /// Every handle a finished request updates, found with one lookup per request.
-    private let requestHandles: LabeledMetrics<RequestSeries, RequestHandles>
-    private let active: LabeledMetrics<String, Gauge>
+    /// The request families, added up per event loop (`RequestMetricsShard`) and merged at
+    /// scrape time; `unboundShard` serves callers that are on no loop of the server.
+    private let shards = NIOLockedValueBox<[ObjectIdentifier: RequestMetricsShard]>([:])
+    private let unboundShard: RequestMetricsShard
     private let coalesced: LabeledMetrics<String, Counter>
     private let cacheOperations: LabeledMetrics<CacheOperation, Counter>
     /// The memory tier's operations, on every hit and miss: resolved once, no lookup.
@@ -45,13 +48,7 @@ final class ProxyMetrics: Sendable {
     /// What the scrape-time sources had counted at the previous scrape (counters only go up).
     private let seen = NIOLockedValueBox(SeenCounts())
 
-    static let latencyBuckets: [Double] = [
-        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-        1, 2.5, 5, 10, 30, 60, 120, 300,
-    ]
-    static let overheadBuckets: [Double] = [
-        0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-    ]
+    static let latencyBuckets = RequestFamilies.latencyBuckets
     static let redisBuckets: [Double] = [
         0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
     ]
@@ -65,34 +62,7 @@ final class ProxyMetrics: Sendable {
         func name(_ name: String, _ help: String) -> MetricDescription {
             MetricDescription(name: name, help: help)
         }
-        let requestsName = name("llm_requests_total", "Requests answered by Reprise, by route, model, variant, status and cache result.")
-        let tokensName = name("llm_tokens_total", "Tokens of answers (usage), by model, variant, type (prompt/completion) and cache result; cache=\"hit\" are tokens saved.")
-        let latencyName = name("llm_latency_seconds", "Request head received to the last byte of the response written.")
-        let firstByteName = name("llm_time_to_first_byte_seconds", "Request head received to the response head written.")
-        let overheadName = name("llm_proxy_overhead_seconds", "Time spent in Reprise: latency minus the time waiting for the upstream.")
-        // The registry returns the same handle for the same name and labels, so series that
-        // differ only in labels a family does not have share that family's handle.
-        requestHandles = LabeledMetrics { series in
-            let model = models.values[series.model]
-            let cache = series.cache.metricLabel
-            let latencyLabels = [("route", series.route), ("cache", cache), ("variant", series.variant)]
-            func tokens(_ type: String) -> Counter {
-                registry.makeCounter(descriptor: tokensName.descriptor, labels: [("model", model), ("variant", series.variant), ("type", type), ("cache", cache)])
-            }
-            return RequestHandles(
-                requests: registry.makeCounter(descriptor: requestsName.descriptor, labels: [
-                    ("route", series.route), ("model", model), ("variant", series.variant), ("status", String(series.status)), ("cache", cache),
-                ]),
-                latency: registry.makeValueHistogram(descriptor: latencyName.descriptor, labels: latencyLabels, buckets: Self.latencyBuckets),
-                timeToFirstByte: registry.makeValueHistogram(descriptor: firstByteName.descriptor, labels: latencyLabels, buckets: Self.latencyBuckets),
-                overhead: registry.makeValueHistogram(descriptor: overheadName.descriptor, labels: [("route", series.route), ("cache", cache)],
-                                                      buckets: Self.overheadBuckets),
-                promptTokens: tokens("prompt"),
-                completionTokens: tokens("completion")
-            )
-        }
-        let activeName = name("llm_active_requests", "Requests in progress.")
-        active = LabeledMetrics { route in registry.makeGauge(descriptor: activeName.descriptor, labels: [("route", route)]) }
+        unboundShard = RequestMetricsShard(models: models)
         let coalescedName = name("llm_coalesced_requests_total", "Requests answered by an identical request's upstream call in flight.")
         coalesced = LabeledMetrics { route in registry.makeCounter(descriptor: coalescedName.descriptor, labels: [("route", route)]) }
         let operationsName = name("llm_cache_operations_total", "Cache operations by op (get/set/delete), backend (memory/redis) and result (hit/miss/stored/error).")
@@ -162,37 +132,35 @@ final class ProxyMetrics: Sendable {
         for success in [true, false] { _ = configReloads[success] }
         for kind in RedisErrorKind.allCases { _ = redisErrors[kind] }
         for reason in EntryRejection.allCases { _ = rejectedEntries[reason] }
-        _ = active["default"]
     }
 
     // MARK: Request path
 
-    /// The request-in-progress gauge of `route`, incremented; the caller decrements this very
-    /// handle when the request ends (no second lookup).
-    func requestStarted(route: String) -> Gauge {
-        let gauge = active[route]
-        gauge.increment()
-        return gauge
+    /// The shard the requests of `loop` add up in: looked up once per connection, not per request.
+    func requestShard(for loop: EventLoop) -> RequestMetricsShard {
+        shards.withLockedValue { shards in
+            if let shard = shards[ObjectIdentifier(loop)] { return shard }
+            let shard = RequestMetricsShard(models: models)
+            shards[ObjectIdentifier(loop)] = shard
+            return shard
+        }
     }
 
-    /// Everything a finished request tells; `end` is when its response ended.
-    func requestFinished(_ record: RequestRecord, end: NIODeadline) {
-        let handles = requestHandles[RequestSeries(
-            route: record.route, model: models.index(of: record.model), variant: record.variant, status: record.status, cache: record.cache
-        )]
-        handles.requests.increment()
-        let total = end - record.receivedAt
-        handles.latency.record(Self.seconds(total))
-        if let firstByte = record.firstByteAt {
-            handles.timeToFirstByte.record(Self.seconds(firstByte - record.receivedAt))
-        }
-        let inside = max(0, total.nanoseconds - record.upstreamNanoseconds(endedAt: end))
-        handles.overhead.record(Double(inside) / 1e9)
+    /// A request began on `route` (`llm_active_requests`); `shard` nil: not on a server loop.
+    func requestStarted(route: String, shard: RequestMetricsShard? = nil) {
+        (shard ?? unboundShard).started(route: route)
+    }
+
+    /// A request `requestStarted` counted turned out to be one of Reprise's own.
+    func requestLeft(route: String, shard: RequestMetricsShard? = nil) {
+        (shard ?? unboundShard).left(route: route)
+    }
+
+    /// Everything a finished request tells; `end` is when its response ended, `startedRoute`
+    /// the route `requestStarted` was told (nil when it was not).
+    func requestFinished(_ record: RequestRecord, end: NIODeadline, startedRoute: String? = nil, shard: RequestMetricsShard? = nil) {
+        (shard ?? unboundShard).finished(record, end: end, startedRoute: startedRoute)
         if record.cache == .coalesced { coalesced[record.route].increment() }
-        if let usage = record.usage {
-            handles.promptTokens.increment(by: Int64(max(0, usage.promptTokens)))
-            handles.completionTokens.increment(by: Int64(max(0, usage.completionTokens)))
-        }
     }
 
     /// A memory-tier lookup (every cacheable request): a pre-resolved handle.
@@ -257,6 +225,10 @@ final class ProxyMetrics: Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16_384)
         registry.emit(into: &bytes)
+        var families = RequestFamilies(models: models, routes: ["default"])
+        families.add(unboundShard)
+        for shard in shards.withLockedValue({ Array($0.values) }) { families.add(shard) }
+        families.write(into: &bytes)
         return ByteBuffer(bytes: bytes)
     }
 
