@@ -27,7 +27,9 @@ final class AccessControl: Sendable {
 
     final class ThreadState {
         let hasher = SHA256Hasher()
-        var found: [String: ClientKey] = [:]
+        /// Keyed by the presented text itself (a Substring owning its own copy), so a lookup
+        /// reads the header's bytes without building a String.
+        var found: [Substring: ClientKey] = [:]
     }
 
     init(mode: AuthMode, keys: [ClientKeyConfig], upstreamKey: String) {
@@ -76,7 +78,9 @@ final class AccessControl: Sendable {
                 }
             }
         }
-        Self.replaceCredentials(in: &admitted.head.headers, with: upstreamAuthorization)
+        // Replaced when the request goes upstream (`RequestRoute.upstreamRequest`): a hit never
+        // pays for rewriting the header list.
+        admitted.upstreamAuthorization = upstreamAuthorization
         return Admitted(request: admitted, key: key)
     }
 
@@ -86,13 +90,13 @@ final class AccessControl: Sendable {
             perThread.currentValue = state
             return state
         }()
+        if let known = state.found[presented] { return known }
         let text = String(presented)
-        if let known = state.found[text] { return known }
         guard let key = ring.key(presented: text, hasher: state.hasher) else { return nil }
         // Bounded by the issued keys; emptied rather than grown past them (a key file reload
         // is not in place: a restart empties it too).
         if state.found.count >= max(16, ring.count) { state.found.removeAll(keepingCapacity: true) }
-        state.found[text] = key
+        state.found[Substring(text)] = key
         return key
     }
 

@@ -13,6 +13,19 @@ public struct ProxyRequest {
     /// The cache namespace access control decided (the issued key's name in `auth.mode:
     /// keys`); nil: `cache.namespace` decides.
     public var tenant: String?
+    /// `Authorization` the upstream gets in place of every client credential header (`auth.mode:
+    /// keys`), applied when the request goes upstream (`upstreamHead`), not before: a cache hit
+    /// never copies the header list to replace it.
+    public var upstreamAuthorization: String?
+
+    /// The head as the upstream gets it: the client's credentials replaced when access control
+    /// said so.
+    var upstreamHead: HTTPRequestHead {
+        guard let upstreamAuthorization else { return head }
+        var head = head
+        AccessControl.replaceCredentials(in: &head.headers, with: upstreamAuthorization)
+        return head
+    }
 
     /// The path without the query string.
     public var path: Substring {

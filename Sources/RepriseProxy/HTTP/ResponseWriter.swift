@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import RepriseCore
 
 /// Writes one response onto the client connection, as bytes, with back-pressure.
 ///
@@ -31,9 +32,9 @@ public final class ResponseWriter {
     /// token correction).
     var onReport: ((RequestRecord) -> Void)?
     /// A limit check deferred until the request is known to go upstream (`limits.exempt_cache_hits`):
-    /// run once by `admitDeferred`.
-    /// Takes the writer as an argument: a closure stored here must not hold it.
-    var deferredAdmission: ((ResponseWriter, @escaping () -> Void) -> Void)?
+    /// run once by `admitDeferred`. The limiter and the key, not a closure: a hit allocates nothing
+    /// for a check it never runs.
+    var deferredAdmission: (limiter: RequestLimiter, key: ClientKey?)?
     /// Told the record once the request is reported (a routed request's rollback guard).
     var onReported: ((RequestRecord) -> Void)?
 
@@ -91,11 +92,11 @@ public final class ResponseWriter {
         }
     }
 
-    /// Runs the deferred limit check, if one is pending, then `proceed` when it admits.
-    func admitDeferred(_ proceed: @escaping () -> Void) {
-        guard let check = deferredAdmission else { return proceed() }
+    /// Runs the deferred limit check of `request`, if one is pending, then `proceed` when it admits.
+    func admitDeferred(_ request: ProxyRequest, _ proceed: @escaping () -> Void) {
+        guard let (limiter, key) = deferredAdmission else { return proceed() }
         deferredAdmission = nil
-        check(self, proceed)
+        limiter.admit(request, key: key, writer: self, proceed: proceed)
     }
 
     /// Keeps the answer's tail for its `usage` even without metrics or a body log (the token

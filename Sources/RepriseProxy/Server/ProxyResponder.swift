@@ -78,7 +78,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         guard let limiter else { return serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
         if limiter.config.exemptCacheHits {
             // Checked when the request turns out to go upstream: a hit is served uncounted.
-            writer.deferredAdmission = { [request] writer, proceed in limiter.admit(request, key: key, writer: writer, proceed: proceed) }
+            writer.deferredAdmission = (limiter, key)
             serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer)
         } else {
             limiter.admit(request, key: key, writer: writer) { [self] in serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
@@ -197,7 +197,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         _ request: ProxyRequest, route: RequestRoute, key: CacheKey, facts: RequestFacts, decision: CacheDecision, writer: ResponseWriter,
         tee: CacheTee?
     ) {
-        writer.admitDeferred { [self] in
+        writer.admitDeferred(request) { [self] in
             forwardAdmittedMiss(request, route: route, key: key, facts: facts, decision: decision, writer: writer, tee: tee)
         }
     }
@@ -253,7 +253,7 @@ final class ProxyResponder: RequestResponder, Sendable {
     }
 
     private func forward(_ request: ProxyRequest, route: RequestRoute, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {
-        writer.admitDeferred { [self] in forwardAdmitted(request, route: route, writer: writer, cacheStatus: cacheStatus, tee: tee) }
+        writer.admitDeferred(request) { [self] in forwardAdmitted(request, route: route, writer: writer, cacheStatus: cacheStatus, tee: tee) }
     }
 
     private func forwardAdmitted(_ request: ProxyRequest, route: RequestRoute, writer: ResponseWriter, cacheStatus: CacheStatus, tee: CacheTee?) {

@@ -56,6 +56,16 @@ import Testing
             seen = try #require(try await bed.mock.lastRequest())
             #expect(seen.headers["authorization"] == "Bearer \(TestKeys.upstream)")
             #expect(seen.headers["api-key"] == nil)
+            // A request the cache does not take (it goes upstream by the bypass path) and a
+            // streamed one: the credential is replaced on every way upstream.
+            let models = try await TestHTTP.send(.GET, proxy.url("/v1/models"), headers: [("Authorization", "Bearer \(TestKeys.alpha)")])
+            #expect(models.status == 200)
+            seen = try #require(try await bed.mock.lastRequest())
+            #expect(seen.path.hasSuffix("/models") && seen.headers["authorization"] == "Bearer \(TestKeys.upstream)")
+            let streamed = try await AccessRequest.send(proxy, key: TestKeys.alpha, body: AccessRequest.chat("stream \(UUID().uuidString)", extra: #""stream":true,"#))
+            #expect(streamed.status == 200)
+            seen = try #require(try await bed.mock.lastRequest())
+            #expect(seen.headers["authorization"] == "Bearer \(TestKeys.upstream)")
             // Nothing secret in the logs or the metrics.
             let metrics = try await TestHTTP.send(.GET, proxy.url("/metrics")).text
             try await Task.sleep(for: .milliseconds(300))
