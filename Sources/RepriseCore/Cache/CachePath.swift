@@ -39,8 +39,17 @@ public enum CachePath {
         let startsWithV1 = pathEnd >= 3 && bytes[1] == UInt8(ascii: "v") && bytes[2] == UInt8(ascii: "1")
         if startsWithV1 && pathEnd == 3 { return "/" }
         let pathStart = startsWithV1 && bytes[3] == slash ? 3 : 0
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[pathStart ..< pathEnd]), as: UTF8.self)
+        let path = UnsafeBufferPointer(rebasing: bytes[pathStart ..< pathEnd])
+        // The API's own paths come back as the literals: a path longer than 15 bytes would
+        // otherwise be a heap-allocated String on every request.
+        for known in wellKnownPaths where known.utf8.elementsEqual(path) { return known }
+        return String(decoding: path, as: UTF8.self)
     }
+
+    /// Normalized paths returned without building a String (literals are never allocated).
+    private static let wellKnownPaths: [String] = [
+        "/chat/completions", "/completions", "/embeddings", "/responses", "/models", "/moderations",
+    ]
 
     /// The raw query string of a request target, without `?` (empty when there is none).
     public static func queryString<Target: StringProtocol>(of target: Target) -> Substring {

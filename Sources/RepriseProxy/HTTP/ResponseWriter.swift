@@ -35,8 +35,9 @@ public final class ResponseWriter {
     /// run once by `admitDeferred`. The limiter and the key, not a closure: a hit allocates nothing
     /// for a check it never runs.
     var deferredAdmission: (limiter: RequestLimiter, key: ClientKey?)?
-    /// Told the record once the request is reported (a routed request's rollback guard).
-    var onReported: ((RequestRecord) -> Void)?
+    /// A routed request's routing and position: told the record once the request is reported
+    /// (its rollback guard). A stored pair, not a closure: nothing allocated per request.
+    var routed: (routing: RoutingRuntime, position: RequestRoute.Position)?
 
     enum State { case awaitingHead, streamingBody, finished }
 
@@ -86,9 +87,9 @@ public final class ResponseWriter {
         observer?.finished(record, answerTail: answerTail, startedRoute: startedRoute, shard: metricsShard)
         startedRoute = nil
         answerTail = nil
-        if let onReported {
-            self.onReported = nil
-            onReported(record)
+        if let (routing, position) = routed {
+            routed = nil
+            routing.requestEnded(position, record: record)
         }
     }
 
@@ -227,7 +228,7 @@ public final class ResponseWriter {
         if connection.isDraining { keepAlive = false }
         if let observer, observer.accessLog?.includeBodies == true { answerTail?.append(body) } else { answerTail = nil }
         let joinBody = !isHeadRequest && body.readableBytes <= Self.storedBodyCopyLimit
-        var out = context.channel.allocator.buffer(capacity: head.readableBytes + 64 + (joinBody ? body.readableBytes : 0))
+        var out = context.channel.allocator.buffer(capacity: head.readableBytes + perResponseLinesCapacity + (joinBody ? body.readableBytes : 0))
         out.writeImmutableBuffer(head)
         out.writeStaticString("age: ")
         ResponseHeadEncoder.writeDecimal(ageSeconds, into: &out)
@@ -251,6 +252,18 @@ public final class ResponseWriter {
             buffer.writeString(record.variant)
             buffer.writeStaticString("\r\n")
         }
+    }
+
+    /// Room for the lines written per response after a stored head: `age` (at most 27 bytes),
+    /// `x-request-id` (16 + the id), `x-reprise-variant` (21 + the name) and the end of the head
+    /// (at most 26): sized so the buffer is never grown (a second allocation and a copy).
+    private var perResponseLinesCapacity: Int {
+        let id: Int
+        switch record.requestID {
+        case .client(let text): id = text.utf8.count
+        case .generated: id = 33
+        }
+        return 27 + 16 + id + (record.announcesVariant ? 21 + record.variant.utf8.count : 0) + 26
     }
 
     /// Largest stored body copied into the response's single buffer.

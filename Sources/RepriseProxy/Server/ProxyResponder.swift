@@ -65,7 +65,7 @@ final class ProxyResponder: RequestResponder, Sendable {
             writer.record.route = route.route
             writer.record.variant = route.variant
             writer.record.announcesVariant = true
-            writer.onReported = { [routing] record in routing.requestEnded(position, record: record) }
+            writer.routed = (routing, position)
         }
         guard access != nil || limiter != nil else { return serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
         var request = request
