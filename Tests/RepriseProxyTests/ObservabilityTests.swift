@@ -81,6 +81,18 @@ import Testing
         #expect(text.components(separatedBy: "# TYPE llm_requests_total counter\n").count == 2)
     }
 
+    @Test func hostileUsagePinsTheTokenCounterInsteadOfTrapping() {
+        let metrics = ProxyMetrics(config: MetricsConfig(), version: "test")
+        for _ in 0 ..< 3 {
+            var (hit, end) = record(model: nil, cache: .hit, status: 200, latencyMs: 1, upstreamMs: nil)
+            hit.usage = CacheEntry.Usage(promptTokens: .max, completionTokens: -5, totalTokens: .max)
+            metrics.requestFinished(hit, end: end)
+        }
+        let text = exposition(metrics)
+        #expect(text.contains(#"llm_tokens_total{model="none",variant="primary",type="prompt",cache="hit"} \#(Int.max)"#))
+        #expect(text.contains(#"llm_tokens_total{model="none",variant="primary",type="completion",cache="hit"} 0"#))
+    }
+
     @Test func scrapeTimeSourcesBecomeCountersThatOnlyGoUp() {
         let metrics = ProxyMetrics(config: MetricsConfig(), version: "test")
         func scrape(evictions: Int, expirations: Int) -> String {

@@ -27,6 +27,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var context: ChannelHandlerContext!
     /// Where this connection's request metrics add up: its event loop's shard, found once.
     private var metricsShard: RequestMetricsShard?
+    /// The buffer a stored answer is written from, handed back after the write and reused by
+    /// the connection's next one: once the kernel took the bytes, nothing else holds it, so a
+    /// hit on a kept-alive connection allocates no response buffer.
+    private var responseBuffer: ByteBuffer?
 
     /// Read by the writer: a draining connection answers `connection: close`.
     var isDraining: Bool { machine.isDraining }
@@ -105,6 +109,24 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         writer = nil
         run(machine.responseAborted(), now: nil)
     }
+
+    /// A cleared buffer of at least `capacity` bytes for a response written whole: the one the
+    /// previous response handed back when nothing holds it any more, else a new one.
+    func takeResponseBuffer(capacity: Int) -> ByteBuffer {
+        guard var buffer = responseBuffer else { return context.channel.allocator.buffer(capacity: capacity) }
+        responseBuffer = nil
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
+    }
+
+    /// Keeps `buffer` (already written) for the next response; a large one is let go.
+    func giveBackResponseBuffer(_ buffer: ByteBuffer) {
+        guard buffer.capacity <= Self.keptResponseBufferBytes else { return }
+        responseBuffer = buffer
+    }
+
+    /// Largest response buffer a connection keeps between requests.
+    static let keptResponseBufferBytes = 16 * 1024
 
     /// Completes when the channel is writable again (immediately when it is).
     func whenWritable() -> EventLoopFuture<Void> {

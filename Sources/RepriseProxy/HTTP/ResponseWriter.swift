@@ -228,7 +228,7 @@ public final class ResponseWriter {
         if connection.isDraining { keepAlive = false }
         if let observer, observer.accessLog?.includeBodies == true { answerTail?.append(body) } else { answerTail = nil }
         let joinBody = !isHeadRequest && body.readableBytes <= Self.storedBodyCopyLimit
-        var out = context.channel.allocator.buffer(capacity: head.readableBytes + perResponseLinesCapacity + (joinBody ? body.readableBytes : 0))
+        var out = connection.takeResponseBuffer(capacity: head.readableBytes + perResponseLinesCapacity + (joinBody ? body.readableBytes : 0))
         out.writeImmutableBuffer(head)
         out.writeStaticString("age: ")
         ResponseHeadEncoder.writeDecimal(ageSeconds, into: &out)
@@ -239,6 +239,8 @@ public final class ResponseWriter {
         context.write(NIOAny(out), promise: nil)
         if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }
         end()
+        // After the flush in `end()`: unique again once the kernel took every byte.
+        connection.giveBackResponseBuffer(out)
     }
 
     /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's), and

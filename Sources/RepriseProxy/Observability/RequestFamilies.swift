@@ -58,7 +58,7 @@ struct RequestFamilies {
             let cache = key.cache.metricLabel
             let tokenLabels = [modelLabel(key), key.variant, cache]
             let sum = tokens[tokenLabels] ?? (0, 0)
-            tokens[tokenLabels] = (sum.prompt + figures.promptTokens, sum.completion + figures.completionTokens)
+            tokens[tokenLabels] = (RequestFigures.adding(sum.prompt, figures.promptTokens), RequestFigures.adding(sum.completion, figures.completionTokens))
             let latencyLabels = [key.route, cache, key.variant]
             if var seen = latency[latencyLabels] {
                 seen.total.add(figures.latency)

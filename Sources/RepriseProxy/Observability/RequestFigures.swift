@@ -19,7 +19,19 @@ struct RequestFigures: Sendable {
         latency.add(other.latency)
         timeToFirstByte.add(other.timeToFirstByte)
         overhead.add(other.overhead)
-        promptTokens += other.promptTokens
-        completionTokens += other.completionTokens
+        promptTokens = Self.adding(promptTokens, other.promptTokens)
+        completionTokens = Self.adding(completionTokens, other.completionTokens)
+    }
+
+    /// Counts tokens as an upstream reported them: a hostile `usage` (Int64.max) must pin the
+    /// counter at its top, not trap on overflow.
+    mutating func addUsage(prompt: Int, completion: Int) {
+        promptTokens = Self.adding(promptTokens, max(0, prompt))
+        completionTokens = Self.adding(completionTokens, max(0, completion))
+    }
+
+    static func adding(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 }

@@ -84,8 +84,7 @@ final class RequestMetricsShard: Sendable {
             if let firstByte { state.figures[slot].timeToFirstByte.record(nanoseconds: firstByte) }
             state.figures[slot].overhead.record(nanoseconds: inside)
             if let usage = record.usage {
-                state.figures[slot].promptTokens += max(0, usage.promptTokens)
-                state.figures[slot].completionTokens += max(0, usage.completionTokens)
+                state.figures[slot].addUsage(prompt: usage.promptTokens, completion: usage.completionTokens)
             }
         }
     }
