@@ -8,25 +8,13 @@ public enum PresentedKey {
         forEachHeader { name, value in
             switch CredentialHeaders.Name(header: name) {
             case .authorization where bearer == nil:
-                let trimmed = trimmed(value[...])
-                guard trimmed.utf8.count > 7, CredentialHeaders.equalsIgnoringCase(String(trimmed.prefix(7)), "bearer ") else { return }
-                let token = Self.trimmed(trimmed.dropFirst(7))
-                if !token.isEmpty { bearer = token }
+                if let token = CredentialHeaders.token(of: value, bearer: .required), !token.isEmpty { bearer = token }
             case .apiKey where apiKey == nil:
-                let token = trimmed(value[...])
-                if !token.isEmpty { apiKey = token }
+                if let token = CredentialHeaders.token(of: value, bearer: .kept), !token.isEmpty { apiKey = token }
             default:
                 break
             }
         }
         return bearer ?? apiKey
-    }
-
-    /// Without surrounding spaces and tabs (HTTP optional whitespace), as a slice.
-    static func trimmed(_ text: Substring) -> Substring {
-        var text = text
-        while let first = text.utf8.first, CredentialHeaders.isSpace(first) { text = text.dropFirst() }
-        while let last = text.utf8.last, CredentialHeaders.isSpace(last) { text = text.dropLast() }
-        return text
     }
 }

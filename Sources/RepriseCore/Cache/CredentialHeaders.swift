@@ -129,11 +129,81 @@ struct CredentialHeaders {
 
     /// `name` equals `other` but for the case of ASCII letters, compared on bytes (no
     /// lower-cased copy per header). Only letters fold (`\r` | 0x20 is `-`).
+    ///
+    /// Over the strings' contiguous UTF-8 (every native or small String has it): these run for
+    /// every header of every request, and iterating two `UTF8View`s in step cost several times
+    /// more than the comparison.
     static func equalsIgnoringCase(_ name: String, _ other: String) -> Bool {
         guard name.utf8.count == other.utf8.count else { return false }
-        return zip(name.utf8, other.utf8).allSatisfy { byte, expected in
-            let folded = expected | 0x20
-            return byte == expected || (folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z") && byte | 0x20 == folded)
+        let fast = name.utf8.withContiguousStorageIfAvailable { left in
+            other.utf8.withContiguousStorageIfAvailable { right in equalsIgnoringCase(left, right) }
         }
+        if let fast, let fast { return fast }
+        return zip(name.utf8, other.utf8).allSatisfy(Self.foldedEqual)
+    }
+
+    static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == expected.count else { return false }
+        for index in 0 ..< bytes.count where !foldedEqual(bytes[index], expected[index]) { return false }
+        return true
+    }
+
+    private static func foldedEqual(_ byte: UInt8, _ expected: UInt8) -> Bool {
+        let folded = expected | 0x20
+        return byte == expected || (folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z") && byte | 0x20 == folded)
+    }
+
+    /// The offsets of `bytes` without surrounding spaces and tabs (empty when all are).
+    static func trimmedOffsets(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        var start = 0, end = bytes.count
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return start ..< end
+    }
+
+    /// `value` trimmed of spaces and tabs, then, when `bearer` says so, of a `Bearer ` scheme
+    /// (any case) and the spaces after it, as a slice of `value`: the byte work on contiguous
+    /// UTF-8, one Substring made at the end. `bearer`: `.required` (nil without the scheme),
+    /// `.optional` (the scheme dropped when present), `.kept`.
+    static func token(of value: String, bearer: BearerScheme) -> Substring? {
+        let offsets = value.utf8.withContiguousStorageIfAvailable { bytes -> Range<Int>? in
+            var range = trimmedOffsets(bytes)
+            let scheme = UnsafeBufferPointer(rebasing: bytes[range.lowerBound ..< min(range.upperBound, range.lowerBound + 7)])
+            let hasScheme = range.count > 7 && equalsIgnoringCase(scheme, bearerPrefix)
+            switch bearer {
+            case .required where !hasScheme: return nil
+            case .required, .optional:
+                if hasScheme {
+                    range = range.lowerBound + 7 ..< range.upperBound
+                    while range.lowerBound < range.upperBound, isSpace(bytes[range.lowerBound]) { range = range.lowerBound + 1 ..< range.upperBound }
+                }
+            case .kept: break
+            }
+            return range
+        }
+        guard let offsets else { return slowToken(of: value, bearer: bearer) }
+        guard let offsets else { return nil }
+        let utf8 = value.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: offsets.lowerBound)
+        let end = utf8.index(utf8.startIndex, offsetBy: offsets.upperBound)
+        return value[start ..< end]
+    }
+
+    enum BearerScheme { case required, optional, kept }
+
+    private static let bearer: StaticString = "bearer "
+    private static var bearerPrefix: UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: bearer.utf8Start, count: bearer.utf8CodeUnitCount)
+    }
+
+    /// The same for a String without contiguous UTF-8 (bridged): never on the request path.
+    private static func slowToken(of value: String, bearer: BearerScheme) -> Substring? {
+        var copy = value
+        copy.makeContiguousUTF8()
+        guard let token = token(of: copy, bearer: bearer) else { return nil }
+        let start = copy.utf8.distance(from: copy.utf8.startIndex, to: token.utf8.startIndex)
+        let utf8 = value.utf8
+        let first = utf8.index(utf8.startIndex, offsetBy: start)
+        return value[first ..< utf8.index(first, offsetBy: token.utf8.count)]
     }
 }

@@ -46,24 +46,13 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
             guard found == nil else { return }
             switch CredentialHeaders.Name(header: name) {
             case .authorization?:
-                let trimmed = trimmingSpaces(value[...])
-                let scheme = trimmed.utf8.prefix(7)
-                let isBearer = scheme.count == 7 && zip(scheme, "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
-                // By bytes: `dropFirst` on a Substring walks grapheme clusters (slow).
-                found = isBearer ? trimmingSpaces(trimmed[trimmed.utf8.index(trimmed.startIndex, offsetBy: 7)...]) : trimmed
+                found = CredentialHeaders.token(of: value, bearer: .optional)
             case .apiKey?, .xAPIKey?:
-                found = trimmingSpaces(value[...])
+                found = CredentialHeaders.token(of: value, bearer: .kept)
             default:
                 break
             }
         }
         return found
-    }
-
-    static func trimmingSpaces(_ text: Substring) -> Substring {
-        let bytes = text.utf8
-        guard let first = bytes.firstIndex(where: { !CredentialHeaders.isSpace($0) }),
-              let last = bytes.lastIndex(where: { !CredentialHeaders.isSpace($0) }) else { return text[text.endIndex...] }
-        return text[first ... last]
     }
 }

@@ -73,5 +73,22 @@ struct ClientKeyRingTests {
         #expect(read([("Authorization", "Bearer ")]) == nil)
         #expect(read([("x-api-key", "rk-3")]) == nil)
         #expect(read([]) == nil)
+        // Tabs count as spaces; a scheme without its space, a bare scheme or spaces alone are no key.
+        #expect(read([("Authorization", "\tBEARER \t rk-4\t")]) == "rk-4")
+        #expect(read([("Authorization", "Bearerrk-5")]) == nil)
+        #expect(read([("Authorization", "  Bearer")]) == nil)
+        #expect(read([("api-key", " \t ")]) == nil)
+        // A key in a non-ASCII value is sliced on byte offsets, not grapheme clusters.
+        #expect(read([("Authorization", "Bearer ключ-é\u{301}")]) == "ключ-é\u{301}")
+    }
+
+    @Test func routingCredentialTakesBearerOrBareValue() {
+        func read(_ headers: [(String, String)]) -> String? {
+            ForcedVariantCredentials.credential { visit in for (name, value) in headers { visit(name, value) } }.map(String.init)
+        }
+        #expect(read([("Authorization", " Bearer  sk-1 ")]) == "sk-1")
+        #expect(read([("Authorization", "Basic abc ")]) == "Basic abc")
+        #expect(read([("x-api-key", "\tsk-2")]) == "sk-2")
+        #expect(read([("Authorization", "   ")]) == "")
     }
 }
