@@ -37,6 +37,8 @@ import Testing
 
         func upstreamFailed(_ error: UpstreamCallError) { events.append("failed: \(error)") }
 
+        func upstreamFirstByteTimedOut() { events.append("first byte timed out") }
+
         func takeAll() {
             let promises = untaken
             untaken = []

@@ -120,7 +120,7 @@ import Testing
         #expect(chat.events == ["head 200", "body ok", "end"])
 
         // Nothing asked: an answer is unsolicited, and the connection closes.
-        try? channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))
         #expect(!channel.isActive)
         _ = try? channel.finish()
     }

@@ -30,6 +30,9 @@ final class UpstreamConnectionPool {
     /// Connections open or being opened.
     private var openCount = 0
     private var isShutDown = false
+    /// Time-to-first-byte deadlines of the calls, served by one wake-up.
+    private var firstByteDeadlines = FirstByteDeadlines()
+    private var firstByteWakeUp = DeadlineWakeUp(maxAhead: UpstreamConnectionPool.idleTimeout)
 
     init(eventLoop: EventLoop, host: String, port: Int, maxConnections: Int,
          connectTimeout: TimeAmount, readTimeout: TimeAmount, tls: TLSClientContext?) {
@@ -195,6 +198,37 @@ final class UpstreamConnectionPool {
         while openCount < maxConnections, let next = waiters.popFirst() {
             if next.isOver { continue }
             connect(for: next)
+        }
+    }
+
+    // MARK: Time to first byte
+
+    func watchFirstByte(of call: UpstreamCall, until deadline: NIODeadline) {
+        firstByteDeadlines.watch(call, until: deadline)
+        armFirstByteWakeUp(by: deadline, now: .now())
+    }
+
+    func unwatchFirstByte(of call: UpstreamCall) {
+        firstByteDeadlines.unwatch(call)
+    }
+
+    private func armFirstByteWakeUp(by due: NIODeadline, now: NIODeadline) {
+        guard let target = firstByteWakeUp.target(by: due, now: now) else { return }
+        firstByteWakeUp.schedule(at: target, on: eventLoop) { [weak self] in
+            self?.firstByteWakeUpFired()
+        }
+    }
+
+    /// Tells the calls whose deadline passed, then wakes up again by the next deadline (a
+    /// wake-up earlier than a deadline, `maxAhead` away, only asks again).
+    private func firstByteWakeUpFired() {
+        firstByteWakeUp.fired()
+        let now = NIODeadline.now()
+        for call in firstByteDeadlines.takeDue(now: now) {
+            call.firstByteDeadlinePassed()
+        }
+        if let next = firstByteDeadlines.earliest {
+            armFirstByteWakeUp(by: next, now: .now())
         }
     }
 

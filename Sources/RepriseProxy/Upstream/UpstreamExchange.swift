@@ -18,7 +18,6 @@ final class UpstreamExchange {
     private let eventLoop: EventLoop
     private var machine: UpstreamExchangeStateMachine
     private var task: UpstreamCall?
-    private var firstByteTimer: Scheduled<Void>?
     private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
     private let totalDeadline: NIODeadline
     /// Set when this request leads a coalesced flight: followers receive what the client does.
@@ -73,13 +72,12 @@ final class UpstreamExchange {
             consultFallbackBreaker()
         case .startAttempt(let number, let onFallback):
             startAttempt(number, on: onFallback ? targets.fallback! : targets.primary)
-        case .armFirstByteTimer(let number, let delay):
-            firstByteTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay)) { [self] in
-                attemptEnded(number, outcome: .timeout)
-                run(machine.firstByteDeadlineReached(attempt: number))
-            }
+        case .armFirstByteTimer(_, let delay):
+            // Served by the pool's one wake-up; the call's sink (`AttemptRelay`) reports it
+            // with its attempt number.
+            task?.watchFirstByte(until: .now() + .nanoseconds(delay))
         case .cancelFirstByteTimer:
-            firstByteTimer?.cancel()
+            task?.endFirstByteWatch()
         case .recordBreakerOutcome(let outcome):
             recordBreaker(outcome)
         case .cancelCall:
@@ -115,8 +113,8 @@ final class UpstreamExchange {
     private func land() {
         writer.record.upstreamEndedAt = .now()
         // The finished call must not keep this exchange alive.
+        task?.endFirstByteWatch()
         task = nil
-        firstByteTimer = nil
         onLanded?()
         // The flight's callback captures this exchange; the flight is over.
         flight?.onAbandoned = nil
@@ -232,6 +230,11 @@ final class UpstreamExchange {
         return written ?? eventLoop.makeSucceededVoidFuture()
     }
 
+    fileprivate func firstByteTimedOut(attempt number: Int) {
+        attemptEnded(number, outcome: .timeout)
+        run(machine.firstByteDeadlineReached(attempt: number))
+    }
+
     fileprivate func finished(attempt number: Int) {
         run(machine.upstreamEnded(attempt: number, clientGone: writer.clientGone, abandoned: abandoned))
     }
@@ -281,5 +284,9 @@ private final class AttemptRelay: UpstreamResponseSink {
 
     func upstreamFailed(_ error: UpstreamCallError) {
         exchange.failed(error, attempt: attempt)
+    }
+
+    func upstreamFirstByteTimedOut() {
+        exchange.firstByteTimedOut(attempt: attempt)
     }
 }
