@@ -22,6 +22,12 @@ import Testing
         #expect(framed.headers.isEmpty)
         #expect(HopByHopHeaders.names.allSatisfy { HopByHopHeaders.contains($0.uppercased().utf8) })
         #expect(!HopByHopHeaders.contains("connections".utf8) && !HopByHopHeaders.contains("tf".utf8))
+        let gzipped = RelayedResponseHead(
+            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Transfer-Encoding": "gzip, CHUNKED", "content-length": "5"]), extraCapacity: 0)
+        #expect(gzipped.contentLength == nil)
+        let notChunked = RelayedResponseHead(
+            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Transfer-Encoding": "chunke", "content-length": "5"]), extraCapacity: 0)
+        #expect(notChunked.contentLength == 5)
     }
 
     @Test func responseHeadsAreEncodedWithTheirFraming() {

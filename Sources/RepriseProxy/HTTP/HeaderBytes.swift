@@ -16,6 +16,19 @@ enum HeaderBytes {
         return name.utf8.count >= wanted.count && equalsIgnoringCase(name.utf8.prefix(wanted.count), wanted)
     }
 
+    /// `value` contains `word` (lower-case ASCII) but for the case of letters.
+    static func containsIgnoringCase(_ value: String, _ word: StaticString) -> Bool {
+        let wanted = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        let bytes = value.utf8
+        var start = bytes.startIndex
+        while bytes.distance(from: start, to: bytes.endIndex) >= wanted.count {
+            let end = bytes.index(start, offsetBy: wanted.count)
+            if equalsIgnoringCase(bytes[start..<end], wanted) { return true }
+            start = bytes.index(after: start)
+        }
+        return false
+    }
+
     /// RFC 9110 `token` (a field name): `!#$%&'*+-.^_`|~`, digits and letters, at least one.
     static func isToken<C: Collection<UInt8>>(_ bytes: C) -> Bool {
         !bytes.isEmpty && bytes.allSatisfy(isTokenByte)

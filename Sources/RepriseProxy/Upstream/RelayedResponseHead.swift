@@ -31,7 +31,7 @@ struct RelayedResponseHead {
         for (name, value) in head.headers {
             let bytes = name.utf8
             if HeaderBytes.equalsIgnoringCase(bytes, "transfer-encoding".utf8) {
-                isChunked = isChunked || value.lowercased().contains("chunked")
+                isChunked = isChunked || HeaderBytes.containsIgnoringCase(value, "chunked")
                 continue
             }
             if HeaderBytes.equalsIgnoringCase(bytes, "content-length".utf8) {
