@@ -25,7 +25,10 @@ struct FirstByteDeadlines {
     }
 
     mutating func unwatch(_ call: UpstreamCall) {
-        if let index = watched.firstIndex(where: { $0.call === call }) {
+        if watched.first?.call === call {
+            // The usual case: the oldest call's head came first.
+            watched.removeFirst()
+        } else if let index = watched.firstIndex(where: { $0.call === call }) {
             watched.remove(at: index)
         }
     }
