@@ -27,7 +27,7 @@ public final class UpstreamClient: Sendable {
             // Created here, used on `loop` only from now on.
             poolsByLoop[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(
                 UpstreamConnectionPool(
-                    eventLoop: loop, host: url.host, port: url.port, hostHeader: url.authority,
+                    eventLoop: loop, host: url.host, port: url.port,
                     maxConnections: config.maxConnectionsPerLoop,
                     connectTimeout: .nanoseconds(config.connectTimeout.nanoseconds),
                     readTimeout: .nanoseconds(config.readTimeout.nanoseconds),
@@ -58,57 +58,32 @@ public final class UpstreamClient: Sendable {
         }
     }
 
-    /// Headers a client sent that must not reach the upstream as they are: the client's `Host`
-    /// (rewritten to the upstream's), framing (re-computed for the forwarded body) and
-    /// `Expect` (answered by the proxy itself).
-    static let requestHeadersNotForwarded: Set<String> = ["host", "content-length", "expect"]
-
-    /// Response headers the proxy computes itself: framing, and its own `x-cache`,
-    /// `x-reprise-attempts` and `x-reprise-variant`, which replace an upstream's (a Reprise or another cache in front
-    /// of the real API) so the client learns what this proxy did.
-    static let responseHeadersNotForwarded: Set<String> = ["content-length", "x-cache", "x-reprise-attempts", "x-reprise-variant", "x-request-id"]
-
-    /// Request headers meant for Reprise itself (`X-Reprise-Cache-TTL`, ...), never forwarded.
-    static func isProxyControlHeader(_ lowercasedName: String) -> Bool {
-        lowercasedName.hasPrefix("x-reprise-")
-    }
-
-    /// The upstream request target and headers for a client request.
+    /// The request for the upstream's connection pool: its head encoded with the upstream's
+    /// target and `Host`, the client's headers that go on, and the framing of the body.
     /// - Parameter identityEncoding: ask the upstream for an uncompressed body (answers that
     ///   may be cached are recorded and converted, which needs readable bytes).
-    private func forwarded(_ request: ProxyRequest, identityEncoding: Bool) throws -> (target: String, headers: HTTPHeaders) {
-        var uri = request.head.uri
+    func makeUpstreamRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws(ProxyError) -> UpstreamRequest {
+        var target = request.head.uri[...]
         // An absolute-form target (`http://host/path`) is reduced to its path.
-        if uri.hasPrefix("http://") || uri.hasPrefix("https://") {
-            let afterScheme = uri.firstRange(of: "://")!.upperBound
-            uri = uri[afterScheme...].firstIndex(of: "/").map { String(uri[$0...]) } ?? "/"
+        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+            let afterScheme = target.firstRange(of: "://")!.upperBound
+            target = target[afterScheme...].firstIndex(of: "/").map { target[$0...] } ?? "/"
         }
-        guard uri.hasPrefix("/") else {
-            throw ProxyError.badRequest("the request target '\(uri)' is not a path")
+        guard target.hasPrefix("/") else {
+            throw .badRequest("the request target '\(target)' is not a path")
         }
-        var headers = HopByHopHeaders.removing(
-            from: request.head.headers, alsoRemoving: Self.requestHeadersNotForwarded,
-            alsoRemovingWhere: Self.isProxyControlHeader
-        )
-        if identityEncoding {
-            headers.replaceOrAdd(name: "accept-encoding", value: "identity")
-        }
-        return (baseURL.pathPrefix + uri, headers)
-    }
-
-    /// The request for the upstream's connection pool (`Host` is set by the pool).
-    func makeUpstreamRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws -> UpstreamRequest {
-        let (target, headers) = try forwarded(request, identityEncoding: identityEncoding)
-        guard !target.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
-            throw ProxyError.badRequest("the request target '\(target)' cannot be forwarded: it contains spaces or control characters")
-        }
-        var head = HTTPRequestHead(version: .http1_1, method: request.head.method, uri: target, headers: headers)
         let method = request.head.method
+        let contentLength: Int?
         if let body = request.body {
-            head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            contentLength = body.readableBytes
         } else if method == .POST || method == .PUT || method == .PATCH {
-            head.headers.replaceOrAdd(name: "content-length", value: "0")
+            contentLength = 0
+        } else {
+            contentLength = nil
         }
-        return UpstreamRequest(head: head, body: request.body)
+        let head = try UpstreamRequestEncoder.encode(
+            method: method, pathPrefix: baseURL.pathPrefix, target: target, authority: baseURL.authority,
+            headers: request.head.headers, identityEncoding: identityEncoding, contentLength: contentLength)
+        return UpstreamRequest(method: method, head: head, body: request.body)
     }
 }

@@ -12,8 +12,9 @@ import RepriseTLS
 /// wake-up for deadlines).
 final class UpstreamConnection: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    /// Nothing after this handler writes; it writes its calls' requests as bytes.
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private weak var pool: UpstreamConnectionPool?
     private var context: ChannelHandlerContext?
@@ -22,12 +23,19 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var call: UpstreamCall?
     /// Serves the machine's deadlines (total, read, idle rest).
     private var wakeUp: DeadlineWakeUp
+    /// The decoder in front of this handler, told each request's method; nil in a pipeline fed
+    /// with response parts already decoded (tests of the handler alone).
+    private let responseDecoder: UpstreamResponseDecoder?
 
     /// `https://` upstreams: the TLS handshake; the connection serves calls once it succeeded.
     let tlsHandshake: EventLoopFuture<TLSClientHandshakeCompleted>?
 
-    init(pool: UpstreamConnectionPool?, readTimeout: TimeAmount, tlsHandshake: EventLoopFuture<TLSClientHandshakeCompleted>?) {
+    init(
+        pool: UpstreamConnectionPool?, readTimeout: TimeAmount, tlsHandshake: EventLoopFuture<TLSClientHandshakeCompleted>?,
+        responseDecoder: UpstreamResponseDecoder?
+    ) {
         self.pool = pool
+        self.responseDecoder = responseDecoder
         self.tlsHandshake = tlsHandshake
         self.machine = UpstreamConnectionStateMachine(readTimeout: readTimeout)
         self.wakeUp = DeadlineWakeUp(maxAhead: min(readTimeout, UpstreamConnectionPool.idleTimeout))
@@ -50,15 +58,19 @@ final class UpstreamConnection: ChannelDuplexHandler {
             return
         }
         let now = NIODeadline.now()
-        switch machine.callStarted(requestKeepAlive: call.request.head.isKeepAlive, deadline: call.deadline, now: now) {
+        // Every request asks to keep the connection (`UpstreamRequest`); the answer decides.
+        switch machine.callStarted(requestKeepAlive: true, deadline: call.deadline, now: now) {
         case .sendRequest(let wakeUpBy):
             self.call = call
             call.connection = self
-            context.write(wrapOutboundOut(.head(call.request.head)), promise: nil)
+            responseDecoder?.expectAnswer(to: call.request.method)
+            // Head and body in one flush: one `writev` (one TLS record for `https://`).
             if let body = call.request.body, body.readableBytes > 0 {
-                context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+                context.write(wrapOutboundOut(call.request.head), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(body), promise: nil)
+            } else {
+                context.writeAndFlush(wrapOutboundOut(call.request.head), promise: nil)
             }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             ensureWakeUp(by: wakeUpBy, now: now)
         case .refuseCall(let error):
             call.fail(error)

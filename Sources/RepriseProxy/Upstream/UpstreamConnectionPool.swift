@@ -10,7 +10,7 @@ import RepriseTLS
 /// (perf: task, request bag and pool state machines, a Foundation URL parse, per-request
 /// timers), against ~50 µs for a whole cache hit, and it brought a second TLS library
 /// (BoringSSL) beside the OpenSSL that terminates client TLS. Here a request is one write of
-/// head and body and one flush on a pooled connection of the same loop; the answer is decoded
+/// its pre-encoded head and body and one flush on a pooled connection of the same loop; the answer is decoded
 /// by NIO's HTTP decoder and handed on part by part with back-pressure.
 ///
 /// Not thread-safe: used on its event loop only (`UpstreamClient` keeps one per loop).
@@ -18,7 +18,6 @@ final class UpstreamConnectionPool {
     let eventLoop: EventLoop
     private let host: String
     private let port: Int
-    private let hostHeader: String
     private let maxConnections: Int
     private let connectTimeout: TimeAmount
     private let readTimeout: TimeAmount
@@ -31,13 +30,15 @@ final class UpstreamConnectionPool {
     /// Connections open or being opened.
     private var openCount = 0
     private var isShutDown = false
+    /// Time-to-first-byte deadlines of the calls, served by one wake-up.
+    private var firstByteDeadlines = FirstByteDeadlines()
+    private var firstByteWakeUp = DeadlineWakeUp(maxAhead: UpstreamConnectionPool.idleTimeout)
 
-    init(eventLoop: EventLoop, host: String, port: Int, hostHeader: String, maxConnections: Int,
+    init(eventLoop: EventLoop, host: String, port: Int, maxConnections: Int,
          connectTimeout: TimeAmount, readTimeout: TimeAmount, tls: TLSClientContext?) {
         self.eventLoop = eventLoop
         self.host = host
         self.port = port
-        self.hostHeader = hostHeader
         self.maxConnections = maxConnections
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
@@ -46,8 +47,6 @@ final class UpstreamConnectionPool {
 
     /// Sends `request` and reports its answer to `sink`. Call on `eventLoop`.
     func execute(_ request: UpstreamRequest, deadline: NIODeadline, sink: UpstreamResponseSink) -> UpstreamCall {
-        var request = request
-        request.head.headers.replaceOrAdd(name: "host", value: hostHeader)
         let call = UpstreamCall(request: request, deadline: deadline, sink: sink, pool: self)
         if isShutDown {
             call.fail(.connectFailed("the proxy is shutting down"))
@@ -93,10 +92,13 @@ final class UpstreamConnectionPool {
                             context: tls, serverName: host, sessionKey: sessionKey, handshakePromise: promise
                         ))
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
-                    try channel.pipeline.syncOperations.addHandler(
-                        UpstreamConnection(pool: pool.value, readTimeout: readTimeout, tlsHandshake: handshake)
-                    )
+                    // Requests go out as bytes (`UpstreamRequestEncoder`): no request encoder, and
+                    // the response decoder is told each request's method by the connection.
+                    let decoder = UpstreamResponseDecoder()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection(
+                        pool: pool.value, readTimeout: readTimeout, tlsHandshake: handshake, responseDecoder: decoder
+                    ))
                 }
             }
             .connect(host: host, port: port)
@@ -196,6 +198,37 @@ final class UpstreamConnectionPool {
         while openCount < maxConnections, let next = waiters.popFirst() {
             if next.isOver { continue }
             connect(for: next)
+        }
+    }
+
+    // MARK: Time to first byte
+
+    func watchFirstByte(of call: UpstreamCall, until deadline: NIODeadline) {
+        firstByteDeadlines.watch(call, until: deadline)
+        armFirstByteWakeUp(by: deadline, now: .now())
+    }
+
+    func unwatchFirstByte(of call: UpstreamCall) {
+        firstByteDeadlines.unwatch(call)
+    }
+
+    private func armFirstByteWakeUp(by due: NIODeadline, now: NIODeadline) {
+        guard let target = firstByteWakeUp.target(by: due, now: now) else { return }
+        firstByteWakeUp.schedule(at: target, on: eventLoop) { [weak self] in
+            self?.firstByteWakeUpFired()
+        }
+    }
+
+    /// Tells the calls whose deadline passed, then wakes up again by the next deadline (a
+    /// wake-up earlier than a deadline, `maxAhead` away, only asks again).
+    private func firstByteWakeUpFired() {
+        firstByteWakeUp.fired()
+        let now = NIODeadline.now()
+        for call in firstByteDeadlines.takeDue(now: now) {
+            call.firstByteDeadlinePassed()
+        }
+        if let next = firstByteDeadlines.earliest {
+            armFirstByteWakeUp(by: next, now: .now())
         }
     }
 

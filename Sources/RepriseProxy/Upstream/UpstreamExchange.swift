@@ -18,7 +18,6 @@ final class UpstreamExchange {
     private let eventLoop: EventLoop
     private var machine: UpstreamExchangeStateMachine
     private var task: UpstreamCall?
-    private var firstByteTimer: Scheduled<Void>?
     private var ticket: (breaker: CircuitBreaker, ticket: CircuitBreaker.Ticket)?
     private let totalDeadline: NIODeadline
     /// Set when this request leads a coalesced flight: followers receive what the client does.
@@ -73,13 +72,12 @@ final class UpstreamExchange {
             consultFallbackBreaker()
         case .startAttempt(let number, let onFallback):
             startAttempt(number, on: onFallback ? targets.fallback! : targets.primary)
-        case .armFirstByteTimer(let number, let delay):
-            firstByteTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay)) { [self] in
-                attemptEnded(number, outcome: .timeout)
-                run(machine.firstByteDeadlineReached(attempt: number))
-            }
+        case .armFirstByteTimer(_, let delay):
+            // Served by the pool's one wake-up; the call's sink (`AttemptRelay`) reports it
+            // with its attempt number.
+            task?.watchFirstByte(until: .now() + .nanoseconds(delay))
         case .cancelFirstByteTimer:
-            firstByteTimer?.cancel()
+            task?.endFirstByteWatch()
         case .recordBreakerOutcome(let outcome):
             recordBreaker(outcome)
         case .cancelCall:
@@ -115,8 +113,8 @@ final class UpstreamExchange {
     private func land() {
         writer.record.upstreamEndedAt = .now()
         // The finished call must not keep this exchange alive.
+        task?.endFirstByteWatch()
         task = nil
-        firstByteTimer = nil
         onLanded?()
         // The flight's callback captures this exchange; the flight is over.
         flight?.onAbandoned = nil
@@ -155,14 +153,12 @@ final class UpstreamExchange {
         attempt = (number, target.metricLabel, now)
         writer.record.upstreamAttempts = number
         if writer.record.upstreamStartedAt == nil { writer.record.upstreamStartedAt = now }
-        do {
+        do throws(ProxyError) {
             let upstreamRequest = try target.client.makeUpstreamRequest(for: request, identityEncoding: tee != nil)
             task = target.client.connectionPool(on: eventLoop)
                 .execute(upstreamRequest, deadline: totalDeadline, sink: AttemptRelay(exchange: self, attempt: number))
-        } catch let error as ProxyError {
-            return run(machine.requestRejected(error))
         } catch {
-            return run(machine.requestRejected(.badRequest("\(error)")))
+            return run(machine.requestRejected(error))
         }
         // Nothing when the call failed at once.
         run(machine.attemptStarted())
@@ -202,23 +198,21 @@ final class UpstreamExchange {
     }
 
     private func writeHead(_ head: HTTPResponseHead, attempts: Int, toTee: Bool) {
-        var headers = HopByHopHeaders.removing(from: head.headers, alsoRemoving: UpstreamClient.responseHeadersNotForwarded)
+        var relayed = RelayedResponseHead(head, extraCapacity: 3)
         // `x-request-id` is Reprise's (the writer adds it); the upstream's own id, which its
         // support asks for, goes on as `x-upstream-request-id`.
-        if let upstreamID = head.headers.first(name: "x-request-id") {
-            headers.add(name: "x-upstream-request-id", value: upstreamID)
+        if let upstreamID = relayed.upstreamRequestID {
+            relayed.add(name: "x-upstream-request-id", value: upstreamID)
             writer.record.upstreamRequestID = upstreamID
         }
-        headers.add(name: "x-cache", value: cacheStatus.headerValue)
-        headers.add(name: "x-reprise-attempts", value: String(attempts))
-        let isChunked = head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
-        let contentLength = isChunked ? nil : head.headers.first(name: "content-length").flatMap(Int.init)
+        relayed.add(name: "x-cache", value: cacheStatus.headerValue)
+        relayed.add(name: "x-reprise-attempts", value: String(attempts))
         // The key names the primary's answer (its route and variant): a fallback's answer (another
         // model or provider, there only while the primary is down) is relayed, never stored
         // under it. A tee never given the head records nothing.
         if toTee { tee?.head(head) }
-        flight?.received(status: head.status, headers: headers, contentLength: contentLength)
-        writer.writeHead(status: head.status, headers: headers, contentLength: contentLength)
+        flight?.received(status: head.status, headers: relayed.headers, contentLength: relayed.contentLength)
+        writer.writeHead(status: head.status, headers: relayed.headers, contentLength: relayed.contentLength)
     }
 
     fileprivate func received(body: ByteBuffer, attempt number: Int) -> EventLoopFuture<Void> {
@@ -234,6 +228,11 @@ final class UpstreamExchange {
             run(machine.bodyPartDelivered(streamComplete: tee?.streamComplete == true))
         }
         return written ?? eventLoop.makeSucceededVoidFuture()
+    }
+
+    fileprivate func firstByteTimedOut(attempt number: Int) {
+        attemptEnded(number, outcome: .timeout)
+        run(machine.firstByteDeadlineReached(attempt: number))
     }
 
     fileprivate func finished(attempt number: Int) {
@@ -285,5 +284,9 @@ private final class AttemptRelay: UpstreamResponseSink {
 
     func upstreamFailed(_ error: UpstreamCallError) {
         exchange.failed(error, attempt: attempt)
+    }
+
+    func upstreamFirstByteTimedOut() {
+        exchange.firstByteTimedOut(attempt: attempt)
     }
 }

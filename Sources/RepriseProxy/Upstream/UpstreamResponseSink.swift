@@ -9,4 +9,7 @@ protocol UpstreamResponseSink: AnyObject {
     func upstreamBody(_ part: ByteBuffer) -> EventLoopFuture<Void>
     func upstreamEnd()
     func upstreamFailed(_ error: UpstreamCallError)
+    /// The call's first-byte deadline (`UpstreamCall.watchFirstByte`) passed without a head;
+    /// the call goes on until the sink cancels it.
+    func upstreamFirstByteTimedOut()
 }

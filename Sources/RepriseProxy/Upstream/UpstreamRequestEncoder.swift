@@ -1,0 +1,88 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes an upstream request's head straight into one `ByteBuffer`: the request line, `Host`,
+/// the client's headers that go on, the framing, the blank line. The connection writes it and
+/// the body with one flush.
+///
+/// Why not NIO's `HTTPRequestEncoder`: it and `NIOHTTPRequestHeadersValidator` in front of it
+/// copied the header array twice per request (to set the framing) and were 6.1% of a miss's
+/// CPU (perf). Here the client's headers are walked once: filtered (hop-by-hop, those the proxy
+/// sets itself, Reprise's own) and checked (RFC 9110 names and values) on their bytes, and
+/// written. A header that could not be written as it is (CR, LF, NUL or another control
+/// character in its value, a name that is not a token) rejects the request: nothing the client
+/// sends can end a header or the head early.
+enum UpstreamRequestEncoder {
+    /// Headers a client sent that never reach the upstream as they are: the client's `Host`
+    /// (the upstream's is written), framing (written for the forwarded body) and `Expect`
+    /// (answered by the proxy itself).
+    static let notForwarded: [String] = ["host", "content-length", "expect"]
+
+    /// The head of `method` `pathPrefix + target` to `authority` (`Host`), with the headers of
+    /// `headers` that go on, `Accept-Encoding: identity` instead of the client's when
+    /// `identityEncoding`, and `Content-Length: contentLength` when given.
+    static func encode(
+        method: HTTPMethod, pathPrefix: String, target: Substring, authority: String, headers: HTTPHeaders,
+        identityEncoding: Bool, contentLength: Int?
+    ) throws(ProxyError) -> ByteBuffer {
+        guard HeaderBytes.isToken(method.rawValue.utf8) else {
+            throw .badRequest("the request method cannot be forwarded: it is not an RFC 9110 token")
+        }
+        guard isValidTarget(pathPrefix.utf8), isValidTarget(target.utf8) else {
+            throw .badRequest("the request target '\(pathPrefix)\(target)' cannot be forwarded: it contains spaces or control characters")
+        }
+        let listed = ConnectionListedNames(headers)
+        var buffer = ByteBufferAllocator().buffer(capacity: capacity(method: method, prefix: pathPrefix, target: target, authority: authority, headers: headers))
+        buffer.writeString(method.rawValue)
+        buffer.writeStaticString(" ")
+        buffer.writeString(pathPrefix)
+        buffer.writeSubstring(target)
+        buffer.writeStaticString(" HTTP/1.1\r\nhost: ")
+        buffer.writeString(authority)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in headers {
+            if HopByHopHeaders.contains(name.utf8) || listed.contains(name) || isNotForwarded(name) { continue }
+            if identityEncoding, HeaderBytes.equalsIgnoringCase(name.utf8, "accept-encoding".utf8) { continue }
+            guard HeaderBytes.isToken(name.utf8) else {
+                throw .badRequest("a request header name cannot be forwarded: it is not an RFC 9110 token")
+            }
+            guard HeaderBytes.isValidValue(value.utf8) else {
+                // The value is not quoted: it may be a credential.
+                throw .badRequest("the value of the request header '\(name)' cannot be forwarded: it contains a control character")
+            }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if identityEncoding {
+            buffer.writeStaticString("accept-encoding: identity\r\n")
+        }
+        if let contentLength {
+            buffer.writeStaticString("content-length: ")
+            ResponseHeadEncoder.writeDecimal(contentLength, into: &buffer)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// Not forwarded whatever its value: `notForwarded` and Reprise's own control headers.
+    static func isNotForwarded(_ name: String) -> Bool {
+        HeaderBytes.hasPrefixIgnoringCase(name, "x-reprise-")
+            || notForwarded.contains { HeaderBytes.equalsIgnoringCase(name.utf8, $0.utf8) }
+    }
+
+    /// A request target without spaces or control characters (which would end or split the
+    /// request line).
+    private static func isValidTarget<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+        !bytes.contains { $0 <= 0x20 || $0 == 0x7F }
+    }
+
+    /// Room for the whole head, so the buffer is allocated once.
+    private static func capacity(method: HTTPMethod, prefix: String, target: Substring, authority: String, headers: HTTPHeaders) -> Int {
+        var bytes = 96 + method.rawValue.utf8.count + prefix.utf8.count + target.utf8.count + authority.utf8.count
+        for (name, value) in headers { bytes += name.utf8.count + value.utf8.count + 4 }
+        return bytes
+    }
+}
