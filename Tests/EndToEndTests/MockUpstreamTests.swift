@@ -195,11 +195,14 @@ struct MockUpstreamTests {
                 .POST, mock.url("/v1/chat/completions"),
                 headers: [("X-Mock-Chunk-Delay-Ms", "100"), ("X-Mock-Chunks", "3")],
                 body: Self.streamBody(includeUsage: false))
-            // 6 events (role, 3 pieces, finish, [DONE]) with 100 ms between: at least 500 ms of stream.
+            // 6 events (role, 3 pieces, finish, [DONE]) with 100 ms between: 500 ms of stream. A
+            // client that reads late on a loaded machine sees the first events arrive together,
+            // so the spread it measures is checked against half of that, not all of it.
             #expect(streamed.events.count == 6)
+            #expect(ContinuousClock.now - started >= .milliseconds(800))
             let first = try #require(streamed.parts.first?.arrivedAt)
             let last = try #require(streamed.parts.last?.arrivedAt)
-            #expect(last - first >= .milliseconds(450))
+            #expect(last - first >= .milliseconds(250))
             #expect(streamed.parts.count >= 2, "events are flushed as they are produced")
         }
     }
