@@ -127,30 +127,16 @@ struct CredentialHeaders {
 
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
 
-    /// `name` equals `other` but for the case of ASCII letters, compared on bytes (no
-    /// lower-cased copy per header). Only letters fold (`\r` | 0x20 is `-`).
-    ///
-    /// Over the strings' contiguous UTF-8 (every native or small String has it): these run for
-    /// every header of every request, and iterating two `UTF8View`s in step cost several times
-    /// more than the comparison.
+    /// `name` equals `other` but for the case of ASCII letters (`ASCIICase`), over the strings'
+    /// contiguous UTF-8 (every native or small String has it): these run for every header of
+    /// every request, and iterating two `UTF8View`s in step cost several times the comparison.
     static func equalsIgnoringCase(_ name: String, _ other: String) -> Bool {
         guard name.utf8.count == other.utf8.count else { return false }
         let fast = name.utf8.withContiguousStorageIfAvailable { left in
-            other.utf8.withContiguousStorageIfAvailable { right in equalsIgnoringCase(left, right) }
+            other.utf8.withContiguousStorageIfAvailable { right in ASCIICase.equal(left, right) }
         }
         if let fast, let fast { return fast }
-        return zip(name.utf8, other.utf8).allSatisfy(Self.foldedEqual)
-    }
-
-    static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count == expected.count else { return false }
-        for index in 0 ..< bytes.count where !foldedEqual(bytes[index], expected[index]) { return false }
-        return true
-    }
-
-    private static func foldedEqual(_ byte: UInt8, _ expected: UInt8) -> Bool {
-        let folded = expected | 0x20
-        return byte == expected || (folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z") && byte | 0x20 == folded)
+        return ASCIICase.equal(name.utf8, other.utf8)
     }
 
     /// The offsets of `bytes` without surrounding spaces and tabs (empty when all are).
@@ -169,7 +155,7 @@ struct CredentialHeaders {
         let offsets = value.utf8.withContiguousStorageIfAvailable { bytes -> Range<Int>? in
             var range = trimmedOffsets(bytes)
             let scheme = UnsafeBufferPointer(rebasing: bytes[range.lowerBound ..< min(range.upperBound, range.lowerBound + 7)])
-            let hasScheme = range.count > 7 && equalsIgnoringCase(scheme, bearerPrefix)
+            let hasScheme = range.count > 7 && ASCIICase.equal(scheme, bearerPrefix)
             switch bearer {
             case .required where !hasScheme: return nil
             case .required, .optional:

@@ -1,13 +1,10 @@
+import RepriseCore
 /// Header names and values looked at as bytes: compared without lower-cased copies, checked
 /// against RFC 9110's grammar before they are written into a message.
 enum HeaderBytes {
-    /// `a` equals `b` but for the case of ASCII letters (only letters fold: `\r | 0x20` is `-`).
+    /// `a` equals `b` but for the case of ASCII letters.
     static func equalsIgnoringCase<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { byte, other in
-            let folded = other | 0x20
-            return byte == other || (folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z") && byte | 0x20 == folded)
-        }
+        ASCIICase.equal(a, b)
     }
 
     /// `name` begins with `prefix` (lower-case ASCII) but for the case of letters.
