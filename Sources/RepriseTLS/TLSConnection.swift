@@ -2,11 +2,11 @@ import RepriseCrypto
 import COpenSSL
 import NIOCore
 
-/// Owns one `SSL*` (server or client side) and its two memory BIOs (freed exactly once, by
-/// `SSL_free` in `deinit`). Ciphertext goes in through `feed`, plaintext comes out of `read`;
-/// plaintext goes in through `write` and ciphertext comes out of `takeCiphertext`. Not
-/// thread-safe: one connection, one event loop. Every call clears the error queue first and
-/// drains it on failure.
+/// Owns one `SSL*` (server or client side, freed exactly once in `deinit`) and the
+/// `ByteBufferBIO` it reads and writes ciphertext through. Ciphertext goes in through `feed`,
+/// plaintext comes out of `read`; plaintext goes in through `write` and ciphertext comes out of
+/// `takeCiphertext`. Not thread-safe: one connection, one event loop. Every call clears the
+/// error queue first and drains it on failure.
 final class TLSConnection {
     enum HandshakeResult {
         case complete
@@ -29,10 +29,8 @@ final class TLSConnection {
     /// Client side: the host (and port) whose sessions this connection resumes and stores.
     let sessionKey: String
     private let ssl: OpaquePointer
-    /// Ciphertext from the network (owned by `ssl`).
-    private let networkToSSL: OpaquePointer
-    /// Ciphertext for the network (owned by `ssl`).
-    private let sslToNetwork: OpaquePointer
+    /// Ciphertext both ways; `ssl` holds a reference to its `BIO`, freed before this object.
+    private let network: ByteBufferBIO
 
     /// The server side of an accepted connection.
     convenience init(context: TLSServerContext) throws(TLSConnectionError) {
@@ -68,43 +66,39 @@ final class TLSConnection {
         guard let ssl = SSL_new(sslContext) else {
             throw TLSConnectionError(.connectionSetupFailed)
         }
-        guard let inbound = BIO_new(BIO_s_mem()) else {
+        let network: ByteBufferBIO
+        do {
+            network = try ByteBufferBIO(allocator: ByteBufferAllocator())
+        } catch {
             SSL_free(ssl)
-            throw TLSConnectionError(.connectionSetupFailed)
+            throw error
         }
-        guard let outbound = BIO_new(BIO_s_mem()) else {
-            BIO_free(inbound)
-            SSL_free(ssl)
-            throw TLSConnectionError(.connectionSetupFailed)
-        }
-        // An empty memory BIO means "no data yet" (retry), not end of file.
-        _ = reprise_BIO_set_mem_eof_return(inbound, -1)
-        _ = reprise_BIO_set_mem_eof_return(outbound, -1)
-        SSL_set_bio(ssl, inbound, outbound)  // ssl owns both BIOs from here
+        // One BIO both ways: SSL_set_bio takes over one reference for the two roles, and
+        // `network` keeps its own, so the SSL can be freed first (see `deinit`).
+        BIO_up_ref(network.bio)
+        SSL_set_bio(ssl, network.bio, network.bio)
         self.serverContext = serverContext
         self.clientContext = clientContext
         self.sessionKey = sessionKey
         self.ssl = ssl
-        self.networkToSSL = inbound
-        self.sslToNetwork = outbound
+        self.network = network
     }
 
     deinit {
+        // Before `network` is released: SSL_free drops the SSL's reference to the BIO, and
+        // nothing may call into the BIO after its Swift side is gone.
         SSL_free(ssl)
     }
 
     /// Ciphertext received and not yet consumed by OpenSSL.
-    var bufferedCiphertextCount: Int { Int(BIO_ctrl_pending(networkToSSL)) }
+    var bufferedCiphertextCount: Int { network.inboundByteCount }
 
     /// Ciphertext produced and not yet taken for the network.
-    var pendingCiphertextCount: Int { Int(BIO_ctrl_pending(sslToNetwork)) }
+    var pendingCiphertextCount: Int { network.outboundByteCount }
 
+    /// Holds one socket read for OpenSSL (no copy: OpenSSL reads records straight out of it).
     func feed(_ ciphertext: ByteBuffer) {
-        ciphertext.withUnsafeReadableBytes { bytes in
-            guard bytes.count > 0 else { return }
-            // A memory BIO grows as needed; the caller feeds one socket read at a time.
-            _ = BIO_write(networkToSSL, bytes.baseAddress, Int32(bytes.count))
-        }
+        network.receive(ciphertext)
     }
 
     func handshake() -> HandshakeResult {
@@ -172,7 +166,7 @@ final class TLSConnection {
         }
     }
 
-    /// Encrypts all of `plaintext` into the outbound BIO (a memory BIO never refuses a write).
+    /// Encrypts all of `plaintext` into the outbound buffer (which never refuses a write).
     func write(_ plaintext: ByteBuffer) -> TLSConnectionError? {
         plaintext.withUnsafeReadableBytes { bytes in write(bytes) }
     }
@@ -214,16 +208,10 @@ final class TLSConnection {
         OpenSSLErrorStack.clear()
     }
 
-    /// Moves the ciphertext OpenSSL produced into one buffer, or nil if there is none.
-    func takeCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
-        let pending = pendingCiphertextCount
-        guard pending > 0 else { return nil }
-        var buffer = allocator.buffer(capacity: pending)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { raw in
-            let result = BIO_read(sslToNetwork, raw.baseAddress, Int32(pending))
-            return max(0, Int(result))
-        }
-        return buffer
+    /// The ciphertext OpenSSL produced since the last call (everything it wrote, in one
+    /// buffer), or nil if there is none.
+    func takeCiphertext() -> ByteBuffer? {
+        network.takeOutbound()
     }
 
     /// What the handshake agreed on; call after it completed.

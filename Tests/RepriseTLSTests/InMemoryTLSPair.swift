@@ -28,6 +28,19 @@ final class InMemoryTLSPair {
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()  // sends the hello
     }
 
+    /// A pair over the test certificates (the client trusting their CA) whose handshake completed.
+    static func connected(_ certificates: TestCertificates) throws -> InMemoryTLSPair {
+        let server = try TLSServerContext(configuration: .init(
+            certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey))
+        let client = try TLSClientContext(configuration: .init(trustedCertificateAuthorityPath: certificates.caCertificate))
+        let pair = try InMemoryTLSPair(clientContext: client, serverContext: server)
+        pair.interact()
+        guard case .success = pair.handshake else { throw HandshakeFailed(outcome: "\(String(describing: pair.handshake))") }
+        return pair
+    }
+
+    struct HandshakeFailed: Error { let outcome: String }
+
     /// Carries ciphertext both ways until neither side has anything more to say.
     func interact() {
         for _ in 0..<50 {
