@@ -232,7 +232,8 @@ final class TLSConnection {
             cipher: cipher,
             alpnProtocol: alpn,
             peerCertificateSubject: peerSubject,
-            serverCertificateSerial: serverContext?.certificateSerial ?? ""
+            serverCertificateSerial: serverContext?.certificateSerial ?? "",
+            sessionReused: SSL_session_reused(ssl) == 1
         )
     }
 
@@ -244,7 +245,7 @@ final class TLSConnection {
             cipher: server.cipher,
             alpnProtocol: server.alpnProtocol,
             serverCertificateSubject: server.peerCertificateSubject,
-            sessionReused: SSL_session_reused(ssl) == 1
+            sessionReused: server.sessionReused
         )
     }
 }
