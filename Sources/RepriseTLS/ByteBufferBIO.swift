@@ -9,10 +9,11 @@ import NIOCore
 /// (`BIO_s_mem`) cost a copy more each way: socket buffer → BIO, and BIO → a new buffer for the
 /// channel (with an allocation per flush).
 ///
-/// The outbound buffer is reused: `takeOutbound` hands the channel a view of it, and the next
-/// write clears it (in place once the channel released it after the socket write, as on a hit
-/// answered at once; on a fresh allocation while the channel still holds it). One that grew
-/// past `preservedOutboundCapacity` (a large answer) is not kept for the idle connection.
+/// The outbound storage is reused (`ReusableBuffer`): `takeOutbound` hands the buffer to the
+/// channel and keeps a reference, and the next write starts over in the same storage once the
+/// channel released it after the socket write (as on a hit answered at once), or in a new one
+/// while the channel still holds it. One that grew past `preservedOutboundCapacity` (a large answer) is not kept for
+/// the idle connection.
 ///
 /// Ownership: this object owns one reference to the `BIO`; `SSL_set_bio` hands the `SSL` the
 /// other. The `BIO` points back at this object unretained, so the owner (`TLSConnection`) must
@@ -25,20 +26,22 @@ final class ByteBufferBIO {
     static let preservedOutboundCapacity = 32 * 1024
 
     let bio: OpaquePointer
-    private let allocator: ByteBufferAllocator
+    /// Makes the outbound buffers: the channel's, once the handler is added.
+    var allocator = ByteBufferAllocator()
     /// Ciphertext received and not yet read by OpenSSL; nil once read (the socket's receive
     /// buffer is then free for NIO to reuse).
     private var inbound: ByteBuffer?
-    /// Ciphertext OpenSSL wrote; bytes before the reader index were handed to the channel.
+    /// Ciphertext OpenSSL wrote and not yet taken; nil once taken.
     private var outbound: ByteBuffer?
+    /// The storage of the ciphertext last taken, for the next write.
+    private var spent = ReusableBuffer(maximumKeptCapacity: ByteBufferBIO.preservedOutboundCapacity)
 
-    init(allocator: ByteBufferAllocator) throws(TLSConnectionError) {
+    init() throws(TLSConnectionError) {
         OpenSSLErrorStack.clear()
         guard let method = Self.method, let bio = BIO_new(method) else {
             throw TLSConnectionError(.connectionSetupFailed)
         }
         self.bio = bio
-        self.allocator = allocator
         BIO_set_data(bio, Unmanaged.passUnretained(self).toOpaque())
         BIO_set_init(bio, 1)
     }
@@ -86,9 +89,9 @@ final class ByteBufferBIO {
 
     /// The ciphertext written since the last call, or nil if there is none.
     func takeOutbound() -> ByteBuffer? {
-        guard var buffer = outbound, buffer.readableBytes > 0 else { return nil }
-        let ciphertext = buffer.readSlice(length: buffer.readableBytes)
-        outbound = buffer
+        guard let ciphertext = outbound else { return nil }
+        outbound = nil
+        spent.keep(ciphertext)
         return ciphertext
     }
 
@@ -110,22 +113,11 @@ final class ByteBufferBIO {
     }
 
     fileprivate func write(_ source: UnsafeRawBufferPointer) -> Int32 {
-        if var buffer = outbound {
-            outbound = nil  // the only reference here, so clearing reuses the storage if the channel let it go
-            if buffer.readableBytes == 0 {
-                if buffer.capacity > Self.preservedOutboundCapacity {
-                    buffer = allocator.buffer(capacity: source.count)
-                } else {
-                    buffer.clear()
-                }
-            }
-            buffer.writeBytes(source)
-            outbound = buffer
-        } else {
-            var buffer = allocator.buffer(capacity: source.count)
-            buffer.writeBytes(source)
-            outbound = buffer
-        }
+        // Several records of one flush go into the same buffer (growing it if needed).
+        var buffer = outbound ?? spent.take(minimumCapacity: source.count, allocator: allocator)
+        outbound = nil  // `buffer` the only reference: appended in place
+        buffer.writeBytes(source)
+        outbound = buffer
         return Int32(source.count)
     }
 }

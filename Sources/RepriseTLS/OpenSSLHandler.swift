@@ -43,8 +43,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Plaintext encrypted per ciphertext write: large enough to fill TLS records, small enough
     /// that a slow reader stops us early.
     private static let encryptionChunkSize = 64 * 1024
-    /// The most plaintext one TLS record carries (RFC 8446 5.1, RFC 5246 6.2.1).
-    private static let recordPlaintextSize = 16 * 1024
+    private static let recordPlaintextSize = TLSConnection.recordPlaintextSize
 
     let connection: TLSConnection
     private let handshakeTimeout: TimeAmount?
@@ -74,6 +73,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        connection.allocator = context.channel.allocator
         if context.channel.isActive { beginHandshake(context: context) }
     }
 

@@ -31,6 +31,10 @@ final class TLSConnection {
     private let ssl: OpaquePointer
     /// Ciphertext both ways; `ssl` holds a reference to its `BIO`, freed before this object.
     private let network: ByteBufferBIO
+    /// The storage of the last plaintext handed on, decrypted into again once released.
+    private var plaintext = ReusableBuffer(maximumKeptCapacity: TLSConnection.recordPlaintextSize)
+    /// The most plaintext one TLS record carries (RFC 8446 5.1, RFC 5246 6.2.1).
+    static let recordPlaintextSize = 16 * 1024
 
     /// The server side of an accepted connection.
     convenience init(context: TLSServerContext) throws(TLSConnectionError) {
@@ -68,7 +72,7 @@ final class TLSConnection {
         }
         let network: ByteBufferBIO
         do {
-            network = try ByteBufferBIO(allocator: ByteBufferAllocator())
+            network = try ByteBufferBIO()
         } catch {
             SSL_free(ssl)
             throw error
@@ -95,6 +99,12 @@ final class TLSConnection {
 
     /// Ciphertext produced and not yet taken for the network.
     var pendingCiphertextCount: Int { network.outboundByteCount }
+
+    /// Makes the buffers of outbound ciphertext (set to the channel's when the handler is added).
+    var allocator: ByteBufferAllocator {
+        get { network.allocator }
+        set { network.allocator = newValue }
+    }
 
     /// Holds one socket read for OpenSSL (no copy: OpenSSL reads records straight out of it).
     func feed(_ ciphertext: ByteBuffer) {
@@ -137,14 +147,15 @@ final class TLSConnection {
     /// longer than the ciphertext it is decrypted from, which is what OpenSSL holds
     /// (`SSL_pending`, and a partly received record: `SSL_has_pending`) plus what waits in the
     /// inbound BIO. With nothing held and nothing waiting, `SSL_read` could only ask for more, so
-    /// no buffer is made at all (the decrypt loop's last call, once per socket read).
-    func read(allocator: ByteBufferAllocator, maximumBytes: Int = 16 * 1024) -> ReadResult {
+    /// no buffer is made at all (the decrypt loop's last call, once per socket read). The buffer
+    /// is the previous one's storage when the pipeline released it (see `ReusableBuffer`).
+    func read(allocator: ByteBufferAllocator, maximumBytes: Int = recordPlaintextSize) -> ReadResult {
         let waiting = bufferedCiphertextCount
         let holdsPartialRecord = SSL_has_pending(ssl) == 1
         guard waiting > 0 || holdsPartialRecord else { return .needsMoreCiphertext }
         // A partial record's received part is not counted by either figure: allow a whole record.
         let capacity = holdsPartialRecord ? maximumBytes : min(maximumBytes, waiting + Int(SSL_pending(ssl)))
-        var buffer = allocator.buffer(capacity: capacity)
+        var buffer = plaintext.take(minimumCapacity: capacity, allocator: allocator)
         OpenSSLErrorStack.clear()
         var error: Int32 = 0
         let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
@@ -155,7 +166,10 @@ final class TLSConnection {
             }
             return Int(result)
         }
-        if count > 0 { return .plaintext(buffer) }
+        if count > 0 {
+            plaintext.keep(buffer)
+            return .plaintext(buffer)
+        }
         switch error {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             return .needsMoreCiphertext

@@ -3,10 +3,11 @@ import NIOEmbedded
 import RepriseTLS
 import Testing
 
-/// The BIO over NIO buffers, seen from the pipeline: one flush's ciphertext leaves in one
+/// The buffers around OpenSSL, seen from the pipeline: one flush's ciphertext leaves in one
 /// buffer whose storage is reused for the next answer once the channel let it go (and not
-/// while the channel still holds it), and a received buffer is not kept once OpenSSL read it.
-@Suite("TLS ciphertext buffers")
+/// while the channel still holds it), plaintext likewise, and a received buffer is not kept
+/// once OpenSSL read it.
+@Suite("TLS ciphertext and plaintext buffers", .serialized)
 struct ByteBufferBIOTests {
     /// Where the buffer's storage starts (its bytes before the reader index included).
     private func storageAddress(_ buffer: ByteBuffer) -> UInt {
@@ -23,7 +24,7 @@ struct ByteBufferBIOTests {
     @Test func theNextAnswerReusesTheCiphertextBufferTheChannelReleased() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let pair = try InMemoryTLSPair.connected(certificates)
+        let pair = try InMemoryTLSPair.connected(certificates, allocator: CountingAllocator.allocator)
         defer { pair.finish() }
 
         // The first answer's buffer lives only in here: once out, the "socket" released it.
@@ -36,11 +37,45 @@ struct ByteBufferBIOTests {
         }()
         #expect(pair.clientReceived().hasSuffix("first"))
 
-        answer("second", on: pair.server)
-        let second = try #require(try pair.server.readOutbound(as: ByteBuffer.self))
-        #expect(storageAddress(second) == firstStorage, "the released storage was not reused")
-        try pair.client.writeInbound(second)
+        var second: ByteBuffer?
+        let allocations = try CountingAllocator.allocations {
+            answer("second", on: pair.server)
+            second = try pair.server.readOutbound(as: ByteBuffer.self)
+        }
+        let secondCiphertext = try #require(second)
+        #expect(allocations == 0, "the server's TLS handler allocated \(allocations) buffer(s) for the answer")
+        #expect(storageAddress(secondCiphertext) == firstStorage)
+        try pair.client.writeInbound(secondCiphertext)
         #expect(pair.clientReceived().hasSuffix("second"))
+    }
+
+    @Test func theNextRecordIsDecryptedIntoThePlaintextBufferThePipelineReleased() throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let pair = try InMemoryTLSPair.connected(certificates, allocator: CountingAllocator.allocator)
+        defer { pair.finish() }
+        /// The next answer's ciphertext, as the client's socket would read it.
+        func nextRecord(_ text: String) throws -> ByteBuffer {
+            answer(text, on: pair.server)
+            return try #require(try pair.server.readOutbound(as: ByteBuffer.self))
+        }
+
+        try pair.client.writeInbound(try nextRecord("first"))
+        #expect(String(buffer: try #require(try pair.client.readInbound(as: ByteBuffer.self))).hasSuffix("first"))
+
+        // The first plaintext was released (read and dropped above).
+        let record = try nextRecord("second")
+        let allocations = try CountingAllocator.allocations { try pair.client.writeInbound(record) }
+        #expect(allocations == 0, "the client's TLS handler allocated \(allocations) buffer(s) to decrypt into")
+        let second = try #require(try pair.client.readInbound(as: ByteBuffer.self))
+        #expect(String(buffer: second).hasSuffix("second"))
+
+        // Still held by the pipeline (`second` is alive): the next record goes elsewhere.
+        let third = try nextRecord("third")
+        let whileHeld = try CountingAllocator.allocations { try pair.client.writeInbound(third) }
+        #expect(whileHeld == 1)
+        #expect(String(buffer: try #require(try pair.client.readInbound(as: ByteBuffer.self))).hasSuffix("third"))
+        #expect(String(buffer: second).hasSuffix("second"), "a held plaintext buffer was overwritten")
     }
 
     @Test func ciphertextTheChannelStillHoldsIsNeverOverwritten() throws {

@@ -16,7 +16,13 @@ final class InMemoryTLSPair {
     private(set) var clientErrors: [any Error] = []
     private(set) var serverErrors: [any Error] = []
 
-    init(clientContext: TLSClientContext, serverContext: TLSServerContext, serverName: String = "localhost", sessionKey: String = "localhost:443") throws {
+    /// - Parameter allocator: both channels' (the TLS handlers make their buffers with it).
+    init(
+        clientContext: TLSClientContext, serverContext: TLSServerContext, serverName: String = "localhost",
+        sessionKey: String = "localhost:443", allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) throws {
+        client.allocator = allocator
+        server.allocator = allocator
         try server.pipeline.syncOperations.addHandler(OpenSSLServerHandler(context: serverContext))
         try server.pipeline.syncOperations.addHandler(serverEvents)
         let promise = client.eventLoop.makePromise(of: TLSClientHandshakeCompleted.self)
@@ -29,11 +35,11 @@ final class InMemoryTLSPair {
     }
 
     /// A pair over the test certificates (the client trusting their CA) whose handshake completed.
-    static func connected(_ certificates: TestCertificates) throws -> InMemoryTLSPair {
+    static func connected(_ certificates: TestCertificates, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws -> InMemoryTLSPair {
         let server = try TLSServerContext(configuration: .init(
             certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey))
         let client = try TLSClientContext(configuration: .init(trustedCertificateAuthorityPath: certificates.caCertificate))
-        let pair = try InMemoryTLSPair(clientContext: client, serverContext: server)
+        let pair = try InMemoryTLSPair(clientContext: client, serverContext: server, allocator: allocator)
         pair.interact()
         guard case .success = pair.handshake else { throw HandshakeFailed(outcome: "\(String(describing: pair.handshake))") }
         return pair
