@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Instructions Reprise executes per cached hit, and its malloc-family calls, counted by
-# valgrind's callgrind over a wrk run (warm-up first, counters zeroed, then the measured run).
-# Counts, not times: the same build and scenario give the same figures on a busy machine, which
-# makes small differences (a copy, an allocation) visible. Under callgrind Reprise runs ~50x
-# slower, so the request rate printed is not a result. wrk's connections are opened inside the
-# measured run: with PROXY_TLS=1 their handshakes (one per connection) are counted too,
-# spread over the requests.
+# valgrind's callgrind. Counts, not times: the same build and scenario give the same figures on
+# a busy machine, which makes small differences (a copy, an allocation) visible.
 #
-# Needs valgrind and objcopy (valgrind 3.19 cannot read Swift 6.3's DWARF 5: Reprise runs from
-# a copy made with `objcopy --strip-debug`).
-# Usage: bench/probes/instructions-per-hit.sh [connections] [seconds]   (defaults 8 and 10)
-# Environment: PROXY_TLS=1 (hits over HTTPS), BIN_DIR and the rest as for common.sh.
-conc=${1:-8}; seconds=${2:-10}; loops=1
-for tool in valgrind callgrind_control objcopy wrk; do
+# The client (Python, one keep-alive connection, one request at a time) connects and fills the
+# cache first; the counters are zeroed after that, so with PROXY_TLS=1 the handshake is not in
+# the figures, only the hits over an established TLS connection. Under callgrind Reprise runs
+# ~50x slower: no rate is printed.
+#
+# Needs valgrind, objcopy and cc. valgrind 3.19 cannot read Swift 6.3's DWARF 5 (Reprise runs
+# from a copy made with `objcopy --strip-debug`) and dies when Swift's async main parks in
+# sigsuspend (bench/lib/valgrind-sigsuspend.c, preloaded, works around it).
+# Usage: bench/probes/instructions-per-hit.sh [requests]   (default 2000)
+# Environment: PROXY_TLS=1 (hits over HTTPS), KEEP_DUMP=FILE (keep the callgrind dump, for
+# callgrind_annotate), BIN_DIR and the rest as for common.sh.
+requests=${1:-2000}; loops=1
+for tool in valgrind callgrind_control objcopy cc; do
     command -v "$tool" >/dev/null || { echo "instructions-per-hit: $tool is missing" >&2; exit 2; }
 done
 source_bin=${BIN_DIR:-.build-bench/release}
@@ -20,35 +23,64 @@ stripped=$(mktemp -d)
 cp "$source_bin/reprise" "$stripped/reprise"
 objcopy --strip-debug "$stripped/reprise"
 ln -s "$(cd "$source_bin" && pwd)/reprise-mock-upstream" "$stripped/reprise-mock-upstream"
+cc -shared -fPIC -O2 -o "$stripped/libvalgrind-sigsuspend.so" bench/lib/valgrind-sigsuspend.c
 export BIN_DIR=$stripped
-REPRISE_WRAPPER="valgrind --tool=callgrind --dump-instr=no --callgrind-out-file=$stripped/callgrind.%p"
+valgrind=(valgrind --tool=callgrind --dump-instr=no "--callgrind-out-file=$stripped/callgrind.%p")
+REPRISE_WRAPPER="env LD_PRELOAD=$stripped/libvalgrind-sigsuspend.so ${valgrind[*]}"
 START_SECONDS=120
 source "$(dirname "$0")/common.sh"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work" "$stripped"' EXIT
-export BENCH_NONCE="callgrind$RANDOM$$"
-url="$proxy_url/v1/chat/completions"
 curl -sf "http://127.0.0.1:$proxy_port/healthz" >/dev/null || { echo "instructions-per-hit: Reprise did not start" >&2; exit 1; }
-wrk -t1 -c"$conc" -d5s -s bench/wrk/fixed.lua "$url" >/dev/null  # the first request fills the cache
-callgrind_control -z "$proxy_pid" >/dev/null
-out=$(wrk -t1 -c"$conc" -d"${seconds}s" -s bench/wrk/fixed.lua "$url")
-callgrind_control -d "$proxy_pid" >/dev/null
-requests=$(echo "$out" | awk '/requests in/{print $1}')
-echo "$out" | grep -E "Non-2xx|Socket errors" || true
-dump=""
-for _ in $(seq 600); do  # the dump of the measured run: callgrind.PID.1
-    dump=$(ls "$stripped/callgrind.$proxy_pid".* 2>/dev/null | head -1 || true)
-    [[ -n "$dump" && -s "$dump" ]] && break
-    sleep 0.1
-done
-[[ -n "$dump" ]] || { echo "instructions-per-hit: no callgrind dump" >&2; exit 1; }
-sleep 1  # written in full
-python3 - "$dump" "$requests" <<'PY'
-import sys
+python3 - "$proxy_url" "$proxy_pid" "$requests" "$stripped" <<'PY'
+import glob, os, socket, ssl, subprocess, sys, time
 sys.path.insert(0, "bench/lib")
+import rawhttp
 from callgrind import parse_dump
-total, calls = parse_dump(sys.argv[1])
-n = int(sys.argv[2])
+
+url, pid, requests, dump_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+port = int(url.rsplit(":", 1)[1])
+sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+if url.startswith("https:"):
+    sock = ssl._create_unverified_context().wrap_socket(sock, server_hostname="localhost")
+request = rawhttp.encode_request("/v1/chat/completions",
+                                 rawhttp.chat_body(f"What is the capital of France? (bench callgrind {os.getpid()})"))
+
+def exchange():
+    sock.sendall(request)
+    parser = rawhttp.ResponseParser()
+    while not parser.done:
+        data = sock.recv(65536)
+        if not data:
+            raise SystemExit("instructions-per-hit: the connection closed")
+        parser.feed(data)
+    return parser
+
+for _ in range(20):  # the first fills the cache; the rest warm what is lazily set up
+    exchange()
+if exchange().headers.get("x-cache") != "HIT":
+    raise SystemExit("instructions-per-hit: the request is not a cache hit")
+subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
+for _ in range(requests):
+    exchange()
+subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+dump = None
+for _ in range(600):  # the dump of the measured run: callgrind.PID.1
+    found = [path for path in glob.glob(f"{dump_dir}/callgrind.{pid}.*") if os.path.getsize(path) > 0]
+    if found:
+        time.sleep(1)  # written in full
+        dump = found[0]
+        break
+    time.sleep(0.1)
+if dump is None:
+    raise SystemExit("instructions-per-hit: no callgrind dump")
+total, calls = parse_dump(dump)
 mallocs = sum(calls[name] for name in ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc"))
-print(f"reprise: {n} hits, {total / n:,.0f} instructions per hit, malloc-family calls {mallocs / n:.2f} per hit"
-      f" (swift_allocObject {calls['swift_allocObject'] / n:.2f})")
+scheme = "HTTPS" if url.startswith("https:") else "HTTP"
+print(f"reprise, {scheme} L1 hits, one keep-alive connection: {requests} hits, {total / requests:,.0f} instructions"
+      f" per hit, malloc-family calls {mallocs / requests:.2f} per hit (swift_allocObject"
+      f" {calls['swift_allocObject'] / requests:.2f})")
+if os.environ.get("KEEP_DUMP"):
+    import shutil
+    shutil.copy(dump, os.environ["KEEP_DUMP"])
+    print(f"dump kept in {os.environ['KEEP_DUMP']}")
 PY
