@@ -34,6 +34,7 @@ done
 if ((callgrind)); then
   command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
   command -v objcopy >/dev/null 2>&1 || missing+=(binutils)
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)  # bench/lib/valgrind-sigsuspend.c
 fi
 for package in libhiredis-dev libssl-dev pkg-config; do  # needed to build Reprise
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

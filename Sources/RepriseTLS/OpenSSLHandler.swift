@@ -2,9 +2,10 @@ import NIOCore
 
 /// TLS for one connection, either side: ciphertext `ByteBuffer`s in from the network become
 /// plaintext `ByteBuffer`s for the next inbound handler; plaintext written by the handlers after
-/// it becomes ciphertext for the network. OpenSSL runs over memory BIOs (see `TLSConnection`);
-/// this type makes no C calls. `OpenSSLServerHandler` and `OpenSSLClientHandler` say what
-/// happens when the handshake starts, ends or fails.
+/// it becomes ciphertext for the network. OpenSSL reads and writes the ciphertext straight
+/// from and into NIO buffers (see `TLSConnection` and `ByteBufferBIO`); this type makes no C
+/// calls. `OpenSSLServerHandler` and `OpenSSLClientHandler` say what happens when the
+/// handshake starts, ends or fails.
 ///
 /// - Handshake: the client side sends its hello when the channel becomes active; from then on
 ///   it is driven by the peer's bytes. On completion the subclass reports it (a user inbound
@@ -42,8 +43,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Plaintext encrypted per ciphertext write: large enough to fill TLS records, small enough
     /// that a slow reader stops us early.
     private static let encryptionChunkSize = 64 * 1024
-    /// The most plaintext one TLS record carries (RFC 8446 5.1, RFC 5246 6.2.1).
-    private static let recordPlaintextSize = 16 * 1024
+    private static let recordPlaintextSize = TLSConnection.recordPlaintextSize
 
     let connection: TLSConnection
     private let handshakeTimeout: TimeAmount?
@@ -73,6 +73,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        connection.allocator = context.channel.allocator
         if context.channel.isActive { beginHandshake(context: context) }
     }
 
@@ -245,7 +246,7 @@ public class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Hands OpenSSL's pending ciphertext to the channel; `promise` completes with that write.
     private func writeCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?, flush: Bool) {
-        guard let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator) else {
+        guard let ciphertext = connection.takeCiphertext() else {
             promise?.succeed()  // empty plaintext: nothing to send
             return
         }

@@ -2,11 +2,11 @@ import RepriseCrypto
 import COpenSSL
 import NIOCore
 
-/// Owns one `SSL*` (server or client side) and its two memory BIOs (freed exactly once, by
-/// `SSL_free` in `deinit`). Ciphertext goes in through `feed`, plaintext comes out of `read`;
-/// plaintext goes in through `write` and ciphertext comes out of `takeCiphertext`. Not
-/// thread-safe: one connection, one event loop. Every call clears the error queue first and
-/// drains it on failure.
+/// Owns one `SSL*` (server or client side, freed exactly once in `deinit`) and the
+/// `ByteBufferBIO` it reads and writes ciphertext through. Ciphertext goes in through `feed`,
+/// plaintext comes out of `read`; plaintext goes in through `write` and ciphertext comes out of
+/// `takeCiphertext`. Not thread-safe: one connection, one event loop. Every call clears the
+/// error queue first and drains it on failure.
 final class TLSConnection {
     enum HandshakeResult {
         case complete
@@ -29,10 +29,12 @@ final class TLSConnection {
     /// Client side: the host (and port) whose sessions this connection resumes and stores.
     let sessionKey: String
     private let ssl: OpaquePointer
-    /// Ciphertext from the network (owned by `ssl`).
-    private let networkToSSL: OpaquePointer
-    /// Ciphertext for the network (owned by `ssl`).
-    private let sslToNetwork: OpaquePointer
+    /// Ciphertext both ways; `ssl` holds a reference to its `BIO`, freed before this object.
+    private let network: ByteBufferBIO
+    /// The storage of the last plaintext handed on, decrypted into again once released.
+    private var plaintext = ReusableBuffer(maximumKeptCapacity: TLSConnection.recordPlaintextSize)
+    /// The most plaintext one TLS record carries (RFC 8446 5.1, RFC 5246 6.2.1).
+    static let recordPlaintextSize = 16 * 1024
 
     /// The server side of an accepted connection.
     convenience init(context: TLSServerContext) throws(TLSConnectionError) {
@@ -68,43 +70,45 @@ final class TLSConnection {
         guard let ssl = SSL_new(sslContext) else {
             throw TLSConnectionError(.connectionSetupFailed)
         }
-        guard let inbound = BIO_new(BIO_s_mem()) else {
+        let network: ByteBufferBIO
+        do {
+            network = try ByteBufferBIO()
+        } catch {
             SSL_free(ssl)
-            throw TLSConnectionError(.connectionSetupFailed)
+            throw error
         }
-        guard let outbound = BIO_new(BIO_s_mem()) else {
-            BIO_free(inbound)
-            SSL_free(ssl)
-            throw TLSConnectionError(.connectionSetupFailed)
-        }
-        // An empty memory BIO means "no data yet" (retry), not end of file.
-        _ = reprise_BIO_set_mem_eof_return(inbound, -1)
-        _ = reprise_BIO_set_mem_eof_return(outbound, -1)
-        SSL_set_bio(ssl, inbound, outbound)  // ssl owns both BIOs from here
+        // One BIO both ways: SSL_set_bio takes over one reference for the two roles, and
+        // `network` keeps its own, so the SSL can be freed first (see `deinit`).
+        BIO_up_ref(network.bio)
+        SSL_set_bio(ssl, network.bio, network.bio)
         self.serverContext = serverContext
         self.clientContext = clientContext
         self.sessionKey = sessionKey
         self.ssl = ssl
-        self.networkToSSL = inbound
-        self.sslToNetwork = outbound
+        self.network = network
     }
 
     deinit {
+        // Before `network` is released: SSL_free drops the SSL's reference to the BIO, and
+        // nothing may call into the BIO after its Swift side is gone.
         SSL_free(ssl)
     }
 
     /// Ciphertext received and not yet consumed by OpenSSL.
-    var bufferedCiphertextCount: Int { Int(BIO_ctrl_pending(networkToSSL)) }
+    var bufferedCiphertextCount: Int { network.inboundByteCount }
 
     /// Ciphertext produced and not yet taken for the network.
-    var pendingCiphertextCount: Int { Int(BIO_ctrl_pending(sslToNetwork)) }
+    var pendingCiphertextCount: Int { network.outboundByteCount }
 
+    /// Makes the buffers of outbound ciphertext (set to the channel's when the handler is added).
+    var allocator: ByteBufferAllocator {
+        get { network.allocator }
+        set { network.allocator = newValue }
+    }
+
+    /// Holds one socket read for OpenSSL (no copy: OpenSSL reads records straight out of it).
     func feed(_ ciphertext: ByteBuffer) {
-        ciphertext.withUnsafeReadableBytes { bytes in
-            guard bytes.count > 0 else { return }
-            // A memory BIO grows as needed; the caller feeds one socket read at a time.
-            _ = BIO_write(networkToSSL, bytes.baseAddress, Int32(bytes.count))
-        }
+        network.receive(ciphertext)
     }
 
     func handshake() -> HandshakeResult {
@@ -143,14 +147,15 @@ final class TLSConnection {
     /// longer than the ciphertext it is decrypted from, which is what OpenSSL holds
     /// (`SSL_pending`, and a partly received record: `SSL_has_pending`) plus what waits in the
     /// inbound BIO. With nothing held and nothing waiting, `SSL_read` could only ask for more, so
-    /// no buffer is made at all (the decrypt loop's last call, once per socket read).
-    func read(allocator: ByteBufferAllocator, maximumBytes: Int = 16 * 1024) -> ReadResult {
+    /// no buffer is made at all (the decrypt loop's last call, once per socket read). The buffer
+    /// is the previous one's storage when the pipeline released it (see `ReusableBuffer`).
+    func read(allocator: ByteBufferAllocator, maximumBytes: Int = recordPlaintextSize) -> ReadResult {
         let waiting = bufferedCiphertextCount
         let holdsPartialRecord = SSL_has_pending(ssl) == 1
         guard waiting > 0 || holdsPartialRecord else { return .needsMoreCiphertext }
         // A partial record's received part is not counted by either figure: allow a whole record.
         let capacity = holdsPartialRecord ? maximumBytes : min(maximumBytes, waiting + Int(SSL_pending(ssl)))
-        var buffer = allocator.buffer(capacity: capacity)
+        var buffer = plaintext.take(minimumCapacity: capacity, allocator: allocator)
         OpenSSLErrorStack.clear()
         var error: Int32 = 0
         let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
@@ -161,7 +166,10 @@ final class TLSConnection {
             }
             return Int(result)
         }
-        if count > 0 { return .plaintext(buffer) }
+        if count > 0 {
+            plaintext.keep(buffer)
+            return .plaintext(buffer)
+        }
         switch error {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             return .needsMoreCiphertext
@@ -172,7 +180,7 @@ final class TLSConnection {
         }
     }
 
-    /// Encrypts all of `plaintext` into the outbound BIO (a memory BIO never refuses a write).
+    /// Encrypts all of `plaintext` into the outbound buffer (which never refuses a write).
     func write(_ plaintext: ByteBuffer) -> TLSConnectionError? {
         plaintext.withUnsafeReadableBytes { bytes in write(bytes) }
     }
@@ -214,16 +222,10 @@ final class TLSConnection {
         OpenSSLErrorStack.clear()
     }
 
-    /// Moves the ciphertext OpenSSL produced into one buffer, or nil if there is none.
-    func takeCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
-        let pending = pendingCiphertextCount
-        guard pending > 0 else { return nil }
-        var buffer = allocator.buffer(capacity: pending)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { raw in
-            let result = BIO_read(sslToNetwork, raw.baseAddress, Int32(pending))
-            return max(0, Int(result))
-        }
-        return buffer
+    /// The ciphertext OpenSSL produced since the last call (everything it wrote, in one
+    /// buffer), or nil if there is none.
+    func takeCiphertext() -> ByteBuffer? {
+        network.takeOutbound()
     }
 
     /// What the handshake agreed on; call after it completed.
@@ -244,7 +246,8 @@ final class TLSConnection {
             cipher: cipher,
             alpnProtocol: alpn,
             peerCertificateSubject: peerSubject,
-            serverCertificateSerial: serverContext?.certificateSerial ?? ""
+            serverCertificateSerial: serverContext?.certificateSerial ?? "",
+            sessionReused: SSL_session_reused(ssl) == 1
         )
     }
 
@@ -256,7 +259,7 @@ final class TLSConnection {
             cipher: server.cipher,
             alpnProtocol: server.alpnProtocol,
             serverCertificateSubject: server.peerCertificateSubject,
-            sessionReused: SSL_session_reused(ssl) == 1
+            sessionReused: server.sessionReused
         )
     }
 }

@@ -11,4 +11,7 @@ public struct TLSHandshakeCompleted: Sendable, Equatable {
     /// Serial (hex) of the server certificate this connection presented: after a reload, tells
     /// which certificate generation a connection uses.
     public let serverCertificateSerial: String
+    /// The client resumed an earlier session (a TLS 1.2 session id or ticket, a TLS 1.3
+    /// ticket): no certificate was sent, no full key exchange signed.
+    public let sessionReused: Bool
 }

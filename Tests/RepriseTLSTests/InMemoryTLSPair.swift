@@ -16,7 +16,13 @@ final class InMemoryTLSPair {
     private(set) var clientErrors: [any Error] = []
     private(set) var serverErrors: [any Error] = []
 
-    init(clientContext: TLSClientContext, serverContext: TLSServerContext, serverName: String = "localhost", sessionKey: String = "localhost:443") throws {
+    /// - Parameter allocator: both channels' (the TLS handlers make their buffers with it).
+    init(
+        clientContext: TLSClientContext, serverContext: TLSServerContext, serverName: String = "localhost",
+        sessionKey: String = "localhost:443", allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) throws {
+        client.allocator = allocator
+        server.allocator = allocator
         try server.pipeline.syncOperations.addHandler(OpenSSLServerHandler(context: serverContext))
         try server.pipeline.syncOperations.addHandler(serverEvents)
         let promise = client.eventLoop.makePromise(of: TLSClientHandshakeCompleted.self)
@@ -27,6 +33,19 @@ final class InMemoryTLSPair {
         try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()  // sends the hello
     }
+
+    /// A pair over the test certificates (the client trusting their CA) whose handshake completed.
+    static func connected(_ certificates: TestCertificates, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws -> InMemoryTLSPair {
+        let server = try TLSServerContext(configuration: .init(
+            certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey))
+        let client = try TLSClientContext(configuration: .init(trustedCertificateAuthorityPath: certificates.caCertificate))
+        let pair = try InMemoryTLSPair(clientContext: client, serverContext: server, allocator: allocator)
+        pair.interact()
+        guard case .success = pair.handshake else { throw HandshakeFailed(outcome: "\(String(describing: pair.handshake))") }
+        return pair
+    }
+
+    struct HandshakeFailed: Error { let outcome: String }
 
     /// Carries ciphertext both ways until neither side has anything more to say.
     func interact() {

@@ -113,12 +113,18 @@ struct TLSClientTests {
         defer { first.finish() }
         first.interact()  // TLS 1.3 tickets come after the handshake, in the same exchange
         #expect(try first.handshake?.get().sessionReused == false)
+        #expect(first.serverEvents.handshake?.sessionReused == false)
         #expect(client.hasSession(for: "localhost:443"))
 
         let second = try InMemoryTLSPair(clientContext: client, serverContext: server)
         defer { second.finish() }
         second.interact()
         #expect(try second.handshake?.get().sessionReused == true)
+        #expect(second.serverEvents.handshake?.sessionReused == true, "the server side sees the resumption too")
+        #expect(second.serverEvents.handshake?.protocolVersion == "TLSv1.3")
+        second.client.writeAndFlush(ByteBuffer(string: "after resumption"), promise: nil)
+        second.interact()
+        #expect(second.serverReceived() == "after resumption")
 
         // Another server (another key) does not get this server's session.
         let elsewhere = try InMemoryTLSPair(clientContext: client, serverContext: server, sessionKey: "localhost:8443")

@@ -99,6 +99,35 @@ struct TLSNetworkTests {
         try await server.shutdown()
     }
 
+    /// `openssl s_client -sess_out` keeps the session the server gave (a TLS 1.2 session id and
+    /// ticket, or the TLS 1.3 ticket sent after the handshake), `-sess_in` offers it again: the
+    /// second handshake is abbreviated (`Reused`) and the server reports it as resumed.
+    @Test(arguments: ["-tls1_2", "-tls1_3"])
+    func aClientResumesItsSession(version: String) async throws {
+        let server = try await makeServer()
+        let session = certificates.path("session\(version).pem")
+        // stdin stays open a moment: a TLS 1.3 ticket arrives after the handshake, and s_client
+        // leaves at the end of its input.
+        func connect(_ sessionOption: String) throws -> (status: Int32, output: String) {
+            try ExternalCommand.run("/bin/sh", ["-c", """
+                sleep 1 | /usr/bin/openssl s_client -connect 127.0.0.1:\(server.port) -servername localhost \
+                  -CAfile \(certificates.caCertificate) -verify_return_error \(version) \(sessionOption) \(session) 2>&1
+                """])
+        }
+        let first = try connect("-sess_out")
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("New, TLSv1."), "\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: session), "no session was written: \(first.output)")
+
+        let second = try connect("-sess_in")
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("Reused, TLSv1."), "\(second.output)")
+        #expect(server.recorder.handshakes.map(\.sessionReused) == [false, true])
+        let expectedVersion = version == "-tls1_2" ? "TLSv1.2" : "TLSv1.3"
+        #expect(server.recorder.handshakes.allSatisfy { $0.protocolVersion == expectedVersion })
+        try await server.shutdown()
+    }
+
     @Test func kubernetesStyleRotationIsPickedUpByTheWatcher() async throws {
         // A mounted Secret: tls.crt -> ..data/tls.crt, ..data -> a generation directory.
         let mount = certificates.path("mount")

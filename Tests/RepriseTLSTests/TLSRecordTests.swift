@@ -10,16 +10,6 @@ import Testing
 /// together in order.
 @Suite("TLS records and read buffers")
 struct TLSRecordTests {
-    private func connectedPair(_ certificates: TestCertificates) throws -> InMemoryTLSPair {
-        let server = try TLSServerContext(configuration: .init(
-            certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey))
-        let client = try TLSClientContext(configuration: .init(trustedCertificateAuthorityPath: certificates.caCertificate))
-        let pair = try InMemoryTLSPair(clientContext: client, serverContext: server)
-        pair.interact()
-        _ = try #require(try pair.handshake?.get())
-        return pair
-    }
-
     /// Every plaintext buffer the client's pipeline received.
     private func received(by channel: EmbeddedChannel) throws -> [ByteBuffer] {
         var buffers: [ByteBuffer] = []
@@ -41,7 +31,7 @@ struct TLSRecordTests {
     @Test func aSmallRecordComesInABufferOfItsOwnSize() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let pair = try connectedPair(certificates)
+        let pair = try InMemoryTLSPair.connected(certificates)
         defer { pair.finish() }
         let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
         try pair.server.writeOutbound(ByteBuffer(string: answer))
@@ -58,7 +48,7 @@ struct TLSRecordTests {
     func recordsArrivingInPiecesArePutBackTogetherInOrder(sliceBytes: Int) throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let pair = try connectedPair(certificates)
+        let pair = try InMemoryTLSPair.connected(certificates)
         defer { pair.finish() }
         // 100 KB of numbered lines: several full 16 KiB records and a short last one.
         let lines = (0..<9_000).map { String(format: "%010d\n", $0) }.joined()
@@ -84,7 +74,7 @@ struct TLSRecordTests {
     @Test func smallWritesFlushedTogetherLeaveAsOneRecord() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let pair = try connectedPair(certificates)
+        let pair = try InMemoryTLSPair.connected(certificates)
         defer { pair.finish() }
         let parts = ["POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-length: 7\r\n\r\n", "{\"a\":1}", ""]
         let promises = writeAndFlush(parts, on: pair.client)
@@ -99,7 +89,7 @@ struct TLSRecordTests {
     @Test func aLargeWriteBetweenSmallOnesKeepsTheOrderAndEveryPromise() throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let pair = try connectedPair(certificates)
+        let pair = try InMemoryTLSPair.connected(certificates)
         defer { pair.finish() }
         let parts = ["head\n", String(repeating: "x", count: 40_000), "tail\n", "end\n"]
         let promises = writeAndFlush(parts, on: pair.client)

@@ -1,6 +1,8 @@
 """Instructions and allocations per cached hit, under valgrind --tool=callgrind (NOTES-PERF.md):
 repeatable where requests/s on a shared machine is not. valgrind 3.19 cannot read Swift 6.3's
-DWARF 5, so Reprise runs from a copy made with `objcopy --strip-debug`."""
+DWARF 5, so Reprise runs from a copy made with `objcopy --strip-debug`, and it dies when Swift's
+async main parks in sigsuspend: `bench/lib/valgrind-sigsuspend.c`, built here and preloaded into
+Reprise, works around that."""
 import glob
 import os
 import re
@@ -97,8 +99,13 @@ class CallgrindRun:
         subprocess.run(["objcopy", "--strip-debug", stripped], check=True)
         nonce = f"callgrind-{self.bench.run_id}"
 
+        shim = os.path.join(self.work_dir, "libvalgrind-sigsuspend.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim,
+                        os.path.join(self.bench.repo_dir, "bench", "lib", "valgrind-sigsuspend.c")], check=True)
+
         def reprise(wrapper):
-            return self.systems.start_reprise("CACHE_L1_YAML", mock.port, threads=1, wrapper=wrapper,
+            return self.systems.start_reprise("CACHE_L1_YAML", mock.port, threads=1,
+                                              wrapper=["env", f"LD_PRELOAD={shim}"] + wrapper,
                                               binary=stripped, timeout=300)
 
         def nginx(wrapper):

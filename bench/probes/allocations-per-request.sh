@@ -7,7 +7,8 @@
 # Needs root: perf (Debian's linux-perf, installed when missing) and the uprobe
 # `probe_libc:malloc` (added once).
 # Usage: bench/probes/allocations-per-request.sh [unique|fixed] [connections] [seconds]
-# Environment: CACHE (true, false or redis, as for cpu-per-request.sh), BIN_DIR.
+# Environment: CACHE (true, false or redis, as for cpu-per-request.sh), PROXY_TLS=1 (hits over
+# HTTPS), BIN_DIR.
 script=${1:-fixed}; conc=${2:-32}; seconds=${3:-3}; loops=1
 if ! command -v perf >/dev/null 2>&1; then
     echo "allocations-per-request: installing linux-perf" >&2
@@ -19,11 +20,11 @@ if ! perf probe -l 2>/dev/null | grep -q "probe_libc:malloc "; then
 fi
 source "$(dirname "$0")/common.sh"
 export BENCH_NONCE="alloc$RANDOM$$"
-wrk -t1 -c1 -d1s -s "bench/wrk/$script.lua" "http://127.0.0.1:$proxy_port/v1/chat/completions" >/dev/null
+wrk -t1 -c1 -d1s -s "bench/wrk/$script.lua" "$proxy_url/v1/chat/completions" >/dev/null
 perf stat -e probe_libc:malloc -p "$proxy_pid" -o "$work/perf-stat.txt" -- sleep $((seconds + 1)) &
 perf_pid=$!
 sleep 0.3  # perf attached before the measured run starts; it ends after it
-out=$(wrk -t1 -c"$conc" -d"${seconds}s" -s "bench/wrk/$script.lua" "http://127.0.0.1:$proxy_port/v1/chat/completions")
+out=$(wrk -t1 -c"$conc" -d"${seconds}s" -s "bench/wrk/$script.lua" "$proxy_url/v1/chat/completions")
 wait "$perf_pid"
 requests=$(echo "$out" | awk '/requests in/{print $1}')
 mallocs=$(awk '/probe_libc:malloc/{gsub(",", "", $1); print $1}' "$work/perf-stat.txt")

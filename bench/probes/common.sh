@@ -10,6 +10,11 @@
 # UPSTREAM_TLS=1: the mock serves HTTPS with a certificate of a private CA made here (openssl
 # CLI, in the work directory), and Reprise calls https://localhost:PORT trusting that CA
 # (`upstream.ca_file`).
+# PROXY_TLS=1: Reprise also serves HTTPS (`server.tls`, a certificate of a private CA made here)
+# and `proxy_url` is its https:// address: the probes then measure hits over TLS.
+# REPRISE_WRAPPER: a command Reprise runs under (e.g. valgrind); START_SECONDS (default 5): how
+# long to wait for it to answer /healthz.
+# Sets proxy_url too: http://127.0.0.1:$proxy_port, or the HTTPS listener's with PROXY_TLS=1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bin=${BIN_DIR:-.build-bench/release}
@@ -44,16 +49,29 @@ fi
 upstream_url=http://127.0.0.1:$mock_port
 upstream_tls_yaml=""
 mock_tls=()
-if [[ ${UPSTREAM_TLS:-0} == 1 ]]; then
+if [[ ${UPSTREAM_TLS:-0} == 1 || ${PROXY_TLS:-0} == 1 ]]; then
     bench/lib/make-pki.sh "$work"
+fi
+if [[ ${UPSTREAM_TLS:-0} == 1 ]]; then
     upstream_url=https://localhost:$mock_port
     upstream_tls_yaml="  ca_file: $work/ca.pem"
     mock_tls=(--tls-certificate "$work/server.pem" --tls-key "$work/server.key")
+fi
+proxy_url=http://127.0.0.1:$proxy_port
+proxy_tls_yaml=""
+if [[ ${PROXY_TLS:-0} == 1 ]]; then
+    tls_port=$(free_port)
+    proxy_url=https://127.0.0.1:$tls_port
+    proxy_tls_yaml="  tls:
+    listen: 127.0.0.1:$tls_port
+    certificate: $work/server.pem
+    private_key: $work/server.key"
 fi
 cat > "$work/reprise.yaml" <<YAML
 server:
   listen: 127.0.0.1:$proxy_port
   threads: ${loops:-1}
+$proxy_tls_yaml
 upstream:
   url: $upstream_url
 $upstream_tls_yaml
@@ -63,7 +81,7 @@ $cache_yaml
 ${extra_yaml:-}
 YAML
 "$bin/reprise-mock-upstream" --port "$mock_port" --threads 1 "${mock_tls[@]}" > "$work/mock.log" 2>&1 &
-"$bin/reprise" --config "$work/reprise.yaml" > "$work/reprise.log" 2>"$work/reprise.err" &
+${REPRISE_WRAPPER:-} "$bin/reprise" --config "$work/reprise.yaml" > "$work/reprise.log" 2>"$work/reprise.err" &
 proxy_pid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$proxy_port/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq $((${START_SECONDS:-5} * 10))); do curl -sf "http://127.0.0.1:$proxy_port/healthz" >/dev/null && break; sleep 0.1; done
 export BENCH_WRK_DIR=bench/wrk

@@ -128,6 +128,32 @@ import Testing
         }
     }
 
+    /// The pool's next connection to the same upstream resumes the session of the last one (a
+    /// TLS 1.2 session id, a TLS 1.3 ticket): no certificate, no signature. The upstream is
+    /// `openssl s_server -www`, which answers every GET with a page saying whether the session
+    /// was `New` or `Reused`, as HTTP/1.0 (so each request needs a new connection).
+    @Test(arguments: ["-tls1_2", "-tls1_3"])
+    func theNextConnectionToTheUpstreamResumesTheSession(version: String) async throws {
+        let pki = try await TLSTestPKI.make()
+        defer { pki.remove() }
+        let upstream = try ManagedProcess(executable: URL(fileURLWithPath: "/usr/bin/openssl"), arguments: [
+            "s_server", "-accept", "127.0.0.1:0", "-cert", pki.serverCertificate, "-key", pki.serverKey, "-www", version,
+        ])
+        let port = try #require(Int(try await upstream.waitForOutput(matching: #"ACCEPT 127\.0\.0\.1:([0-9]+)"#)[1]))
+        let proxy = try await RepriseProcess.start(
+            upstream: "https://localhost:\(port)", yaml: "upstream:\n  ca_file: \(pki.caCertificate)\ncache:\n  enabled: false\n")
+        var sessions: [String] = []
+        for _ in 0..<3 {
+            let page = try await TestHTTP.send(.GET, proxy.url("/v1/models")).text
+            sessions.append(page.firstMatch(of: #/(New|Reused), (TLSv1\.[23])/#).map { "\($0.1) \($0.2)" } ?? page)
+        }
+        await proxy.stop()
+        upstream.kill(signal: SIGKILL)  // a test tool with nothing to save
+        await upstream.terminate()
+        let tls = version == "-tls1_2" ? "TLSv1.2" : "TLSv1.3"
+        #expect(sessions == ["New \(tls)", "Reused \(tls)", "Reused \(tls)"])
+    }
+
     /// `connect_timeout` covers the TLS handshake: an upstream that accepts TCP and never
     /// answers the hello is a connect timeout (504), retried like one.
     @Test func aHandshakeThatNeverFinishesIsAConnectTimeout() async throws {
