@@ -43,16 +43,18 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
     public static func credential(forEachHeader: (_ visit: (String, String) -> Void) -> Void) -> Substring? {
         var found: Substring?
         forEachHeader { name, value in
-            guard found == nil else { return }
-            switch CredentialHeaders.Name(header: name) {
-            case .authorization?:
-                found = CredentialHeaders.token(of: value, bearer: .optional)
-            case .apiKey?, .xAPIKey?:
-                found = CredentialHeaders.token(of: value, bearer: .kept)
-            default:
-                break
-            }
+            if found == nil { found = credential(headerName: name, value: value) }
         }
         return found
+    }
+
+    /// The API key one header carries when it is a credential header, else nil (the first
+    /// header for which this is non-nil is the request's credential).
+    public static func credential(headerName name: String, value: String) -> Substring? {
+        switch CredentialHeaders.Name(header: name) {
+        case .authorization?: CredentialHeaders.token(of: value, bearer: .optional)
+        case .apiKey?, .xAPIKey?: CredentialHeaders.token(of: value, bearer: .kept)
+        default: nil
+        }
     }
 }

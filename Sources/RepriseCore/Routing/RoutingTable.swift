@@ -4,7 +4,9 @@
 public struct RoutingTable: Sendable {
     public struct Route: Sendable {
         public let name: String
-        let normalizedPaths: Set<String>
+        /// A few paths, matched in order: a list compares a handful of short strings for less
+        /// than one hash of the request's path costs (this runs on every request).
+        let normalizedPaths: [String]
         let models: Set<String>
         public let sticky: StickyIdentity
         public let variants: [VariantConfig]
@@ -24,14 +26,17 @@ public struct RoutingTable: Sendable {
     public let forcedVariantCredentials: ForcedVariantCredentials
     /// Some route matches on the model: the body's `model` must be read before matching.
     public let matchesModels: Bool
+    /// Routing needs the request's body: a route matches on the model or sticks by its `user`.
+    public let readsBody: Bool
 
     public init(_ config: RoutingConfig) {
         routes = config.routes.map { route in
-            Route(name: route.name, normalizedPaths: Set(route.paths.map { CachePath.normalize($0) }), models: Set(route.models),
+            Route(name: route.name, normalizedPaths: Array(Set(route.paths.map { CachePath.normalize($0) })).sorted(), models: Set(route.models),
                   sticky: route.stickyBy ?? config.stickyBy, variants: route.variants, rollbackGuard: route.rollbackGuard)
         }
         forcedVariantCredentials = ForcedVariantCredentials(configured: config.forceVariantCredentials)
         matchesModels = config.routes.contains { !$0.models.isEmpty }
+        readsBody = matchesModels || routes.contains { $0.sticky == .bodyUser }
     }
 
     public var isEmpty: Bool { routes.isEmpty }

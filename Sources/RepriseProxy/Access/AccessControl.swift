@@ -30,6 +30,10 @@ final class AccessControl: Sendable {
         /// Keyed by the presented text itself (a Substring owning its own copy), so a lookup
         /// reads the header's bytes without building a String.
         var found: [Substring: ClientKey] = [:]
+        /// The key this thread found last, and the text it was presented as: a client's next
+        /// request (a kept-alive connection's usual case) is one constant-time comparison of
+        /// the bytes, not a hash of them.
+        var last: (presented: [UInt8], key: ClientKey)?
     }
 
     init(mode: AuthMode, keys: [ClientKeyConfig], upstreamKey: String) {
@@ -38,50 +42,54 @@ final class AccessControl: Sendable {
         self.upstreamAuthorization = "Bearer " + upstreamKey
     }
 
-    /// What the request may go on as, or nil when an error was written.
-    struct Admitted {
-        var request: ProxyRequest
-        var key: ClientKey?
+    /// What access control decided about a request.
+    enum Admission {
+        /// Go on (`request` now carries the tenant and the upstream credential), as `key`.
+        case admitted(ClientKey?)
+        /// An error was written.
+        case refused
     }
 
-    func admit(_ request: ProxyRequest, writer: ResponseWriter) -> Admitted? {
-        guard mode == .keys else { return Admitted(request: request, key: nil) }
+    /// Admits `request` in place (its tenant, body cap and upstream credential set), or writes
+    /// the refusal.
+    func admit(_ request: inout ProxyRequest, writer: ResponseWriter) -> Admission {
+        guard mode == .keys else { return .admitted(nil) }
         let headers = request.head.headers
         guard let presented = PresentedKey.read({ visit in for header in headers { visit(header.name, header.value) } }),
               let key = key(presented: presented)
         else {
             writer.send(error: .invalidAPIKey)
-            return nil
+            return .refused
         }
         writer.record.client = key.name
-        guard Self.checkRoute(key, writer: writer) else { return nil }
-        var admitted = request
-        admitted.tenant = key.name
-        if let body = request.body, body.readableBytes > 0, request.head.method == .POST, !key.models.isEmpty || key.maxTokens > 0 {
+        guard Self.checkRoute(key, writer: writer) else { return .refused }
+        request.tenant = key.name
+        // `case`, not `==`: HTTPMethod's equality goes through its raw value (a String) each time.
+        if !key.models.isEmpty || key.maxTokens > 0, case .POST = request.head.method, let body = request.body, body.readableBytes > 0 {
             let bytes = Array(body.readableBytesView)
             if case .refused(let model) = ModelRestriction.check(body: bytes, allowed: key.models) {
                 writer.send(error: .modelNotAllowed(model, key: key.name))
-                return nil
+                return .refused
             }
             if key.maxTokens > 0 {
                 switch TokenCap.apply(cap: key.maxTokens, mode: key.maxTokensMode, body: bytes, normalizedPath: CachePath.normalize(request.path)) {
                 case .unchanged:
                     break
                 case .rewritten(let rewritten, _):
-                    admitted.body = ByteBuffer(bytes: rewritten)
+                    request.body = ByteBuffer(bytes: rewritten)
                 case .refused(let field, let requested):
                     writer.send(error: .maxTokensExceeded(field: field, requested: requested, cap: key.maxTokens))
-                    return nil
+                    return .refused
                 case .invalid(let field):
                     writer.send(error: .badRequest("\(field) must be an integer (this key's requests are capped at \(key.maxTokens) output tokens)"))
-                    return nil
+                    return .refused
                 }
             }
         }
         // Replaced when the request goes upstream (`RequestRoute.upstreamRequest`): a hit never
         // pays for rewriting the header list.
-        admitted.upstreamAuthorization = upstreamAuthorization
-        return Admitted(request: admitted, key: key)
+        request.upstreamAuthorization = upstreamAuthorization
+        return .admitted(key)
     }
 
     private func key(presented: Substring) -> ClientKey? {
@@ -90,14 +98,33 @@ final class AccessControl: Sendable {
             perThread.currentValue = state
             return state
         }()
-        if let known = state.found[presented] { return known }
+        if let last = state.last, Self.sameBytes(presented, last.presented) { return last.key }
+        if let known = state.found[presented] {
+            state.last = (Array(presented.utf8), known)
+            return known
+        }
         let text = String(presented)
         guard let key = ring.key(presented: text, hasher: state.hasher) else { return nil }
         // Bounded by the issued keys; emptied rather than grown past them (a key file reload
         // is not in place: a restart empties it too).
         if state.found.count >= max(16, ring.count) { state.found.removeAll(keepingCapacity: true) }
         state.found[Substring(text)] = key
+        state.last = (Array(text.utf8), key)
         return key
+    }
+
+    /// Whether `presented` is `known`, in time that depends on their lengths only (a remembered
+    /// key must not be guessable byte by byte from response times).
+    private static func sameBytes(_ presented: Substring, _ known: [UInt8]) -> Bool {
+        guard presented.utf8.count == known.count else { return false }
+        let compared = presented.utf8.withContiguousStorageIfAvailable { bytes in
+            known.withUnsafeBufferPointer { known in
+                var difference: UInt8 = 0
+                for index in 0 ..< known.count { difference |= bytes[index] ^ known[index] }
+                return difference == 0
+            }
+        }
+        return compared ?? ConstantTime.equals(presented.utf8, known)
     }
 
     /// A key with `routes` may only use those; a request without a routing decision is on

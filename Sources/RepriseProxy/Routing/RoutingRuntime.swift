@@ -23,9 +23,17 @@ final class RoutingRuntime: Sendable {
     init(config: RoutingConfig, upstreams: [String: UpstreamTargets], metrics: ProxyMetrics?, logger: Logger) {
         self.upstreams = upstreams
         self.defaultTargets = upstreams["default"]!
-        self.snapshot = NIOLockedValueBox(RoutingSnapshot(config: config, previous: nil))
+        self.snapshot = NIOLockedValueBox(Self.resolved(RoutingSnapshot(config: config, previous: nil), upstreams: upstreams))
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// `snapshot` with each variant's upstream looked up once (a reload checked they exist).
+    private static func resolved(_ snapshot: RoutingSnapshot, upstreams: [String: UpstreamTargets]) -> RoutingSnapshot {
+        var snapshot = snapshot
+        let fallback = upstreams["default"]!
+        snapshot.targets = snapshot.table.routes.map { route in route.variants.map { upstreams[$0.upstream] ?? fallback } }
+        return snapshot
     }
 
     func onGuardTrip(store: @escaping @Sendable (_ route: String, _ variant: String) -> Void) {
@@ -36,11 +44,10 @@ final class RoutingRuntime: Sendable {
 
     /// The route of a request (`normalizedPath` from `CachePath.normalize`).
     func route(_ request: ProxyRequest, normalizedPath: String) -> RequestRoute {
-        let (table, board, generation) = snapshot.withLockedValue { ($0.table, $0.board, $0.generation) }
+        let (table, board, generation, targets) = snapshot.withLockedValue { ($0.table, $0.board, $0.generation, $0.targets) }
         guard !table.isEmpty else { return .unrouted(defaultTargets) }
         // Copied out of the buffer only when a model or a body user is read from it.
-        let needsBody = table.matchesModels || table.routes.contains { $0.sticky == .bodyUser }
-        let body = needsBody ? request.body.map { Array($0.readableBytesView) } : nil
+        let body = table.readsBody ? request.body.map { Array($0.readableBytesView) } : nil
         let model = table.matchesModels ? body.flatMap(RequestModel.read(body:)) : nil
         guard let routeIndex = table.match(normalizedPath: normalizedPath, model: model) else { return .unrouted(defaultTargets) }
         let route = table.routes[routeIndex]
@@ -50,26 +57,39 @@ final class RoutingRuntime: Sendable {
             forcedVariant: forcedVariant(headers, table: table))
         let variant = route.variants[choice.variant]
         return RequestRoute(
-            route: route.name, variant: variant.name, targets: upstreams[variant.upstream] ?? defaultTargets, model: variant.model,
+            route: route.name, variant: variant.name, targets: targets[routeIndex][choice.variant], model: variant.model,
             position: .init(generation: generation, route: routeIndex, variant: choice.variant))
     }
 
     /// The sticky bucket of the request's identity; a request without one gets a random
     /// bucket (weights hold, stickiness cannot).
     private func bucket(route: RoutingTable.Route, headers: HTTPHeaders, body: [UInt8]?) -> Int {
-        let identity = route.sticky.identity(forEachHeader: { visit in
-            for header in headers { visit(header.name, header.value) }
-        }, body: body)
+        let identity: Substring?
+        if route.sticky == .credential {
+            // The usual identity, read here without a visitor closure per header: the credential
+            // headers have names of 7, 9 or 13 bytes, and the first one found is the identity.
+            identity = Self.credential(in: headers)
+        } else {
+            identity = route.sticky.identity(forEachHeader: { visit in
+                for header in headers { visit(header.name, header.value) }
+            }, body: body)
+        }
         guard let identity, !identity.isEmpty else { return Int.random(in: 0 ..< VariantAssignment.bucketCount) }
         return StickyBucket.bucket(route: route.name, identity: identity)
+    }
+
+    /// What `ForcedVariantCredentials.credential` reads, over NIO's headers directly.
+    static func credential(in headers: HTTPHeaders) -> Substring? {
+        for (name, value) in headers {
+            if let credential = ForcedVariantCredentials.credential(headerName: name, value: value) { return credential }
+        }
+        return nil
     }
 
     /// The `X-Reprise-Variant` the request may force: only from a configured credential.
     private func forcedVariant(_ headers: HTTPHeaders, table: RoutingTable) -> String? {
         guard let asked = headers.first(name: "x-reprise-variant"), !table.forcedVariantCredentials.isEmpty,
-              let credential = ForcedVariantCredentials.credential(forEachHeader: { visit in
-                  for header in headers { visit(header.name, header.value) }
-              }),
+              let credential = Self.credential(in: headers),
               table.forcedVariantCredentials.allows(credential: String(credential)) else { return nil }
         return asked
     }
@@ -110,7 +130,7 @@ final class RoutingRuntime: Sendable {
             }
         }
         guard problems.isEmpty else { throw ConfigFileError(file: "configuration", problems: problems) }
-        snapshot.withLockedValue { $0 = RoutingSnapshot(config: config, previous: $0) }
+        snapshot.withLockedValue { $0 = Self.resolved(RoutingSnapshot(config: config, previous: $0), upstreams: upstreams) }
     }
 
     enum FlagError: Error, Equatable {

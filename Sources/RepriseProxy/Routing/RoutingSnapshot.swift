@@ -9,6 +9,9 @@ struct RoutingSnapshot {
     var guards: [RollbackGuardStateMachine]
     /// Bumped per reload, so a request routed under an older table does not feed a new guard.
     var generation: Int
+    /// Each route's variants' upstreams, by route and variant index (`RoutingRuntime` fills it:
+    /// the upstreams are its).
+    var targets: [[UpstreamTargets]] = []
 
     init(config: RoutingConfig, previous: RoutingSnapshot?) {
         self.config = config

@@ -71,9 +71,8 @@ final class ProxyResponder: RequestResponder, Sendable {
         var request = request
         var key: ClientKey?
         if let access {
-            guard let admitted = access.admit(request, writer: writer) else { return }
-            request = admitted.request
-            key = admitted.key
+            guard case .admitted(let admittedKey) = access.admit(&request, writer: writer) else { return }
+            key = admittedKey
         }
         guard let limiter else { return serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
         if limiter.config.exemptCacheHits {
