@@ -11,4 +11,19 @@ public enum ConstantTime {
         }
         return difference == 0
     }
+
+    /// The same for two strings, over their UTF-8 without copying it (the request path's form):
+    /// time depends on the lengths only.
+    public static func equals(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let compared = a.utf8.withContiguousStorageIfAvailable { left in
+            b.utf8.withContiguousStorageIfAvailable { right in
+                var difference: UInt8 = 0
+                for index in 0 ..< left.count { difference |= left[index] ^ right[index] }
+                return difference == 0
+            }
+        }
+        if let compared, let compared { return compared }
+        return equals(a.utf8, b.utf8)
+    }
 }

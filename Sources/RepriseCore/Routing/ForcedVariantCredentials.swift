@@ -51,10 +51,15 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
     /// The API key one header carries when it is a credential header, else nil (the first
     /// header for which this is non-nil is the request's credential).
     public static func credential(headerName name: String, value: String) -> Substring? {
+        guard isCredential(headerName: name) else { return nil }
+        return CredentialHeaders.token(of: value, bearer: CredentialHeaders.Name(header: name) == .authorization ? .optional : .kept)
+    }
+
+    /// `Authorization`, `api-key` or `x-api-key` (any case): the headers `credential` reads.
+    public static func isCredential(headerName name: String) -> Bool {
         switch CredentialHeaders.Name(header: name) {
-        case .authorization?: CredentialHeaders.token(of: value, bearer: .optional)
-        case .apiKey?, .xAPIKey?: CredentialHeaders.token(of: value, bearer: .kept)
-        default: nil
+        case .authorization?, .apiKey?, .xAPIKey?: true
+        default: false
         }
     }
 }

@@ -2,7 +2,9 @@
 /// match a request serves it; a request no route matches goes to the `default` upstream as if
 /// no routes were configured (route `default`, variant `primary`).
 public struct RoutingTable: Sendable {
-    public struct Route: Sendable {
+    /// A class: every routed request takes its route out of the table, and a reference is one
+    /// retain where a copy of the fields was a dozen.
+    public final class Route: Sendable {
         public let name: String
         /// A few paths, matched in order: a list compares a handful of short strings for less
         /// than one hash of the request's path costs (this runs on every request).
@@ -11,6 +13,20 @@ public struct RoutingTable: Sendable {
         public let sticky: StickyIdentity
         public let variants: [VariantConfig]
         public let rollbackGuard: RollbackGuardConfig
+
+        /// Each variant's response line, `x-reprise-variant: NAME` and CRLF, encoded once.
+        public let variantLines: [[UInt8]]
+
+        init(name: String, normalizedPaths: [String], models: Set<String>, sticky: StickyIdentity, variants: [VariantConfig],
+             rollbackGuard: RollbackGuardConfig) {
+            self.name = name
+            self.normalizedPaths = normalizedPaths
+            self.models = models
+            self.sticky = sticky
+            self.variants = variants
+            self.rollbackGuard = rollbackGuard
+            variantLines = variants.map { Array("x-reprise-variant: \($0.name)\r\n".utf8) }
+        }
 
         func matches(normalizedPath: String, model: String?) -> Bool {
             (normalizedPaths.isEmpty || normalizedPaths.contains(normalizedPath))

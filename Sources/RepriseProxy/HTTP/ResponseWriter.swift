@@ -249,7 +249,9 @@ public final class ResponseWriter {
         buffer.writeStaticString("x-request-id: ")
         record.requestID.write(into: &buffer)
         buffer.writeStaticString("\r\n")
-        if record.announcesVariant {
+        if let line = record.variantLine {
+            buffer.writeBytes(line)
+        } else if record.announcesVariant {
             buffer.writeStaticString("x-reprise-variant: ")
             buffer.writeString(record.variant)
             buffer.writeStaticString("\r\n")

@@ -15,6 +15,9 @@ struct RequestRecord {
     var variant = "primary"
     /// A route chose the variant: the response names it in `X-Reprise-Variant`.
     var announcesVariant = false
+    /// That line, encoded once per variant (`RoutingTable.Route.variantLines`); written as
+    /// `x-reprise-variant: <variant>` when absent.
+    var variantLine: [UInt8]?
     var cache = CacheStatus.bypass
     /// The name of the issued key the request was admitted with (`auth.mode: keys`); never
     /// the key itself.

@@ -11,6 +11,8 @@ struct RequestRoute {
     let model: String?
     /// A route matched: the response says `X-Reprise-Variant`, the guard hears its outcome.
     let position: Position?
+    /// The response's `x-reprise-variant` line, encoded (nil when no route matched).
+    var variantLine: [UInt8]? = nil
 
     /// The route table entry, for the rollback guard; `generation` tells a reload apart.
     struct Position {

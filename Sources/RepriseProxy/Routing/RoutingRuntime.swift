@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import RepriseCore
 
 /// The routing of a running server: picks each request's route and variant, feeds the rollback
@@ -18,6 +19,9 @@ final class RoutingRuntime: Sendable {
     private let metrics: ProxyMetrics?
     private let logger: Logger
     /// Where a guard trip is stored for the fleet (set once the Redis flag store exists).
+    /// Per event-loop thread: the last sticky bucket (`bucket`). Unchecked: each value is only
+    /// ever seen by the thread that made it.
+    nonisolated(unsafe) private let lastBucket = ThreadSpecificVariable<BucketMemo>()
     private let tripStore = NIOLockedValueBox<(@Sendable (_ route: String, _ variant: String) -> Void)?>(nil)
 
     init(config: RoutingConfig, upstreams: [String: UpstreamTargets], metrics: ProxyMetrics?, logger: Logger) {
@@ -58,7 +62,7 @@ final class RoutingRuntime: Sendable {
         let variant = route.variants[choice.variant]
         return RequestRoute(
             route: route.name, variant: variant.name, targets: targets[routeIndex][choice.variant], model: variant.model,
-            position: .init(generation: generation, route: routeIndex, variant: choice.variant))
+            position: .init(generation: generation, route: routeIndex, variant: choice.variant), variantLine: route.variantLines[choice.variant])
     }
 
     /// The sticky bucket of the request's identity; a request without one gets a random
@@ -66,9 +70,20 @@ final class RoutingRuntime: Sendable {
     private func bucket(route: RoutingTable.Route, headers: HTTPHeaders, body: [UInt8]?) -> Int {
         let identity: Substring?
         if route.sticky == .credential {
-            // The usual identity, read here without a visitor closure per header: the credential
-            // headers have names of 7, 9 or 13 bytes, and the first one found is the identity.
-            identity = Self.credential(in: headers)
+            // The usual identity, read here without a visitor closure per header; the bucket of
+            // the header value this thread saw last is remembered (a client sends the same
+            // credential request after request).
+            guard let header = headers.first(where: { ForcedVariantCredentials.isCredential(headerName: $0.name) }) else {
+                return Int.random(in: 0 ..< VariantAssignment.bucketCount)
+            }
+            if let memo = lastBucket.currentValue, memo.route == route.name,
+               ConstantTime.equals(memo.headerValue, header.value) { return memo.bucket }  // another client's key: no timing hint
+            identity = ForcedVariantCredentials.credential(headerName: header.name, value: header.value)
+            if let identity, !identity.isEmpty {
+                let bucket = StickyBucket.bucket(route: route.name, identity: identity)
+                lastBucket.currentValue = BucketMemo(route: route.name, headerValue: header.value, bucket: bucket)
+                return bucket
+            }
         } else {
             identity = route.sticky.identity(forEachHeader: { visit in
                 for header in headers { visit(header.name, header.value) }
@@ -76,6 +91,19 @@ final class RoutingRuntime: Sendable {
         }
         guard let identity, !identity.isEmpty else { return Int.random(in: 0 ..< VariantAssignment.bucketCount) }
         return StickyBucket.bucket(route: route.name, identity: identity)
+    }
+
+    /// The sticky bucket a thread computed last, by route and credential header value.
+    final class BucketMemo {
+        let route: String
+        let headerValue: String
+        let bucket: Int
+
+        init(route: String, headerValue: String, bucket: Int) {
+            self.route = route
+            self.headerValue = headerValue
+            self.bucket = bucket
+        }
     }
 
     /// What `ForcedVariantCredentials.credential` reads, over NIO's headers directly.

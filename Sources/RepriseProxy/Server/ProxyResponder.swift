@@ -65,6 +65,7 @@ final class ProxyResponder: RequestResponder, Sendable {
             writer.record.route = route.route
             writer.record.variant = route.variant
             writer.record.announcesVariant = true
+            writer.record.variantLine = route.variantLine
             writer.routed = (routing, position)
         }
         guard access != nil || limiter != nil else { return serveAPI(request, normalizedPath: normalizedPath, route: route, writer: writer) }
