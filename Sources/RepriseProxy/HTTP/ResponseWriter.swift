@@ -80,6 +80,10 @@ public final class ResponseWriter {
         record.outcome = outcome
         // Read once from the answer's end, for the limiter's correction and the metrics alike.
         if record.usage == nil, (200 ..< 300).contains(record.status), let answerTail { record.usage = answerTail.usage }
+        guard onReport != nil || observer != nil || routed != nil else { return }
+        // One copy for every reader: passing the stored property itself would copy it per call
+        // (a callee could change this writer meanwhile).
+        let record = self.record
         if let onReport {
             self.onReport = nil
             onReport(record)

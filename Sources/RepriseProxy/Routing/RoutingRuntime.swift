@@ -73,7 +73,7 @@ final class RoutingRuntime: Sendable {
             // The usual identity, read here without a visitor closure per header; the bucket of
             // the header value this thread saw last is remembered (a client sends the same
             // credential request after request).
-            guard let header = headers.first(where: { ForcedVariantCredentials.isCredential(headerName: $0.name) }) else {
+            guard let header = headers.first(where: { Self.mayBeCredential($0.name) && ForcedVariantCredentials.isCredential(headerName: $0.name) }) else {
                 return Int.random(in: 0 ..< VariantAssignment.bucketCount)
             }
             if let memo = lastBucket.currentValue, memo.route == route.name,
@@ -106,6 +106,13 @@ final class RoutingRuntime: Sendable {
         }
     }
 
+    /// `Authorization` (13 bytes), `api-key` (7), `x-api-key` (9): a length test that turns most
+    /// headers away before the name is compared.
+    private static func mayBeCredential(_ name: String) -> Bool {
+        let length = name.utf8.count
+        return length == 13 || length == 7 || length == 9
+    }
+
     /// What `ForcedVariantCredentials.credential` reads, over NIO's headers directly.
     static func credential(in headers: HTTPHeaders) -> Substring? {
         for (name, value) in headers {
@@ -116,7 +123,9 @@ final class RoutingRuntime: Sendable {
 
     /// The `X-Reprise-Variant` the request may force: only from a configured credential.
     private func forcedVariant(_ headers: HTTPHeaders, table: RoutingTable) -> String? {
-        guard let asked = headers.first(name: "x-reprise-variant"), !table.forcedVariantCredentials.isEmpty,
+        // The table first: without configured credentials no request can force a variant, and
+        // the header search is not made.
+        guard !table.forcedVariantCredentials.isEmpty, let asked = headers.first(name: "x-reprise-variant"),
               let credential = Self.credential(in: headers),
               table.forcedVariantCredentials.allows(credential: String(credential)) else { return nil }
         return asked
