@@ -131,6 +131,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `bench/http-parse/measure.sh`: instructions and mallocs per parse, llhttp against NIO.
+        .executableTarget(
+            name: "HTTPParseBench",
+            dependencies: [
+                "RepriseHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/http-parse",
+            exclude: ["measure.sh"],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "RepriseHTTPTests",
             dependencies: ["RepriseHTTP", .product(name: "NIOCore", package: "swift-nio")],
