@@ -12,6 +12,8 @@ import RepriseHTTP
 //   parser   RequestHeadParser.next on the read buffer (head ranges, body slice, end)
 //   llhttp   LLHTTPRequestDecoder in an EmbeddedChannel (NIO's parts, Strings made)
 //   nio      NIO's HTTPRequestDecoder(.dropBytes) in an EmbeddedChannel
+//   channel  a decoder that only consumes the bytes, in an EmbeddedChannel: the channel's own
+//            share of the two above
 let request = ByteBuffer(string:
     "POST /v1/chat/completions HTTP/1.1\r\nHost: reprise.test\r\nContent-Type: application/json\r\n"
         + "Content-Length: 90\r\nAuthorization: Bearer sk-test-0123456789abcdef\r\nUser-Agent: OpenAI/Python 1.40.0\r\n"
@@ -20,7 +22,7 @@ let request = ByteBuffer(string:
 )
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let count = Int(arguments[2]) else {
-    print("usage: HTTPParseBench parser|llhttp|nio N")
+    print("usage: HTTPParseBench parser|llhttp|nio|channel N")
     exit(2)
 }
 
@@ -52,13 +54,23 @@ func decodeInChannel<Decoder: ByteToMessageDecoder>(_ decoder: Decoder, _ count:
     return parts
 }
 
+/// Consumes each read and emits nothing.
+final class DiscardingDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        return .needMoreData
+    }
+}
+
 let parts: Int
 switch arguments[1] {
+case "channel": parts = try decodeInChannel(DiscardingDecoder(), count)
 case "parser": parts = try parseDirectly(count)
 case "llhttp": parts = try decodeInChannel(LLHTTPRequestDecoder(), count)
 case "nio": parts = try decodeInChannel(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes), count)
 default:
-    print("usage: HTTPParseBench parser|llhttp|nio N")
+    print("usage: HTTPParseBench parser|llhttp|nio|channel N")
     exit(2)
 }
 print("\(arguments[1]): \(count) requests, \(parts) parts")
