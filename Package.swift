@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "RepriseCore", targets: ["RepriseCore"]),
         // For fuzz/, a separate package that fuzzes the RESP reply parser.
         .library(name: "RepriseRedis", targets: ["RepriseRedis"]),
+        // For fuzz/: the request parser (llhttp).
+        .library(name: "RepriseHTTP", targets: ["RepriseHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,6 +32,9 @@ let package = Package(
         // System libraries: wrapped once, in RepriseCrypto/RepriseTLS (OpenSSL) and RepriseRedis (hiredis).
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        // llhttp compiled from Debian's node-llhttp sources (/usr/share/llhttp), wrapped once in
+        // RepriseHTTP.
+        .target(name: "CLLHTTP", path: "Sources/CLLHTTP"),
 
         .target(
             name: "RepriseCrypto",
@@ -53,6 +58,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "RepriseHTTP",
+            dependencies: [
+                "CLLHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "RepriseTLS",
             dependencies: [
                 // RepriseCrypto: the one OpenSSL error-queue helper, shared instead of copied.
@@ -66,7 +80,7 @@ let package = Package(
         .target(
             name: "RepriseProxy",
             dependencies: [
-                "RepriseCore", "RepriseRedis", "RepriseTLS",
+                "RepriseCore", "RepriseRedis", "RepriseTLS", "RepriseHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,6 +131,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `bench/http-parse/measure.sh`: instructions and mallocs per parse, llhttp against NIO.
+        .executableTarget(
+            name: "HTTPParseBench",
+            dependencies: [
+                "RepriseHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/http-parse",
+            exclude: ["measure.sh"],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "RepriseHTTPTests",
+            dependencies: ["RepriseHTTP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RepriseCryptoTests", dependencies: ["RepriseCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RepriseCoreTests",
@@ -151,6 +184,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                // The decoder differential test (Hostile/): llhttp's decoder against NIO's.
+                "RepriseHTTP",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -21,6 +21,7 @@ let package = Package(
                 "CLibFuzzer",
                 .product(name: "RepriseCore", package: "reprise"),
                 .product(name: "RepriseRedis", package: "reprise"),
+                .product(name: "RepriseHTTP", package: "reprise"),
             ],
             path: "Sources/RepriseFuzz",
             swiftSettings: [.swiftLanguageMode(.v6)],

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-all_targets=(cache-control json-key entry-codec sse resp http-date namespace config)
+all_targets=(cache-control json-key entry-codec sse resp http-date namespace config http-request)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=("${all_targets[@]}"); fi
 for target in "${targets[@]}"; do

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libhiredis-dev libssl-dev pkg-config)
+# node-llhttp: llhttp's C sources (/usr/share/llhttp), which the CLLHTTP target compiles.
+packages=(libhiredis-dev libssl-dev pkg-config node-llhttp)
 if [[ "${1:-}" == "--test" ]]; then
   # prometheus: the observability tests run promtool on the alert rules and a real Prometheus
   # server against Reprise.

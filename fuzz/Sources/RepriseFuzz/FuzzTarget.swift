@@ -8,6 +8,7 @@ enum FuzzTarget: String, CaseIterable {
     case httpDate = "http-date"
     case namespace
     case config
+    case httpRequest = "http-request"
 
     /// The target of this process, set once by `main` before libFuzzer's first input.
     nonisolated(unsafe) static var selected: FuzzTarget?
@@ -22,6 +23,7 @@ enum FuzzTarget: String, CaseIterable {
         case .httpDate: HTTPDateFuzz.run(bytes)
         case .namespace: NamespaceFuzz.run(bytes)
         case .config: ConfigFuzz.run(bytes)
+        case .httpRequest: HTTPRequestFuzz.run(bytes)
         }
     }
 }
