@@ -13,8 +13,8 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     /// A command from byte-buffer arguments, the command name first: `[GET, key]`.
     public init(arguments: [ByteBuffer]) {
         precondition(!arguments.isEmpty, "a Redis command needs at least its name")
-        var storage = ByteBuffer()
-        storage.reserveCapacity(arguments.reduce(0) { $0 + $1.readableBytes })
+        // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
+        var storage = ByteBufferAllocator().buffer(capacity: arguments.reduce(0) { $0 + $1.readableBytes })
         var lengths: [Int] = []
         lengths.reserveCapacity(arguments.count)
         for argument in arguments {
@@ -55,8 +55,7 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 extension RedisCommand {
     /// Built in place (one buffer, no argument buffers): a lookup sends one per cache miss in L1.
     public static func get(_ key: String) -> RedisCommand {
-        var storage = ByteBuffer()
-        storage.reserveCapacity(3 + key.utf8.count)
+        var storage = ByteBufferAllocator().buffer(capacity: 3 + key.utf8.count)
         storage.writeStaticString("GET")
         let keyLength = storage.writeString(key)
         return RedisCommand(storage: storage, argumentLengths: [3, keyLength])

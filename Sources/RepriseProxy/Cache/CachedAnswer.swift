@@ -134,9 +134,10 @@ final class CachedAnswer: Sendable {
     /// The stored head is written straight into its buffer (no `HTTPHeaders` built per answer:
     /// every Redis hit and every stored miss makes one).
     private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
-        var head = ByteBuffer()
-        // Sized once: status line, framing and `x-cache` fit in 96 bytes.
-        head.reserveCapacity(entry.headers.reduce(96 + contentType.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
+        // Sized once, allocated at that size (an empty `ByteBuffer()` grown by `reserveCapacity`
+        // allocates twice): status line, framing and `x-cache` fit in 96 bytes.
+        var head = ByteBufferAllocator().buffer(
+            capacity: entry.headers.reduce(96 + contentType.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
         ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: entry.status), into: &head)
         ResponseHeadEncoder.writeHeader(name: "content-type", value: contentType, into: &head)
         for header in entry.headers where !isContentType(header.name) {

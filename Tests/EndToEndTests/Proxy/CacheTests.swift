@@ -13,6 +13,20 @@ import Testing
         try await withMockAndReprise(yaml: "admin:\n  token: \(Self.adminToken)\n" + yaml, body)
     }
 
+    /// Waits until the memory tier counted `count` stores (`/metrics`): a miss's exchange stores
+    /// its answer a moment after the client read it, later still on a loaded machine, so a
+    /// fixed pause made the next request's HIT a race.
+    private func waitUntilStored(_ proxy: RepriseProcess, count: Int) async throws {
+        let series = #"llm_cache_operations_total{op="set",backend="memory",result="stored"} "#
+        for _ in 0 ..< 100 {
+            let text = try await TestHTTP.send(.GET, proxy.url("/metrics")).text
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(series) }),
+               let stored = Int(line.dropFirst(series.count)), stored >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("the memory tier did not count \(count) stores within 5 s")
+    }
+
     private func post(
         _ proxy: RepriseProcess, _ body: String, path: String = "/v1/chat/completions",
         token: String = "sk-tenant-a", headers: [String] = []
@@ -49,8 +63,7 @@ import Testing
             #expect(first.status == 200)
             #expect(first.header("x-cache") == "MISS")
             #expect(first.header("age") == nil)
-            // Let the exchange finish storing (it ends a moment after the client read the answer).
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntilStored(proxy, count: 1)
             let second = try post(proxy, Self.chatReordered)
             #expect(second.header("x-cache") == "HIT")
             #expect(second.header("age") == "0")
@@ -65,7 +78,7 @@ import Testing
             let live = try post(proxy, Self.streamed)
             #expect(live.header("x-cache") == "MISS")
             #expect(live.text.hasSuffix("data: [DONE]\n\n"))
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntilStored(proxy, count: 1)
             let replayed = try post(proxy, Self.streamed)
             #expect(replayed.header("x-cache") == "HIT")
             #expect(replayed.header("content-type")?.hasPrefix("text/event-stream") == true)
@@ -83,11 +96,11 @@ import Testing
     /// above: both sides of that limit come back byte for byte.
     @Test func storedAnswersOfEverySizeAreReplayedWhole() async throws {
         try await withProxy { mock, proxy in
-            for (chunks, question) in [(2, "small"), (150, "large")] {
+            for (stored, (chunks, question)) in [(2, "small"), (150, "large")].enumerated() {
                 let body = Self.streamed.replacingOccurrences(of: "What is a cache?", with: "A \(question) answer?")
                 let live = try post(proxy, body, headers: ["X-Mock-Chunks: \(chunks)"])
                 #expect(live.header("x-cache") == "MISS")
-                try await Task.sleep(for: .milliseconds(300))
+                try await waitUntilStored(proxy, count: stored + 1)
                 let replayed = try post(proxy, body)
                 #expect(replayed.header("x-cache") == "HIT")
                 #expect(replayed.body == live.body)
