@@ -72,6 +72,15 @@ public final class ResponseWriter {
         startedRoute = nil
     }
 
+    /// The request turned out to be on `route` (routing chose it after the request was counted
+    /// in progress under `default`): it moves to that route's in-progress count.
+    func assignRoute(_ route: String) {
+        record.route = route
+        guard let startedRoute, startedRoute != route, let observer else { return }
+        observer.left(route: startedRoute, shard: metricsShard)
+        if observer.started(route: route, shard: metricsShard) { self.startedRoute = route } else { self.startedRoute = nil }
+    }
+
     /// Reports the request once: at its end, its abort, or its client leaving, whichever first.
     private func report(_ outcome: RequestRecord.Outcome) {
         guard !reported else { return }

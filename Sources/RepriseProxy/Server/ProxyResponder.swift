@@ -62,7 +62,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         let normalizedPath = CachePath.normalize(request.head.uri)
         let route = routing.route(request, normalizedPath: normalizedPath)
         if let position = route.position {
-            writer.record.route = route.route
+            writer.assignRoute(route.route)
             writer.record.variant = route.variant
             writer.record.announcesVariant = true
             writer.record.variantLine = route.variantLine

@@ -79,6 +79,23 @@ struct RoutingE2ETests {
     }
 
     /// A request no route matches behaves as without routes: no variant header, default labels.
+    @Test func aRoutedRequestIsInProgressUnderItsRoute() async throws {
+        try await withRoutingBed { bed in
+            let proxy = try await bed.start(yaml: bed.yaml(canaryWeight: 0))
+            // Held 1.5 s by the upstream: counted in progress meanwhile, under `chat`, not `default`.
+            async let slow = Routed.chat(proxy, user: "u-slow", question: "slow \(UUID().uuidString)", headers: [("X-Mock-Latency-Ms", "1500")])
+            let during = try await Routed.eventually({ try await Routed.metrics(proxy) }) {
+                $0.value("llm_active_requests", ["route": "chat"]) == 1
+            }
+            #expect(during.value("llm_active_requests", ["route": "chat"]) == 1)
+            #expect(during.value("llm_active_requests", ["route": "default"]) == 0)
+            #expect(try await slow.status == 200)
+            let after = try await Routed.metrics(proxy)
+            #expect(after.value("llm_active_requests", ["route": "chat"]) == 0)
+            #expect(after.value("llm_active_requests", ["route": "default"]) == 0)
+        }
+    }
+
     @Test func unmatchedRequestsAreUnrouted() async throws {
         try await withRoutingBed { bed in
             let proxy = try await bed.start(yaml: bed.yaml(canaryWeight: 100))
