@@ -262,17 +262,11 @@ public final class ResponseWriter {
         buffer.writeStaticString("x-request-id: ")
         record.requestID.write(into: &buffer)
         buffer.writeStaticString("\r\n")
-        if let line = record.variantLine {
-            buffer.writeBytes(line)
-        } else if record.announcesVariant {
-            buffer.writeStaticString("x-reprise-variant: ")
-            buffer.writeString(record.variant)
-            buffer.writeStaticString("\r\n")
-        }
+        if let line = record.variantLine { buffer.writeBytes(line) }
     }
 
     /// Room for the lines written per response after a stored head: `age` (at most 27 bytes),
-    /// `x-request-id` (16 + the id), `x-reprise-variant` (21 + the name) and the end of the head
+    /// `x-request-id` (16 + the id), the `x-reprise-variant` line and the end of the head
     /// (at most 26): sized so the buffer is never grown (a second allocation and a copy).
     private var perResponseLinesCapacity: Int {
         let id: Int
@@ -280,7 +274,7 @@ public final class ResponseWriter {
         case .client(let text): id = text.utf8.count
         case .generated: id = 33
         }
-        return 27 + 16 + id + (record.announcesVariant ? 21 + record.variant.utf8.count : 0) + 26
+        return 27 + 16 + id + (record.variantLine?.count ?? 0) + 26
     }
 
     /// Largest stored body copied into the response's single buffer.

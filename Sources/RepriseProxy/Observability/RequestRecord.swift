@@ -13,10 +13,8 @@ struct RequestRecord {
     let receivedAt: NIODeadline
     var route = "default"
     var variant = "primary"
-    /// A route chose the variant: the response names it in `X-Reprise-Variant`.
-    var announcesVariant = false
-    /// That line, encoded once per variant (`RoutingTable.Route.variantLines`); written as
-    /// `x-reprise-variant: <variant>` when absent.
+    /// Set when a route chose the variant: the response's `x-reprise-variant` line, encoded once
+    /// per variant (`RoutingTable.Route.variantLines`).
     var variantLine: [UInt8]?
     var cache = CacheStatus.bypass
     /// The name of the issued key the request was admitted with (`auth.mode: keys`); never

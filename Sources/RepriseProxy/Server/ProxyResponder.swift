@@ -64,7 +64,6 @@ final class ProxyResponder: RequestResponder, Sendable {
         if let position = route.position {
             writer.assignRoute(route.route)
             writer.record.variant = route.variant
-            writer.record.announcesVariant = true
             writer.record.variantLine = route.variantLine
             writer.routed = (routing, position)
         }
