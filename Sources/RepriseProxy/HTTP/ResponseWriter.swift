@@ -76,9 +76,9 @@ public final class ResponseWriter {
     /// in progress under `default`): it moves to that route's in-progress count.
     func assignRoute(_ route: String) {
         record.route = route
-        guard let startedRoute, startedRoute != route, let observer else { return }
-        observer.left(route: startedRoute, shard: metricsShard)
-        if observer.started(route: route, shard: metricsShard) { self.startedRoute = route } else { self.startedRoute = nil }
+        guard let startedRoute, startedRoute != route else { return }
+        observer?.moved(from: startedRoute, to: route, shard: metricsShard)
+        self.startedRoute = route
     }
 
     /// Reports the request once: at its end, its abort, or its client leaving, whichever first.

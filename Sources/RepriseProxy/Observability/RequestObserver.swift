@@ -26,6 +26,11 @@ final class RequestObserver: Sendable {
         return true
     }
 
+    /// A request `started` counted on `from` is on `to`.
+    func moved(from: String, to: String, shard: RequestMetricsShard?) {
+        metrics?.requestMoved(from: from, to: to, shard: shard)
+    }
+
     /// A request `started` counted turned out to be one of Reprise's own.
     func left(route: String, shard: RequestMetricsShard?) {
         metrics?.requestLeft(route: route, shard: shard)
