@@ -51,8 +51,11 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
     /// The API key one header carries when it is a credential header, else nil (the first
     /// header for which this is non-nil is the request's credential).
     public static func credential(headerName name: String, value: String) -> Substring? {
-        guard isCredential(headerName: name) else { return nil }
-        return CredentialHeaders.token(of: value, bearer: CredentialHeaders.Name(header: name) == .authorization ? .optional : .kept)
+        switch CredentialHeaders.Name(header: name) {
+        case .authorization?: CredentialHeaders.token(of: value, bearer: .optional)
+        case .apiKey?, .xAPIKey?: CredentialHeaders.token(of: value, bearer: .kept)
+        default: nil
+        }
     }
 
     /// `Authorization`, `api-key` or `x-api-key` (any case): the headers `credential` reads.

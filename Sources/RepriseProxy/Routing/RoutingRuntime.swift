@@ -73,7 +73,7 @@ final class RoutingRuntime: Sendable {
             // The usual identity, read here without a visitor closure per header; the bucket of
             // the header value this thread saw last is remembered (a client sends the same
             // credential request after request).
-            guard let header = headers.first(where: { Self.mayBeCredential($0.name) && ForcedVariantCredentials.isCredential(headerName: $0.name) }) else {
+            guard let header = Self.credentialHeader(in: headers) else {
                 return Int.random(in: 0 ..< VariantAssignment.bucketCount)
             }
             if let memo = lastBucket.currentValue, memo.route == route.name,
@@ -113,12 +113,15 @@ final class RoutingRuntime: Sendable {
         return length == 13 || length == 7 || length == 9
     }
 
-    /// What `ForcedVariantCredentials.credential` reads, over NIO's headers directly.
+    /// The first header `ForcedVariantCredentials.credential` reads (`Authorization`, `api-key`,
+    /// `x-api-key`), over NIO's headers directly: the request's credential is in it.
+    static func credentialHeader(in headers: HTTPHeaders) -> (name: String, value: String)? {
+        headers.first { mayBeCredential($0.name) && ForcedVariantCredentials.isCredential(headerName: $0.name) }
+    }
+
+    /// The API key of the request's credential header.
     static func credential(in headers: HTTPHeaders) -> Substring? {
-        for (name, value) in headers {
-            if let credential = ForcedVariantCredentials.credential(headerName: name, value: value) { return credential }
-        }
-        return nil
+        credentialHeader(in: headers).flatMap { ForcedVariantCredentials.credential(headerName: $0.name, value: $0.value) }
     }
 
     /// The `X-Reprise-Variant` the request may force: only from a configured credential.
