@@ -17,13 +17,17 @@ public enum ConstantTime {
     public static func equals(_ a: String, _ b: String) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
         let compared = a.utf8.withContiguousStorageIfAvailable { left in
-            b.utf8.withContiguousStorageIfAvailable { right in
-                var difference: UInt8 = 0
-                for index in 0 ..< left.count { difference |= left[index] ^ right[index] }
-                return difference == 0
-            }
+            b.utf8.withContiguousStorageIfAvailable { right in equals(left, right) }
         }
         if let compared, let compared { return compared }
         return equals(a.utf8, b.utf8)
+    }
+
+    /// The same over two buffers, without copying them.
+    public static func equals(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in 0 ..< a.count { difference |= a[index] ^ b[index] }
+        return difference == 0
     }
 }

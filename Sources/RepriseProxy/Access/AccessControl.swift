@@ -118,11 +118,7 @@ final class AccessControl: Sendable {
     private static func sameBytes(_ presented: Substring, _ known: [UInt8]) -> Bool {
         guard presented.utf8.count == known.count else { return false }
         let compared = presented.utf8.withContiguousStorageIfAvailable { bytes in
-            known.withUnsafeBufferPointer { known in
-                var difference: UInt8 = 0
-                for index in 0 ..< known.count { difference |= bytes[index] ^ known[index] }
-                return difference == 0
-            }
+            known.withUnsafeBufferPointer { known in ConstantTime.equals(bytes, known) }
         }
         return compared ?? ConstantTime.equals(presented.utf8, known)
     }
