@@ -64,8 +64,6 @@ import Testing
             metrics.requestFinished(hit, end: end, startedRoute: "default", shard: shard)
         }
         metrics.requestStarted(route: "default", shard: second)
-        metrics.requestStarted(route: "default", shard: first)
-        metrics.requestLeft(route: "default", shard: first)
         let text = exposition(metrics)
         #expect(text.contains(#"llm_requests_total{route="default",model="none",variant="primary",status="200",cache="hit"} 2"#))
         #expect(text.contains(#"llm_active_requests{route="default"} 1.0"#))

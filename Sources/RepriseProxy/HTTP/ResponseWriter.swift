@@ -23,8 +23,9 @@ public final class ResponseWriter {
     let observer: RequestObserver?
     private var answerTail: AnswerTail?
     private var reported = false
-    /// The route this request was counted in progress on; it leaves that count when it ends or
-    /// turns out to be operational.
+    /// The route this request is counted in progress on (`countInProgress`); it leaves that
+    /// count when it is reported. Nil: not counted (Reprise's own endpoints, error answers the
+    /// connection writes before a request reaches the responder).
     private var startedRoute: String?
     /// Where this connection's request metrics add up (its event loop's shard).
     private let metricsShard: RequestMetricsShard?
@@ -53,32 +54,27 @@ public final class ResponseWriter {
         self.record = record
         self.observer = observer
         self.metricsShard = metricsShard
-        if let observer {
-            if observer.started(route: record.route, shard: metricsShard) { startedRoute = record.route }
-            if observer.wantsAnswerTail { answerTail = AnswerTail() }
-        }
+        if observer?.wantsAnswerTail == true { answerTail = AnswerTail() }
     }
 
     /// The metrics of this request's server, for the upstream exchange's attempt counts.
     var metrics: ProxyMetrics? { observer?.metrics }
 
-    /// This request is one of Reprise's own (`/metrics`, health): not an API request, so it
-    /// leaves the active-requests gauge now (a scrape does not count itself) and is not counted
-    /// or logged at its end.
+    /// This request is one of Reprise's own (`/metrics`, health): not an API request, so it is
+    /// neither in the active-requests gauge (a scrape does not count itself) nor counted or
+    /// logged at its end.
     func markOperational() {
-        guard !record.isOperational else { return }
         record.isOperational = true
-        if let startedRoute { observer?.left(route: startedRoute, shard: metricsShard) }
-        startedRoute = nil
     }
 
-    /// The request turned out to be on `route` (routing chose it after the request was counted
-    /// in progress under `default`): it moves to that route's in-progress count.
-    func assignRoute(_ route: String) {
+    /// The request is on `route` (routing chose it): it counts in progress there
+    /// (`llm_active_requests`) until it is reported. Counted once the route is known rather
+    /// than when the writer is made: a routed request counted under `default` first would have
+    /// to move, a second trip through the shard's lock on every hit.
+    func countInProgress(on route: String) {
         record.route = route
-        guard let startedRoute, startedRoute != route else { return }
-        observer?.moved(from: startedRoute, to: route, shard: metricsShard)
-        self.startedRoute = route
+        guard startedRoute == nil, !reported, !record.isOperational, let observer else { return }
+        if observer.started(route: route, shard: metricsShard) { startedRoute = route }
     }
 
     /// Reports the request once: at its end, its abort, or its client leaving, whichever first.

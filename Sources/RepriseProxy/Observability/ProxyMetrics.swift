@@ -151,16 +151,6 @@ final class ProxyMetrics: Sendable {
         (shard ?? unboundShard).started(route: route)
     }
 
-    /// A request `requestStarted` counted turned out to be one of Reprise's own.
-    func requestLeft(route: String, shard: RequestMetricsShard? = nil) {
-        (shard ?? unboundShard).left(route: route)
-    }
-
-    /// A request `requestStarted` counted on `from` is on `to` (one lock, not a leave and a start).
-    func requestMoved(from: String, to: String, shard: RequestMetricsShard? = nil) {
-        (shard ?? unboundShard).moved(from: from, to: to)
-    }
-
     /// Everything a finished request tells; `end` is when its response ended, `startedRoute`
     /// the route `requestStarted` was told (nil when it was not).
     func requestFinished(_ record: RequestRecord, end: NIODeadline, startedRoute: String? = nil, shard: RequestMetricsShard? = nil) {

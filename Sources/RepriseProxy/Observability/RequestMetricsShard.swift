@@ -57,19 +57,6 @@ final class RequestMetricsShard: Sendable {
         state.withLockedValue { state in state.active[state.activeSlot(of: route)] += 1 }
     }
 
-    /// A request started on `route` turned out not to count (an operational endpoint).
-    func left(route: String) {
-        state.withLockedValue { state in state.active[state.activeSlot(of: route)] -= 1 }
-    }
-
-    /// A request counted in progress on `from` turned out to be on `to` (routing chose it).
-    func moved(from: String, to: String) {
-        state.withLockedValue { state in
-            state.active[state.activeSlot(of: from)] -= 1
-            state.active[state.activeSlot(of: to)] += 1
-        }
-    }
-
     /// A request ended at `end`: its series moves, and `startedRoute` (the route `started` was
     /// told, nil when it was not) leaves the in-progress gauge.
     func finished(_ record: RequestRecord, end: NIODeadline, startedRoute: String?) {

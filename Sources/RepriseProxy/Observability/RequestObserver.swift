@@ -26,27 +26,13 @@ final class RequestObserver: Sendable {
         return true
     }
 
-    /// A request `started` counted on `from` is on `to`.
-    func moved(from: String, to: String, shard: RequestMetricsShard?) {
-        metrics?.requestMoved(from: from, to: to, shard: shard)
-    }
-
-    /// A request `started` counted turned out to be one of Reprise's own.
-    func left(route: String, shard: RequestMetricsShard?) {
-        metrics?.requestLeft(route: route, shard: shard)
-    }
-
     /// `record.usage` is already filled from `answerTail` when the answer carried one
     /// (`ResponseWriter.report`); the tail's bytes are what a body log shows.
     /// `startedRoute`: the route `started` counted the request on (nil when it did not).
     func finished(_ record: RequestRecord, answerTail: AnswerTail?, startedRoute: String?, shard: RequestMetricsShard?) {
         let end = NIODeadline.now()
-        if let metrics {
-            if !record.isOperational {
-                metrics.requestFinished(record, end: end, startedRoute: startedRoute, shard: shard)
-            } else if let startedRoute {
-                metrics.requestLeft(route: startedRoute, shard: shard)
-            }
+        if let metrics, !record.isOperational {
+            metrics.requestFinished(record, end: end, startedRoute: startedRoute, shard: shard)
         }
         if let accessLog, !record.isOperational {
             accessLog.log(record, end: end, answerTail: answerTail?.bytes)

@@ -53,6 +53,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         }
         // Bytes, not Characters: `Substring.hasPrefix` compares grapheme by grapheme.
         if request.head.uri.utf8.starts(with: "/admin/".utf8) {
+            writer.countInProgress(on: writer.record.route)
             admin.respond(to: request, writer: writer)
             return
         }
@@ -61,8 +62,8 @@ final class ProxyResponder: RequestResponder, Sendable {
         // before access control replaces the credential; a key's `routes` are checked on it.
         let normalizedPath = CachePath.normalize(request.head.uri)
         let route = routing.route(request, normalizedPath: normalizedPath)
+        writer.countInProgress(on: route.route)
         if let position = route.position {
-            writer.assignRoute(route.route)
             writer.record.variant = route.variant
             writer.record.variantLine = route.variantLine
             writer.routed = (routing, position)
