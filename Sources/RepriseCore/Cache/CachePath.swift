@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Path normalization for cache scope and cacheable-path matching.
 ///
 /// `/v1/chat/completions`, `/chat/completions`, `/chat/completions/` and `//v1//chat/completions`
@@ -42,8 +48,16 @@ public enum CachePath {
         let path = UnsafeBufferPointer(rebasing: bytes[pathStart ..< pathEnd])
         // The API's own paths come back as the literals: a path longer than 15 bytes would
         // otherwise be a heap-allocated String on every request.
-        for known in wellKnownPaths where known.utf8.elementsEqual(path) { return known }
+        for known in wellKnownPaths where hasBytes(known, path) { return known }
         return String(decoding: path, as: UTF8.self)
+    }
+
+    /// `literal`'s UTF-8 is exactly `bytes`: lengths first, then one `memcmp` (comparing the
+    /// UTF-8 views element by element was ~950 instructions per request).
+    private static func hasBytes(_ literal: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard literal.utf8.count == bytes.count else { return false }
+        var literal = literal
+        return literal.withUTF8 { known in bytes.isEmpty || memcmp(known.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
     }
 
     /// Normalized paths returned without building a String (literals are never allocated).
@@ -54,7 +68,13 @@ public enum CachePath {
     /// The raw query string of a request target, without `?` (empty when there is none).
     public static func queryString<Target: StringProtocol>(of target: Target) -> Substring {
         let target = Substring(target)
-        // Byte search: `?` and `#` are ASCII, so their UTF-8 positions are valid indices.
+        // Byte search: `?` and `#` are ASCII, so their UTF-8 positions are valid indices. Over
+        // the contiguous bytes when there are (a native string's are): the generic search through
+        // the view cost ~900 instructions per request for a target without a query.
+        let hasMark = target.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.isEmpty ? false : memchr(bytes.baseAddress!, Int32(UInt8(ascii: "?")), bytes.count) != nil
+        }
+        if hasMark == false { return "" }
         guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return "" }
         let afterMark = target[target.utf8.index(after: mark)...]
         if let hash = afterMark.utf8.firstIndex(of: UInt8(ascii: "#")) { return afterMark[..<hash] }
