@@ -9,11 +9,20 @@
 ///
 /// Not thread-safe: owned by one `CacheKeyBuilder`.
 struct CacheKeyMemo {
-    private struct Slot {
-        var hash: Int
-        var scope: CacheScope
-        var body: [UInt8]
-        var result: CacheKeyResult
+    /// A class: a lookup takes the slot with one retain instead of copying (and retaining)
+    /// each of its strings, its body and its result.
+    private final class Slot {
+        let hash: Int
+        let scope: CacheScope
+        let body: [UInt8]
+        let result: CacheKeyResult
+
+        init(hash: Int, scope: CacheScope, body: [UInt8], result: CacheKeyResult) {
+            self.hash = hash
+            self.scope = scope
+            self.body = body
+            self.result = result
+        }
     }
 
     /// Bodies larger than this are not remembered (comparing them would cost more than the key
@@ -34,9 +43,7 @@ struct CacheKeyMemo {
 
     /// The hash that picks a body's slot (also passed back to `remember`).
     static func hash(_ body: UnsafeRawBufferPointer) -> Int {
-        var hasher = Hasher()
-        hasher.combine(bytes: body)
-        return hasher.finalize()
+        MemoSlotHash.hash(body)
     }
 
     /// The remembered key of exactly this scope and body, if any.
@@ -68,7 +75,7 @@ struct CacheKeyMemo {
         slots[index(of: hash)] = Slot(hash: hash, scope: scope, body: Array(body), result: result)
     }
 
-    /// The slot a body would use (Swift's hasher is seeded per process: tests ask instead of
+    /// The slot a body would use (the hash is seeded per process: tests ask instead of
     /// assuming).
     func slotIndex(of body: UnsafeRawBufferPointer) -> Int {
         index(of: Self.hash(body))
