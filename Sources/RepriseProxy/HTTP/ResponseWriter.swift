@@ -163,8 +163,7 @@ public final class ResponseWriter {
         // HEAD keeps the GET's Content-Length when the upstream sent one.
         let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
         ResponseHeadEncoder.encodeHead(status: status, headers: headers, framing: advertised, into: &buffer)
-        writeRequestID(into: &buffer)
-        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &buffer)
+        buffer.writeHeadBytes(maximum: perResponseLinesCapacity) { writePerResponseLines(age: nil, into: &$0) }
         context.write(NIOAny(buffer), promise: nil)
         if framing == .none || framing == .chunked || framing == .closeDelimited {
             // Flush now: the client sees the head of a stream before its first event.
@@ -239,11 +238,7 @@ public final class ResponseWriter {
         let joinBody = !isHeadRequest && body.readableBytes <= Self.storedBodyCopyLimit
         var out = connection.takeResponseBuffer(capacity: head.readableBytes + perResponseLinesCapacity + (joinBody ? body.readableBytes : 0))
         out.writeImmutableBuffer(head)
-        out.writeStaticString("age: ")
-        ResponseHeadEncoder.writeDecimal(ageSeconds, into: &out)
-        out.writeStaticString("\r\n")
-        writeRequestID(into: &out)
-        ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10, into: &out)
+        out.writeHeadBytes(maximum: perResponseLinesCapacity) { writePerResponseLines(age: ageSeconds, into: &$0) }
         if joinBody { out.writeImmutableBuffer(body) }
         context.write(NIOAny(out), promise: nil)
         if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }
@@ -252,18 +247,25 @@ public final class ResponseWriter {
         connection.giveBackResponseBuffer(out)
     }
 
-    /// Every response tells the request's id (the client's `X-Request-Id`, or Reprise's), and
-    /// a routed one its variant.
-    private func writeRequestID(into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("x-request-id: ")
-        record.requestID.write(into: &buffer)
-        buffer.writeStaticString("\r\n")
-        if let line = record.variantLine { buffer.writeBytes(line) }
+    /// The lines every response ends its head with: a stored answer's `age`, the request's id
+    /// (the client's `X-Request-Id`, or Reprise's), a routed request's variant, `connection`
+    /// when it must be said, the blank line.
+    private func writePerResponseLines(age: Int?, into cursor: inout HeadBytesCursor) {
+        if let age {
+            cursor.append("age: ")
+            cursor.appendDecimal(age)
+            cursor.append("\r\n")
+        }
+        cursor.append("x-request-id: ")
+        record.requestID.write(into: &cursor)
+        cursor.append("\r\n")
+        if let line = record.variantLine { cursor.append(line) }
+        cursor.appendEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10)
     }
 
-    /// Room for the lines written per response after a stored head: `age` (at most 27 bytes),
-    /// `x-request-id` (16 + the id), the `x-reprise-variant` line and the end of the head
-    /// (at most 26): sized so the buffer is never grown (a second allocation and a copy).
+    /// Room for `writePerResponseLines`: `age` (at most 27 bytes), `x-request-id` (16 + the
+    /// id), the `x-reprise-variant` line and the end of the head (at most 26). A response
+    /// buffer sized with it is never grown (a second allocation and a copy).
     private var perResponseLinesCapacity: Int {
         let id: Int
         switch record.requestID {

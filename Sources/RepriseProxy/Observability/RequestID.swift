@@ -40,28 +40,18 @@ enum RequestID: Sendable, Equatable {
         }
     }
 
-    func write(into buffer: inout ByteBuffer) {
+    /// The id as a response head writes it (`ResponseWriter`'s reserved room counts 33 bytes
+    /// for a made one).
+    func write(into cursor: inout HeadBytesCursor) {
         switch self {
         case .client(let id):
-            buffer.writeString(id)
-        case .generated(var number):
-            buffer.writeBytes(Self.prefix)
-            buffer.writeInteger(UInt8(ascii: "-"))
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            var count = 0
-            withUnsafeMutableBytes(of: &digits) { raw in
-                repeat {
-                    raw[15 - count] = Self.hex[Int(number & 0xF)]
-                    number >>= 4
-                    count += 1
-                } while number > 0
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(16 - count)...]))
-            }
+            cursor.append(id)
+        case .generated(let number):
+            cursor.append(Self.prefix)
+            cursor.append("-")
+            cursor.appendHex(number)
         }
     }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Letters, digits and `-_.:/+=` only: the id goes into a header and a JSON log line as is.
     static func isAcceptable(_ id: String) -> Bool {

@@ -83,7 +83,8 @@ import Testing
             let url = proxy.url("/v1/chat/completions")
             let body = #"{"model":"deepseek-chat","temperature":0,"stream":true,"stream_options":{"include_usage":true},"#
                 + #""messages":[{"role":"user","content":"stream \#(UUID().uuidString)"}]}"#
-            let slow = Self.headers + [("x-mock-latency-ms", "600")]
+            // Long enough that the follower arrives while the leader waits, on a loaded machine too.
+            let slow = Self.headers + [("x-mock-latency-ms", "1500")]
             async let leader = TestHTTP.send(.POST, url, headers: slow, body: body)
             _ = try await mock.waitForStats(timeout: .seconds(10)) { $0.requests >= 1 }
             async let follower = TestHTTP.send(.POST, url, headers: slow, body: body)
