@@ -76,7 +76,8 @@ if dump is None:
 total, calls = parse_dump(dump)
 mallocs = sum(calls[name] for name in ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc"))
 scheme = "HTTPS" if url.startswith("https:") else "HTTP"
-print(f"reprise, {scheme} L1 hits, one keep-alive connection: {requests} hits, {total / requests:,.0f} instructions"
+tier = "Redis" if os.environ.get("CACHE") == "redis" else "L1"
+print(f"reprise, {scheme} {tier} hits, one keep-alive connection: {requests} hits, {total / requests:,.0f} instructions"
       f" per hit, malloc-family calls {mallocs / requests:.2f} per hit (swift_allocObject"
       f" {calls['swift_allocObject'] / requests:.2f})")
 if os.environ.get("KEEP_DUMP"):
