@@ -17,7 +17,7 @@ from scenarios import Bench, log  # noqa: E402
 from systems import Systems  # noqa: E402
 from table import Row, render  # noqa: E402
 
-SCENARIOS = ["hit-json", "hit-stream", "miss", "miss-https", "stream-ttfb", "stream-ttfb-https", "coalesce", "memory"]
+SCENARIOS = ["hit-json", "hit-https", "hit-stream", "miss", "miss-https", "stream-ttfb", "stream-ttfb-https", "coalesce", "memory"]
 
 
 def int_list(text):
@@ -141,6 +141,7 @@ def main(argv):
             runners = {
                 "hit-json": lambda: bench.scenario_hit(stream=False),
                 "hit-stream": lambda: bench.scenario_hit(stream=True),
+                "hit-https": lambda: bench.scenario_hit(stream=False, tls=True),
                 "miss": bench.scenario_miss,
                 "miss-https": lambda: bench.scenario_miss(tls=True),
                 "stream-ttfb": bench.scenario_ttfb,

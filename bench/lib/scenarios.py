@@ -18,7 +18,7 @@ def log(message):
 
 class Target:
     """One system to measure: a label, a port, what its X-Cache sample showed, and whether it
-    speaks HTTPS (only the TLS mock itself does: the proxies listen on plain HTTP)."""
+    speaks HTTPS (the TLS mock, and the proxies' HTTPS listeners in hit-https)."""
 
     def __init__(self, label, port, child=None, scheme="http"):
         self.label = label
@@ -128,13 +128,18 @@ class Bench:
             rows.append(Row(scenario, conc, t.label, **cells))
         return rows
 
-    def start_reprise_target(self, label, cache_name, upstream_port, note_rows, scenario, redis_port=None, pki=None):
+    def start_reprise_target(self, label, cache_name, upstream_port, note_rows, scenario, redis_port=None, pki=None,
+                             serve_pki=None):
+        """serve_pki: the target is Reprise's HTTPS listener (that certificate)."""
         try:
-            child = self.systems.start_reprise(cache_name, upstream_port, redis_port=redis_port, pki=pki)
+            child = self.systems.start_reprise(cache_name, upstream_port, redis_port=redis_port, pki=pki,
+                                               serve_pki=serve_pki)
         except ConfigRejected as error:
             note_rows.append(Row(scenario, "-", label, notes=f"skipped: Reprise rejects the config ({error})"))
             log(f"{label}: skipped, config rejected: {error}")
             return None
+        if serve_pki:
+            return Target(label, child.tls_port, child, scheme="https")
         return Target(label, child.port, child)
 
     # hit-json / hit-stream -----------------------------------------------------------------------
@@ -158,15 +163,32 @@ class Bench:
         self._hit_targets = targets
         return targets
 
-    def scenario_hit(self, stream):
-        scenario = "hit-stream" if stream else "hit-json"
+    def hit_https_targets(self, rows, scenario):
+        """Reprise (L1) and nginx proxy_cache, each serving HTTPS with this run's certificate
+        (ECDSA P-256, both on the system's OpenSSL); the upstream stays plain (hits never reach it)."""
+        if getattr(self, "_hit_https_targets", None) is not None:
+            return self._hit_https_targets
+        mock = self.mock0()
+        self._pki = self._pki or make_pki(self.systems.work_dir)
+        targets = []
+        l1 = self.start_reprise_target("reprise-L1-tls", "CACHE_L1_YAML", mock.port, rows, scenario, serve_pki=self._pki)
+        if l1:
+            targets.append(l1)
+        nginx = self.systems.start_nginx("cache-tls", mock.port, pki=self._pki)
+        targets.append(Target("nginx-cache-tls", nginx.port, nginx, scheme="https"))
+        self._hit_https_targets = targets
+        return targets
+
+    def scenario_hit(self, stream, tls=False):
+        scenario = "hit-https" if tls else "hit-stream" if stream else "hit-json"
         rows = []
-        targets = self.hit_targets(rows, scenario)
+        targets = self.hit_https_targets(rows, scenario) if tls else self.hit_targets(rows, scenario)
+        reference = "nginx-cache-tls" if tls else "nginx-cache"
         nonce = f"{scenario}-{self.run_id}"
         body = rawhttp.chat_body(f"What is the capital of France? (bench {nonce})", stream=stream)
         env = {"BENCH_STREAM": "1" if stream else "0"}
         for t in targets:
-            t.x_cache = sample_x_cache(t.port, body)
+            t.x_cache = sample_x_cache(t.port, body, tls=t.scheme == "https")
             log(f"{scenario} {t.label}: X-Cache {t.x_cache}")
         for conc in self.o.concurrency:
             if not self.o.quick:
@@ -175,7 +197,7 @@ class Bench:
             log(f"{scenario} c={conc}: {self.o.rounds} rounds x {len(targets)} systems x {self.o.duration}s")
             results = interleave(targets, self.o.rounds,
                                  lambda t, r: self.wrk(t, "fixed", conc, env, nonce=nonce))
-            rows += self.wrk_rows(scenario, conc, targets, results, "nginx-cache")
+            rows += self.wrk_rows(scenario, conc, targets, results, reference)
         return rows
 
     # miss --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ BASE_YAML = """\
 server:
   listen: 127.0.0.1:0
   threads: {threads}
-upstream:
+{server_tls_yaml}upstream:
   url: {upstream_url}
 {upstream_tls_yaml}logging:
   # Like nginx's access_log off: no per-request log lines on the measured path.
@@ -48,6 +48,14 @@ YAML = {name: os.environ.get("BENCH_" + name, value) for name, value in {
     "CACHE_REDIS_YAML": CACHE_REDIS_YAML,
     "CACHE_OFF_YAML": CACHE_OFF_YAML,
 }.items()}
+
+# Reprise's HTTPS listener (server.tls) with the run's certificate: the hit-https scenario.
+SERVER_TLS_YAML = """\
+  tls:
+    listen: 127.0.0.1:{port}
+    certificate: {certificate}
+    private_key: {key}
+"""
 
 # An https:// upstream (the TLS mock): trusted through the run's private CA only.
 UPSTREAM_TLS_YAML = """\
@@ -97,10 +105,16 @@ class Systems:
             return f"http://127.0.0.1:{upstream_port}"
         return f"https://{SERVER_NAME}:{upstream_port}"
 
-    def reprise_config(self, cache_name, upstream_port, redis_port=None, threads=None, pki=None):
+    def reprise_config(self, cache_name, upstream_port, redis_port=None, threads=None, pki=None, serve_tls=None):
+        """serve_tls: (pki, port) for an HTTPS listener beside the plain one."""
         cache_yaml = YAML[cache_name].format(redis_port=redis_port)
         tls_yaml = UPSTREAM_TLS_YAML.format(ca_file=pki.ca_file) if pki else ""
+        server_tls_yaml = ""
+        if serve_tls:
+            server_pki, port = serve_tls
+            server_tls_yaml = SERVER_TLS_YAML.format(port=port, certificate=server_pki.certificate, key=server_pki.key)
         text = YAML["BASE_YAML"].format(threads=threads or self.threads, upstream_port=upstream_port,
+                                        server_tls_yaml=server_tls_yaml,
                                         upstream_url=self.upstream_url(upstream_port, pki),
                                         upstream_tls_yaml=tls_yaml, cache_yaml=cache_yaml)
         path = os.path.join(self.work_dir, f"reprise-{cache_name.lower()}-{upstream_port}.yaml")
@@ -114,27 +128,37 @@ class Systems:
         return path
 
     def start_reprise(self, cache_name, upstream_port, redis_port=None, threads=None, wrapper=None,
-                      binary=None, timeout=60, pki=None):
-        """pki: the upstream is the TLS mock, trusted through pki.ca_file."""
-        config = self.reprise_config(cache_name, upstream_port, redis_port, threads, pki)
+                      binary=None, timeout=60, pki=None, serve_pki=None):
+        """pki: the upstream is the TLS mock, trusted through pki.ca_file. serve_pki: Reprise also
+        serves HTTPS with that certificate, on child.tls_port."""
+        tls_port = free_port() if serve_pki else None
+        config = self.reprise_config(cache_name, upstream_port, redis_port, threads, pki,
+                                     serve_tls=(serve_pki, tls_port) if serve_pki else None)
         argv = (wrapper or []) + [binary or self.binary("reprise"), "--config", config,
                                   "--listen", "127.0.0.1:0",
                                   "--upstream", self.upstream_url(upstream_port, pki)]
         child = self.registry.start(self._name(f"reprise-{cache_name.lower()}"), argv, REPRISE_LISTENING,
                                     timeout=timeout)
         child.config_path = config
+        child.tls_port = tls_port
+        if tls_port:
+            wait_for_port(tls_port, timeout, child)
         return child
 
     # nginx --------------------------------------------------------------------------------------
     def start_nginx(self, kind, upstream_port, workers=None, extra_globals="", wrapper=None, pki=None):
-        """kind: "cache", "plain" or "plain-tls" (bench/nginx/<kind>.conf); pki for plain-tls."""
+        """kind: "cache", "plain" or "plain-tls" (bench/nginx/<kind>.conf); pki for plain-tls.
+        "cache-tls": cache.conf listening with TLS (pki's certificate) instead of plain HTTP."""
         name = self._name(f"nginx-{kind}")
         prefix = os.path.join(self.work_dir, name)
         for sub in ("", "cache", "client_body", "proxy_temp", "fastcgi_temp", "uwsgi_temp", "scgi_temp"):
             os.makedirs(os.path.join(prefix, sub), exist_ok=True)
         port = free_port()
-        with open(os.path.join(self.repo_dir, "bench", "nginx", f"{kind}.conf")) as f:
+        conf_name = "cache" if kind == "cache-tls" else kind
+        with open(os.path.join(self.repo_dir, "bench", "nginx", f"{conf_name}.conf")) as f:
             conf = f.read()
+        if kind == "cache-tls":
+            conf = conf.replace("listen {{LISTEN}} backlog=4096;", NGINX_TLS_LISTEN)
         replacements = {
             "{{USER_LINE}}": "user root;" if os.geteuid() == 0 else "",
             "{{WORKERS}}": str(workers or self.threads),
@@ -142,6 +166,8 @@ class Systems:
             "{{UPSTREAM}}": f"127.0.0.1:{upstream_port}",
             "{{LISTEN}}": f"127.0.0.1:{port}",
             "{{CA_FILE}}": pki.ca_file if pki else "",
+            "{{CERTIFICATE}}": pki.certificate if pki else "",
+            "{{CERTIFICATE_KEY}}": pki.key if pki else "",
             "{{SERVER_NAME}}": SERVER_NAME,
         }
         for key, value in replacements.items():
@@ -166,6 +192,15 @@ class Systems:
         wait_for_port(port, 30, child)
         child.port = port
         return child
+
+
+# nginx's HTTPS listener for the hit-https scenario: the run's certificate, TLS 1.2-1.3 as
+# Reprise's listener offers, sessions cached and tickets on (Reprise resumes both ways too).
+NGINX_TLS_LISTEN = """listen {{LISTEN}} ssl backlog=4096;
+        ssl_certificate {{CERTIFICATE}};
+        ssl_certificate_key {{CERTIFICATE_KEY}};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:bench_ssl:10m;"""
 
 
 def nginx_binary():
