@@ -8,7 +8,7 @@ struct RedisRequest {
     var deadline: NIODeadline
 }
 
-/// Writes commands as RESP and answers them in FIFO order from the replies hiredis parses.
+/// Writes commands (already in RESP form) and answers them in FIFO order from the replies hiredis parses.
 ///
 /// One promise per command. A command that timed out keeps its place in the queue (its reply
 /// will still come, and is then dropped), so later replies stay matched to their commands. On
@@ -59,14 +59,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             writePromise?.fail(closedError)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: request.command.storage.readableBytes + 16 * request.command.argumentCount)
-        do {
-            try RESPFormatter.write(request.command, into: &buffer)
-        } catch {
-            request.promise.fail(error)
-            writePromise?.fail(error)
-            return
-        }
         pending.append(Pending(promise: request.promise, deadline: request.deadline))
         if let armed = timerDeadline, armed <= request.deadline {
             // The armed timer fires first; it re-arms for this command if needed.
@@ -74,7 +66,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             timer?.cancel()
             armTimer(at: request.deadline, eventLoop: context.eventLoop)
         }
-        context.write(wrapOutboundOut(buffer), promise: writePromise)
+        // The command is already in its RESP form: its buffer goes out as it is.
+        context.write(wrapOutboundOut(request.command.wire), promise: writePromise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -2,33 +2,36 @@ import NIOCore
 
 /// A Redis command: its arguments (name first), binary-safe.
 ///
-/// The arguments are kept back to back in one buffer so that formatting can hand hiredis all
-/// argument pointers at once without a copy per argument.
+/// Kept in its RESP form, formatted once when made: the connection writes this very buffer
+/// (no second buffer, no formatting per write).
 public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
-    /// All arguments, concatenated.
-    var storage: ByteBuffer
-    /// The length of each argument, in order.
-    var argumentLengths: [Int]
+    /// The command as RESP: `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` per argument.
+    var wire: ByteBuffer
+    public let argumentCount: Int
+    /// Where the command name lies in `wire` (from its reader index), for logs.
+    private let nameOffset: Int
+    private let nameLength: Int
 
     /// A command from byte-buffer arguments, the command name first: `[GET, key]`.
     public init(arguments: [ByteBuffer]) {
         precondition(!arguments.isEmpty, "a Redis command needs at least its name")
         // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
-        var storage = ByteBufferAllocator().buffer(capacity: arguments.reduce(0) { $0 + $1.readableBytes })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
+        var wire = ByteBufferAllocator().buffer(capacity: RESPFormatter.byteCount(argumentLengths: arguments.lazy.map(\.readableBytes)))
+        RESPFormatter.writeArrayHeader(count: arguments.count, into: &wire)
         for argument in arguments {
-            var argument = argument
-            lengths.append(argument.readableBytes)
-            storage.writeBuffer(&argument)
+            RESPFormatter.writeBulk(argument, into: &wire)
         }
-        self.storage = storage
-        self.argumentLengths = lengths
+        let nameLength = arguments[0].readableBytes
+        self.init(wire: wire, argumentCount: arguments.count, nameLength: nameLength)
     }
 
-    private init(storage: ByteBuffer, argumentLengths: [Int]) {
-        self.storage = storage
-        self.argumentLengths = argumentLengths
+    /// `wire` holds `argumentCount` arguments, the first (the name) `nameLength` bytes long.
+    private init(wire: ByteBuffer, argumentCount: Int, nameLength: Int) {
+        self.wire = wire
+        self.argumentCount = argumentCount
+        self.nameLength = nameLength
+        // `*<count>\r\n$<length>\r\n`
+        self.nameOffset = RESPFormatter.arrayHeaderByteCount(argumentCount) + 1 + RESPFormatter.decimalDigits(nameLength) + 2
     }
 
     /// A command with a name and string arguments: `RedisCommand("SET", "k", "v")`.
@@ -41,11 +44,9 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         self.init(arguments: [ByteBuffer(string: name)] + arguments)
     }
 
-    public var argumentCount: Int { argumentLengths.count }
-
     /// The command name, upper-cased, for logs (arguments are never logged: they hold keys and values).
     public var name: String {
-        String(buffer: storage.getSlice(at: storage.readerIndex, length: argumentLengths[0]) ?? ByteBuffer())
+        String(buffer: wire.getSlice(at: wire.readerIndex + nameOffset, length: nameLength) ?? ByteBuffer())
             .uppercased()
     }
 
@@ -53,12 +54,14 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension RedisCommand {
-    /// Built in place (one buffer, no argument buffers): a lookup sends one per cache miss in L1.
+    /// Built in place, in its RESP form (one buffer): a lookup sends one per cache miss in L1.
     public static func get(_ key: String) -> RedisCommand {
-        var storage = ByteBufferAllocator().buffer(capacity: 3 + key.utf8.count)
-        storage.writeStaticString("GET")
-        let keyLength = storage.writeString(key)
-        return RedisCommand(storage: storage, argumentLengths: [3, keyLength])
+        let keyLength = key.utf8.count
+        var wire = ByteBufferAllocator().buffer(capacity: RESPFormatter.arrayHeaderByteCount(2) + RESPFormatter.bulkByteCount(3) + RESPFormatter.bulkByteCount(keyLength))
+        RESPFormatter.writeArrayHeader(count: 2, into: &wire)
+        RESPFormatter.writeBulk("GET", into: &wire)
+        RESPFormatter.writeBulk(key, into: &wire)
+        return RedisCommand(wire: wire, argumentCount: 2, nameLength: 3)
     }
     public static func ping() -> RedisCommand { RedisCommand("PING") }
     public static func del(_ keys: [String]) -> RedisCommand {
