@@ -118,33 +118,47 @@ final class CachedAnswer: Sendable {
     }
 
     private static func contentType(of entry: CacheEntry, fallback: String) -> String {
-        entry.headers.first { isContentType($0.name) }?.value ?? fallback
+        entry.headers.first { isContentType($0.name.utf8) }?.value ?? fallback
     }
 
     /// `name` is `Content-Type` in any case, compared on bytes (no lowercased copy per header).
-    private static func isContentType(_ name: String) -> Bool {
+    static func isContentType(_ name: some Collection<UInt8>) -> Bool {
         let expected = "content-type".utf8
-        guard name.utf8.count == expected.count else { return false }
+        guard name.count == expected.count else { return false }
         // Only letters fold: `-` must match itself (0x0D | 0x20 is `-` too).
-        return zip(name.utf8, expected).allSatisfy { byte, lower in
+        return zip(name, expected).allSatisfy { byte, lower in
             byte == lower || (lower != UInt8(ascii: "-") && byte | 0x20 == lower)
         }
     }
 
     /// The stored head is written straight into its buffer (no `HTTPHeaders` built per answer:
-    /// every Redis hit and every stored miss makes one).
+    /// every stored miss makes one).
     private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
-        // Sized once, allocated at that size (an empty `ByteBuffer()` grown by `reserveCapacity`
-        // allocates twice): status line, framing and `x-cache` fit in 96 bytes.
-        var head = ByteBufferAllocator().buffer(
-            capacity: entry.headers.reduce(96 + contentType.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
-        ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: entry.status), into: &head)
-        ResponseHeadEncoder.writeHeader(name: "content-type", value: contentType, into: &head)
-        for header in entry.headers where !isContentType(header.name) {
-            ResponseHeadEncoder.writeHeader(name: header.name, value: header.value, into: &head)
+        var head = ByteBufferAllocator().buffer(capacity: headCapacity(
+            contentTypeBytes: contentType.utf8.count,
+            headerBytes: entry.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }))
+        writeHead(status: entry.status, bodyLength: body.count, into: &head) { head in
+            ResponseHeadEncoder.writeHeader(name: "content-type", value: contentType, into: &head)
+            for header in entry.headers where !isContentType(header.name.utf8) {
+                ResponseHeadEncoder.writeHeader(name: header.name, value: header.value, into: &head)
+            }
         }
-        ResponseHeadEncoder.writeHeader(name: "x-cache", value: CacheStatus.hit.headerValue, into: &head)
-        ResponseHeadEncoder.writeFraming(.contentLength(body.count), into: &head)
         return Encoded(head: head, body: ByteBuffer(bytes: body), contentType: contentType)
+    }
+
+    /// Room for a stored head: sized once, allocated at that size (an empty `ByteBuffer()` grown
+    /// by `reserveCapacity` allocates twice); status line, framing and `x-cache` fit in 96 bytes.
+    /// `headerBytes`: every kept header's name and value plus 4 each.
+    static func headCapacity(contentTypeBytes: Int, headerBytes: Int) -> Int {
+        96 + contentTypeBytes + headerBytes
+    }
+
+    /// A stored head: the status line, `headers` (the content type, then the other kept
+    /// headers), `x-cache` and the framing; `age`, `connection` and the end are per response.
+    static func writeHead(status: Int, bodyLength: Int, into head: inout ByteBuffer, headers: (inout ByteBuffer) -> Void) {
+        ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: status), into: &head)
+        headers(&head)
+        ResponseHeadEncoder.writeHeader(name: "x-cache", value: CacheStatus.hit.headerValue, into: &head)
+        ResponseHeadEncoder.writeFraming(.contentLength(bodyLength), into: &head)
     }
 }
