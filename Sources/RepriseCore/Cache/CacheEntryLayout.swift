@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where each field of an encoded entry (`CacheEntryCodec`'s format) lies in its bytes, found by
 /// one pass that checks everything `CacheEntryCodec.decode` checks (frame, checksum, every
 /// length, UTF-8, header line breaks, limits) without copying a field out: a Redis hit reads
@@ -136,8 +142,13 @@ public struct CacheEntryLayout: Sendable, Equatable {
     }
 
     /// The entry belongs to `key` (as `CacheEntry.isStored(under:)`): its digest's bytes are the key's.
+    /// One `memcmp` (comparing through the UTF-8 view a byte at a time cost 3,300 instructions).
     public func isStored(under key: CacheKey, in bytes: UnsafeRawBufferPointer) -> Bool {
-        !keyDigest.isEmpty && key.digest.utf8.elementsEqual(bytes[keyDigest])
+        let digest = key.digest.utf8
+        guard !keyDigest.isEmpty, digest.count == keyDigest.count else { return false }
+        let stored = UnsafeRawBufferPointer(rebasing: bytes[keyDigest])
+        return digest.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, stored.baseAddress!, stored.count) == 0 }
+            ?? digest.elementsEqual(stored)
     }
 
     static func hasLineBreakOrNUL(_ bytes: some Sequence<UInt8>) -> Bool {
@@ -178,6 +189,8 @@ private struct EntryByteReader {
     }
 
     static func isValidUTF8(_ bytes: Slice<UnsafeRawBufferPointer>) -> Bool {
+        // The fields are ASCII nearly always: the decoder (~20 instructions a byte) only for the others.
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return true }
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         while true {

@@ -134,31 +134,50 @@ final class CachedAnswer: Sendable {
     /// The stored head is written straight into its buffer (no `HTTPHeaders` built per answer:
     /// every stored miss makes one).
     private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
-        var head = ByteBufferAllocator().buffer(capacity: headCapacity(
-            contentTypeBytes: contentType.utf8.count,
-            headerBytes: entry.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }))
-        writeHead(status: entry.status, bodyLength: body.count, into: &head) { head in
-            ResponseHeadEncoder.writeHeader(name: "content-type", value: contentType, into: &head)
-            for header in entry.headers where !isContentType(header.name.utf8) {
-                ResponseHeadEncoder.writeHeader(name: header.name, value: header.value, into: &head)
+        var contentTypeValue = contentType
+        let head = contentTypeValue.withUTF8 { contentTypeBytes in
+            let headerBytes = entry.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            return writeHead(status: entry.status, contentType: UnsafeRawBufferPointer(contentTypeBytes), headerBytes: headerBytes,
+                             bodyLength: body.count) { writeHeader in
+                for header in entry.headers where !isContentType(header.name.utf8) {
+                    var name = header.name, value = header.value
+                    name.withUTF8 { name in
+                        value.withUTF8 { value in writeHeader(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(value)) }
+                    }
+                }
             }
         }
         return Encoded(head: head, body: ByteBuffer(bytes: body), contentType: contentType)
     }
 
-    /// Room for a stored head: sized once, allocated at that size (an empty `ByteBuffer()` grown
-    /// by `reserveCapacity` allocates twice); status line, framing and `x-cache` fit in 96 bytes.
-    /// `headerBytes`: every kept header's name and value plus 4 each.
-    static func headCapacity(contentTypeBytes: Int, headerBytes: Int) -> Int {
-        96 + contentTypeBytes + headerBytes
-    }
-
-    /// A stored head: the status line, `headers` (the content type, then the other kept
-    /// headers), `x-cache` and the framing; `age`, `connection` and the end are per response.
-    static func writeHead(status: Int, bodyLength: Int, into head: inout ByteBuffer, headers: (inout ByteBuffer) -> Void) {
+    /// A stored head, allocated at its size: the status line, the content type, the other kept
+    /// headers (`otherHeaders` hands each to the writer it is given; `headerBytes` bounds them:
+    /// every kept header's name and value plus 4 each), `x-cache` and the framing. `age`,
+    /// `connection` and the end of the head are written per response.
+    static func writeHead(
+        status: Int, contentType: UnsafeRawBufferPointer, headerBytes: Int, bodyLength: Int,
+        otherHeaders: (_ writeHeader: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> ByteBuffer {
+        let statusLineBytes = 64
+        let linesBytes = 16 + contentType.count + headerBytes + 16 + 16 + RawHeadWriter.maxDecimalBytes + 2
+        var head = ByteBufferAllocator().buffer(capacity: statusLineBytes + linesBytes)
         ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: status), into: &head)
-        headers(&head)
-        ResponseHeadEncoder.writeHeader(name: "x-cache", value: CacheStatus.hit.headerValue, into: &head)
-        ResponseHeadEncoder.writeFraming(.contentLength(bodyLength), into: &head)
+        var cacheStatus = CacheStatus.hit.headerValue
+        cacheStatus.withUTF8 { cacheStatus in
+            head.writeWithUnsafeMutableBytes(minimumWritableBytes: linesBytes) { output in
+                var writer = RawHeadWriter(output)
+                writer.append("content-type: ")
+                writer.append(contentType)
+                writer.append("\r\n")
+                otherHeaders { name, value in writer.appendHeader(name: name, value: value) }
+                writer.append("x-cache: ")
+                writer.append(UnsafeRawBufferPointer(cacheStatus))
+                writer.append("\r\ncontent-length: ")
+                writer.appendDecimal(bodyLength)
+                writer.append("\r\n")
+                return writer.count
+            }
+        }
+        return head
     }
 }

@@ -44,21 +44,15 @@ struct StoredEntry: Sendable {
                 headerBytes += name.count + value.count + 4
             }
             let fallback: StaticString = "application/json"
-            let contentTypeValue = contentType ?? UnsafeRawBufferPointer(start: fallback.utf8Start, count: fallback.utf8CodeUnitCount)
-            var head = ByteBufferAllocator().buffer(capacity: CachedAnswer.headCapacity(contentTypeBytes: contentTypeValue.count, headerBytes: headerBytes))
-            CachedAnswer.writeHead(status: layout.status, bodyLength: bodyLength, into: &head) { head in
-                head.writeStaticString("content-type: ")
-                head.writeBytes(contentTypeValue)
-                head.writeStaticString("\r\n")
+            return CachedAnswer.writeHead(
+                status: layout.status,
+                contentType: contentType ?? UnsafeRawBufferPointer(start: fallback.utf8Start, count: fallback.utf8CodeUnitCount),
+                headerBytes: headerBytes, bodyLength: bodyLength
+            ) { writeHeader in
                 layout.forEachHeader(in: raw) { name, value in
-                    guard !CachedAnswer.isContentType(name) else { return }
-                    head.writeBytes(name)
-                    head.writeStaticString(": ")
-                    head.writeBytes(value)
-                    head.writeStaticString("\r\n")
+                    if !CachedAnswer.isContentType(name) { writeHeader(name, value) }
                 }
             }
-            return head
         }
     }
 }
