@@ -21,28 +21,29 @@ enum RESPFormatter {
     /// `$<length>\r\n<bytes>\r\n`
     static func bulkByteCount(_ length: Int) -> Int { 1 + decimalDigits(length) + 2 + length + 2 }
 
-    static func writeArrayHeader(count: Int, into output: inout ByteBuffer) {
-        output.writeInteger(UInt8(ascii: "*"))
-        writeDecimal(count, into: &output)
-        output.writeStaticString("\r\n")
-    }
-
-    static func writeBulk(_ argument: ByteBuffer, into output: inout ByteBuffer) {
-        writeBulkLength(argument.readableBytes, into: &output)
-        output.writeImmutableBuffer(argument)
-        output.writeStaticString("\r\n")
-    }
-
-    static func writeBulk(_ argument: String, into output: inout ByteBuffer) {
-        writeBulkLength(argument.utf8.count, into: &output)
-        output.writeString(argument)
-        output.writeStaticString("\r\n")
-    }
-
-    private static func writeBulkLength(_ length: Int, into output: inout ByteBuffer) {
-        output.writeInteger(UInt8(ascii: "$"))
-        writeDecimal(length, into: &output)
-        output.writeStaticString("\r\n")
+    /// The RESP form of arguments given by `forEachArgument`, which hands each one's bytes to
+    /// the function it is given, in order; `byteCount` is what they take (`byteCount(argumentLengths:)`).
+    static func wire(
+        argumentCount: Int, byteCount: Int,
+        forEachArgument: (_ write: (UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> ByteBuffer {
+        // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
+        var wire = ByteBufferAllocator().buffer(capacity: byteCount)
+        wire.writeWithUnsafeMutableBytes(minimumWritableBytes: byteCount) { output in
+            var writer = RawByteWriter(output)
+            writer.append("*")
+            writer.appendDecimal(argumentCount)
+            writer.append("\r\n")
+            forEachArgument { argument in
+                writer.append("$")
+                writer.appendDecimal(argument.count)
+                writer.append("\r\n")
+                writer.append(argument)
+                writer.append("\r\n")
+            }
+            return writer.count
+        }
+        return wire
     }
 
     /// A command's RESP form, as the connection writes it.
@@ -50,26 +51,5 @@ enum RESPFormatter {
         output.writeImmutableBuffer(command.wire)
     }
 
-    static func decimalDigits(_ value: Int) -> Int {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        return digits
-    }
-
-    /// `value` ≥ 0 (a length or a count) in decimal ASCII, without an intermediate String.
-    static func writeDecimal(_ value: Int, into output: inout ByteBuffer) {
-        precondition(value >= 0, "RESP lengths and counts are not negative")
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            output.writeInteger(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
-    }
+    static func decimalDigits(_ value: Int) -> Int { RawByteWriter.decimalDigits(value) }
 }

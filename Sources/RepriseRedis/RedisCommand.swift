@@ -15,11 +15,12 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     /// A command from byte-buffer arguments, the command name first: `[GET, key]`.
     public init(arguments: [ByteBuffer]) {
         precondition(!arguments.isEmpty, "a Redis command needs at least its name")
-        // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
-        var wire = ByteBufferAllocator().buffer(capacity: RESPFormatter.byteCount(argumentLengths: arguments.lazy.map(\.readableBytes)))
-        RESPFormatter.writeArrayHeader(count: arguments.count, into: &wire)
-        for argument in arguments {
-            RESPFormatter.writeBulk(argument, into: &wire)
+        let wire = RESPFormatter.wire(
+            argumentCount: arguments.count, byteCount: RESPFormatter.byteCount(argumentLengths: arguments.lazy.map(\.readableBytes))
+        ) { write in
+            for argument in arguments {
+                argument.withUnsafeReadableBytes { write($0) }
+            }
         }
         let nameLength = arguments[0].readableBytes
         self.init(wire: wire, argumentCount: arguments.count, nameLength: nameLength)
@@ -56,11 +57,17 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 extension RedisCommand {
     /// Built in place, in its RESP form (one buffer): a lookup sends one per cache miss in L1.
     public static func get(_ key: String) -> RedisCommand {
-        let keyLength = key.utf8.count
-        var wire = ByteBufferAllocator().buffer(capacity: RESPFormatter.arrayHeaderByteCount(2) + RESPFormatter.bulkByteCount(3) + RESPFormatter.bulkByteCount(keyLength))
-        RESPFormatter.writeArrayHeader(count: 2, into: &wire)
-        RESPFormatter.writeBulk("GET", into: &wire)
-        RESPFormatter.writeBulk(key, into: &wire)
+        var key = key
+        let wire = key.withUTF8 { key in
+            RESPFormatter.wire(
+                argumentCount: 2,
+                byteCount: RESPFormatter.arrayHeaderByteCount(2) + RESPFormatter.bulkByteCount(3) + RESPFormatter.bulkByteCount(key.count)
+            ) { write in
+                let name: StaticString = "GET"
+                write(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+                write(UnsafeRawBufferPointer(key))
+            }
+        }
         return RedisCommand(wire: wire, argumentCount: 2, nameLength: 3)
     }
     public static func ping() -> RedisCommand { RedisCommand("PING") }

@@ -103,5 +103,8 @@ struct RESPBulkFastPathTests {
         #expect(long.name == String(repeating: "A", count: 12))
         #expect(long.wire.readableBytes == RESPFormatter.byteCount(argumentLengths: [12, 1000]))
         #expect(long.wire.readableBytes == 4 + (5 + 14) + (7 + 1002))
+        let large = RedisCommand(arguments: [ByteBuffer(string: "SET"), ByteBuffer(string: "k"), ByteBuffer(repeating: 0x7A, count: 1_234_560)])
+        #expect(String(buffer: large.wire.getSlice(at: large.wire.readerIndex, length: 32)!).hasPrefix("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1234560\r\nzz"))
+        #expect(large.wire.readableBytes == 4 + 9 + 7 + (10 + 1_234_560 + 2))
     }
 }

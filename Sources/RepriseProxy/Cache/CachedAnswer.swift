@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import RepriseCore
+import RepriseRedis
 import Synchronization
 
 /// The form in which an answer is replayed to a client.
@@ -159,24 +160,21 @@ final class CachedAnswer: Sendable {
         otherHeaders: (_ writeHeader: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> Void
     ) -> ByteBuffer {
         let statusLineBytes = 64
-        let linesBytes = 16 + contentType.count + headerBytes + 16 + 16 + RawHeadWriter.maxDecimalBytes + 2
+        let linesBytes = 16 + contentType.count + headerBytes + 16 + 16 + RawByteWriter.maxDecimalBytes + 2
         var head = ByteBufferAllocator().buffer(capacity: statusLineBytes + linesBytes)
         ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: status), into: &head)
-        var cacheStatus = CacheStatus.hit.headerValue
-        cacheStatus.withUTF8 { cacheStatus in
-            head.writeWithUnsafeMutableBytes(minimumWritableBytes: linesBytes) { output in
-                var writer = RawHeadWriter(output)
-                writer.append("content-type: ")
-                writer.append(contentType)
-                writer.append("\r\n")
-                otherHeaders { name, value in writer.appendHeader(name: name, value: value) }
-                writer.append("x-cache: ")
-                writer.append(UnsafeRawBufferPointer(cacheStatus))
-                writer.append("\r\ncontent-length: ")
-                writer.appendDecimal(bodyLength)
-                writer.append("\r\n")
-                return writer.count
-            }
+        head.writeWithUnsafeMutableBytes(minimumWritableBytes: linesBytes) { output in
+            var writer = RawByteWriter(output)
+            writer.append("content-type: ")
+            writer.append(contentType)
+            writer.append("\r\n")
+            otherHeaders { name, value in writer.appendHeader(name: name, value: value) }
+            writer.append("x-cache: ")
+            writer.append(CacheStatus.hit.headerValue)
+            writer.append("\r\ncontent-length: ")
+            writer.appendDecimal(bodyLength)
+            writer.append("\r\n")
+            return writer.count
         }
         return head
     }
