@@ -26,8 +26,9 @@ public struct RawByteWriter {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Named apart from `append(_: StaticString)`: a literal would pick a `String` overload.
     @inlinable
-    public mutating func append(_ text: String) {
+    public mutating func appendUTF8(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }

@@ -155,6 +155,20 @@ public struct CacheEntryLayout: Sendable, Equatable {
         bytes.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 
+    /// No byte has its high bit set, checked 8 bytes at a time.
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while bytes.count - index >= 8 {
+            guard bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 else { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            guard bytes[index] < 0x80 else { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// A big-endian integer at `offset` (in bounds: checked when parsed).
     static func load<Integer: FixedWidthInteger & BitwiseCopyable>(_: Integer.Type, from bytes: UnsafeRawBufferPointer, at offset: Int) -> Integer {
         Integer(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Integer.self))
@@ -190,7 +204,7 @@ private struct EntryByteReader {
 
     static func isValidUTF8(_ bytes: Slice<UnsafeRawBufferPointer>) -> Bool {
         // The fields are ASCII nearly always: the decoder (~20 instructions a byte) only for the others.
-        guard bytes.contains(where: { $0 >= 0x80 }) else { return true }
+        guard !CacheEntryLayout.isASCII(UnsafeRawBufferPointer(rebasing: bytes)) else { return true }
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         while true {

@@ -124,12 +124,16 @@ final class CachedAnswer: Sendable {
 
     /// `name` is `Content-Type` in any case, compared on bytes (no lowercased copy per header).
     static func isContentType(_ name: some Collection<UInt8>) -> Bool {
-        let expected = "content-type".utf8
-        guard name.count == expected.count else { return false }
-        // Only letters fold: `-` must match itself (0x0D | 0x20 is `-` too).
-        return zip(name, expected).allSatisfy { byte, lower in
-            byte == lower || (lower != UInt8(ascii: "-") && byte | 0x20 == lower)
+        let expected: StaticString = "content-type"
+        guard name.count == expected.utf8CodeUnitCount else { return false }
+        var index = 0
+        for byte in name {
+            let lower = expected.utf8Start[index]
+            // Only letters fold: `-` must match itself (0x0D | 0x20 is `-` too).
+            guard byte == lower || (lower != UInt8(ascii: "-") && byte | 0x20 == lower) else { return false }
+            index += 1
         }
+        return true
     }
 
     /// The stored head is written straight into its buffer (no `HTTPHeaders` built per answer:
@@ -170,7 +174,7 @@ final class CachedAnswer: Sendable {
             writer.append("\r\n")
             otherHeaders { name, value in writer.appendHeader(name: name, value: value) }
             writer.append("x-cache: ")
-            writer.append(CacheStatus.hit.headerValue)
+            writer.appendUTF8(CacheStatus.hit.headerValue)
             writer.append("\r\ncontent-length: ")
             writer.appendDecimal(bodyLength)
             writer.append("\r\n")
