@@ -46,9 +46,33 @@ enum RESPFormatter {
         return wire
     }
 
+    /// Bytes `GET key` takes.
+    static func getByteCount(key: String) -> Int {
+        arrayHeaderByteCount(2) + bulkByteCount(3) + bulkByteCount(key.utf8.count)
+    }
+
+    /// `GET key` in RESP, written into `output` in one call.
+    static func writeGet(key: String, into output: inout ByteBuffer) {
+        var key = key
+        key.withUTF8 { key in
+            output.writeWithUnsafeMutableBytes(minimumWritableBytes: arrayHeaderByteCount(2) + bulkByteCount(3) + bulkByteCount(key.count)) { raw in
+                var writer = RawByteWriter(raw)
+                writer.append("*2\r\n$3\r\nGET\r\n$")
+                writer.appendDecimal(key.count)
+                writer.append("\r\n")
+                writer.append(UnsafeRawBufferPointer(key))
+                writer.append("\r\n")
+                return writer.count
+            }
+        }
+    }
+
     /// A command's RESP form, as the connection writes it.
     static func write(_ command: RedisCommand, into output: inout ByteBuffer) {
-        output.writeImmutableBuffer(command.wire)
+        switch command.form {
+        case .resp(let wire): output.writeImmutableBuffer(wire)
+        case .get(let key): writeGet(key: key, into: &output)
+        }
     }
 
     static func decimalDigits(_ value: Int) -> Int { RawByteWriter.decimalDigits(value) }

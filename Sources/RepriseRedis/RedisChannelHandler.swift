@@ -35,6 +35,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var closedError: RedisError?
+    /// Reused for every `GET` written (see `write`).
+    private var getBuffer: ByteBuffer?
 
     init(limits: RedisReplyLimits, logger: Logger) {
         self.limits = limits
@@ -66,8 +68,19 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             timer?.cancel()
             armTimer(at: request.deadline, eventLoop: context.eventLoop)
         }
-        // The command is already in its RESP form: its buffer goes out as it is.
-        context.write(wrapOutboundOut(request.command.wire), promise: writePromise)
+        switch request.command.form {
+        case .resp(let wire):
+            // Already in its RESP form: the buffer goes out as it is.
+            context.write(wrapOutboundOut(wire), promise: writePromise)
+        case .get:
+            // Written into the one buffer this connection keeps for lookups: unique again once
+            // the socket took the previous one (a lone lookup is flushed at once), so cleared
+            // and refilled in place; still queued (pipelined), the clear copies it away first.
+            if getBuffer == nil { getBuffer = context.channel.allocator.buffer(capacity: 256) }
+            getBuffer!.clear()
+            RESPFormatter.write(request.command, into: &getBuffer!)
+            context.write(wrapOutboundOut(getBuffer!), promise: writePromise)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -3,12 +3,18 @@ import NIOCore
 /// A Redis command: its arguments (name first), binary-safe.
 ///
 /// Kept in its RESP form, formatted once when made: the connection writes this very buffer
-/// (no second buffer, no formatting per write).
+/// (no second buffer, no formatting per write). A `GET` (one per cache lookup) keeps only its
+/// key: the connection writes it into a buffer it reuses, so a lookup allocates none.
 public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
-    /// The command as RESP: `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` per argument.
-    var wire: ByteBuffer
+    enum Form: Sendable, Hashable {
+        /// `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` per argument.
+        case resp(ByteBuffer)
+        case get(key: String)
+    }
+
+    let form: Form
     public let argumentCount: Int
-    /// Where the command name lies in `wire` (from its reader index), for logs.
+    /// Where the command name lies in the RESP form (from its start), for logs.
     private let nameOffset: Int
     private let nameLength: Int
 
@@ -23,12 +29,12 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
             }
         }
         let nameLength = arguments[0].readableBytes
-        self.init(wire: wire, argumentCount: arguments.count, nameLength: nameLength)
+        self.init(form: .resp(wire), argumentCount: arguments.count, nameLength: nameLength)
     }
 
-    /// `wire` holds `argumentCount` arguments, the first (the name) `nameLength` bytes long.
-    private init(wire: ByteBuffer, argumentCount: Int, nameLength: Int) {
-        self.wire = wire
+    /// `form` holds `argumentCount` arguments, the first (the name) `nameLength` bytes long.
+    private init(form: Form, argumentCount: Int, nameLength: Int) {
+        self.form = form
         self.argumentCount = argumentCount
         self.nameLength = nameLength
         // `*<count>\r\n$<length>\r\n`
@@ -45,30 +51,36 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         self.init(arguments: [ByteBuffer(string: name)] + arguments)
     }
 
+    /// The RESP form (made now for a `GET`).
+    var wire: ByteBuffer {
+        switch form {
+        case .resp(let wire):
+            return wire
+        case .get(let key):
+            var wire = ByteBufferAllocator().buffer(capacity: RESPFormatter.getByteCount(key: key))
+            RESPFormatter.writeGet(key: key, into: &wire)
+            return wire
+        }
+    }
+
     /// The command name, upper-cased, for logs (arguments are never logged: they hold keys and values).
     public var name: String {
-        String(buffer: wire.getSlice(at: wire.readerIndex + nameOffset, length: nameLength) ?? ByteBuffer())
-            .uppercased()
+        let wire = wire
+        return String(buffer: wire.getSlice(at: wire.readerIndex + nameOffset, length: nameLength) ?? ByteBuffer()).uppercased()
     }
 
     public var description: String { "RedisCommand(\(name), \(argumentCount - 1) arguments)" }
+
+    /// Commands are equal when their RESP forms are, however they are held.
+    public static func == (lhs: RedisCommand, rhs: RedisCommand) -> Bool { lhs.wire == rhs.wire }
+    public func hash(into hasher: inout Hasher) { hasher.combine(wire) }
 }
 
 extension RedisCommand {
-    /// Built in place, in its RESP form (one buffer): a lookup sends one per cache miss in L1.
+    /// Holds only the key: the connection writes the RESP form into a buffer it reuses (a
+    /// lookup sends one per cache miss in L1).
     public static func get(_ key: String) -> RedisCommand {
-        var key = key
-        let wire = key.withUTF8 { key in
-            RESPFormatter.wire(
-                argumentCount: 2,
-                byteCount: RESPFormatter.arrayHeaderByteCount(2) + RESPFormatter.bulkByteCount(3) + RESPFormatter.bulkByteCount(key.count)
-            ) { write in
-                let name: StaticString = "GET"
-                write(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                write(UnsafeRawBufferPointer(key))
-            }
-        }
-        return RedisCommand(wire: wire, argumentCount: 2, nameLength: 3)
+        RedisCommand(form: .get(key: key), argumentCount: 2, nameLength: 3)
     }
     public static func ping() -> RedisCommand { RedisCommand("PING") }
     public static func del(_ keys: [String]) -> RedisCommand {
