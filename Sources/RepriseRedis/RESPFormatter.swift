@@ -1,8 +1,9 @@
 import NIOCore
 
 /// Writes commands as RESP, binary-safe: `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` per
-/// argument. Done once, when a `RedisCommand` is made, straight into the buffer the connection
-/// writes (hiredis's `redisFormatCommandArgv` cost a `malloc`, a `free` and a copy per command).
+/// argument, in Swift, straight into the buffer the connection writes (hiredis's
+/// `redisFormatCommandArgv` cost a `malloc`, a `free` and a copy per command): when a
+/// `RedisCommand` is made, or for a `GET` when the connection writes it.
 enum RESPFormatter {
     /// Bytes the RESP form of arguments of these lengths takes.
     static func byteCount(argumentLengths: some Sequence<Int>) -> Int {
