@@ -14,7 +14,7 @@ public enum AES256GCM {
     /// `associatedData`: ciphertext then tag.
     public static func seal(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], associatedData: [UInt8]) -> [UInt8] {
         precondition(key.count == keyByteCount && nonce.count == nonceByteCount, "AES-256-GCM takes a 32-byte key and a 12-byte nonce")
-        let context = makeContext(key: key, nonce: nonce, encrypt: true)
+        let context = nonce.withUnsafeBufferPointer { makeContext(key: key, nonce: $0.baseAddress!, encrypt: true) }
         defer { EVP_CIPHER_CTX_free(context) }
         var length: Int32 = 0
         if !associatedData.isEmpty {
@@ -46,44 +46,63 @@ public enum AES256GCM {
     /// The plaintext of `sealed` (ciphertext then tag), or `AES256GCMError.authenticationFailed`
     /// when the tag does not match: a wrong key, a changed byte, other associated data.
     public static func open(_ sealed: ArraySlice<UInt8>, key: [UInt8], nonce: [UInt8], associatedData: [UInt8]) throws(AES256GCMError) -> [UInt8] {
+        guard sealed.count >= tagByteCount else { throw .tooShort(sealed.count) }
+        var output = [UInt8](repeating: 0, count: sealed.count - tagByteCount)
+        let opened = sealed.withUnsafeBytes { sealed in
+            nonce.withUnsafeBytes { nonce in
+                associatedData.withUnsafeBytes { associatedData in
+                    output.withUnsafeMutableBytes { output in
+                        Result { () throws(AES256GCMError) in try open(sealed, key: key, nonce: nonce, associatedData: associatedData, into: output) }
+                    }
+                }
+            }
+        }
+        try opened.get()
+        return output
+    }
+
+    /// As `open`, writing the plaintext into `output` (at least `sealed.count - tagByteCount`
+    /// bytes; nothing else is allocated): for a caller that decrypts straight into the buffer it
+    /// serves from. What `output` holds is only to be read when this returns without throwing.
+    public static func open(
+        _ sealed: UnsafeRawBufferPointer, key: [UInt8], nonce: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(AES256GCMError) {
         precondition(key.count == keyByteCount && nonce.count == nonceByteCount, "AES-256-GCM takes a 32-byte key and a 12-byte nonce")
         guard sealed.count >= tagByteCount else { throw .tooShort(sealed.count) }
-        let ciphertext = sealed.dropLast(tagByteCount)
-        var tag = Array(sealed.suffix(tagByteCount))
-        let context = makeContext(key: key, nonce: nonce, encrypt: false)
+        let ciphertextCount = sealed.count - tagByteCount
+        precondition(output.count >= ciphertextCount, "the output holds the plaintext")
+        let context = makeContext(key: key, nonce: nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), encrypt: false)
         defer { EVP_CIPHER_CTX_free(context) }
         var length: Int32 = 0
         if !associatedData.isEmpty {
-            guard EVP_DecryptUpdate(context, nil, &length, associatedData, Int32(associatedData.count)) == 1 else {
+            guard EVP_DecryptUpdate(context, nil, &length, associatedData.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(associatedData.count)) == 1 else {
                 OpenSSLErrorStack.clear()
                 throw .authenticationFailed
             }
         }
-        var output = [UInt8](repeating: 0, count: ciphertext.count)
-        var written = 0
-        if !ciphertext.isEmpty {
-            let ok = output.withUnsafeMutableBufferPointer { out in
-                ciphertext.withUnsafeBufferPointer { input in
-                    EVP_DecryptUpdate(context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
-                }
-            }
-            guard ok == 1 else {
+        if ciphertextCount > 0 {
+            let ok = EVP_DecryptUpdate(
+                context, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &length,
+                sealed.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(ciphertextCount)
+            )
+            // GCM is a stream mode: every ciphertext byte gives one plaintext byte at once.
+            guard ok == 1, Int(length) == ciphertextCount else {
                 OpenSSLErrorStack.clear()
                 throw .authenticationFailed
             }
-            written = Int(length)
         }
-        guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(tagByteCount), &tag) == 1 else {
+        // The tag and the final block's scratch live on the stack (GCM writes nothing at the end).
+        let verified = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * tagByteCount) { scratch -> Bool in
+            let tag = UnsafeMutableRawBufferPointer(scratch).baseAddress!
+            tag.copyMemory(from: sealed.baseAddress! + ciphertextCount, byteCount: tagByteCount)
+            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(tagByteCount), tag) == 1 else { return false }
+            return EVP_DecryptFinal_ex(context, scratch.baseAddress! + tagByteCount, &length) == 1
+        }
+        guard verified else {
             OpenSSLErrorStack.clear()
             throw .authenticationFailed
         }
-        var scratch = [UInt8](repeating: 0, count: 16)
-        let verified = EVP_DecryptFinal_ex(context, &scratch, &length)
-        guard verified == 1 else {
-            OpenSSLErrorStack.clear()
-            throw .authenticationFailed
-        }
-        return Array(output.prefix(written))
     }
 
     /// Fetched once: with OpenSSL 3, `EVP_aes_256_gcm()` makes every init look the
@@ -95,7 +114,7 @@ public enum AES256GCM {
         return FetchedCipher(pointer: pointer)
     }()
 
-    private static func makeContext(key: [UInt8], nonce: [UInt8], encrypt: Bool) -> OpaquePointer {
+    private static func makeContext(key: [UInt8], nonce: UnsafePointer<UInt8>, encrypt: Bool) -> OpaquePointer {
         guard let context = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new failed: \(OpenSSLErrorStack.drain())") }
         // GCM's default IV length is 12 bytes, the nonce's: no EVP_CTRL_GCM_SET_IVLEN needed.
         let ok = encrypt

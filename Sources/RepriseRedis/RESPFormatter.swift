@@ -1,44 +1,80 @@
-internal import CHiredis
 import NIOCore
 
-/// Formats commands into RESP with hiredis's `redisFormatCommandArgv` (binary-safe: every
-/// argument goes with its length). The C buffer is copied out and freed before returning.
+/// Writes commands as RESP, binary-safe: `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` per
+/// argument, in Swift, straight into the buffer the connection writes (hiredis's
+/// `redisFormatCommandArgv` cost a `malloc`, a `free` and a copy per command): when a
+/// `RedisCommand` is made, or for a `GET` when the connection writes it.
 enum RESPFormatter {
-    static func write(_ command: RedisCommand, into output: inout ByteBuffer) throws(RedisError) {
-        let written = command.storage.withUnsafeReadableBytes { bytes -> Bool in
-            if let base = bytes.baseAddress {
-                return format(command, base: base.assumingMemoryBound(to: CChar.self), into: &output)
-            }
-            // Every argument is empty: hiredis still wants a valid pointer for each.
-            var placeholder: CChar = 0
-            return format(command, base: &placeholder, into: &output)
+    /// Bytes the RESP form of arguments of these lengths takes.
+    static func byteCount(argumentLengths: some Sequence<Int>) -> Int {
+        var count = 0
+        var total = 0
+        for length in argumentLengths {
+            count += 1
+            total += bulkByteCount(length)
         }
-        guard written else {
-            throw RedisError(.protocolError, "hiredis could not format \(command)")
+        return arrayHeaderByteCount(count) + total
+    }
+
+    /// `*<count>\r\n`
+    static func arrayHeaderByteCount(_ count: Int) -> Int { 1 + decimalDigits(count) + 2 }
+
+    /// `$<length>\r\n<bytes>\r\n`
+    static func bulkByteCount(_ length: Int) -> Int { 1 + decimalDigits(length) + 2 + length + 2 }
+
+    /// The RESP form of arguments given by `forEachArgument`, which hands each one's bytes to
+    /// the function it is given, in order; `byteCount` is what they take (`byteCount(argumentLengths:)`).
+    static func wire(
+        argumentCount: Int, byteCount: Int,
+        forEachArgument: (_ write: (UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> ByteBuffer {
+        // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
+        var wire = ByteBufferAllocator().buffer(capacity: byteCount)
+        wire.writeWithUnsafeMutableBytes(minimumWritableBytes: byteCount) { output in
+            var writer = RawByteWriter(output)
+            writer.append("*")
+            writer.appendDecimal(argumentCount)
+            writer.append("\r\n")
+            forEachArgument { argument in
+                writer.append("$")
+                writer.appendDecimal(argument.count)
+                writer.append("\r\n")
+                writer.append(argument)
+                writer.append("\r\n")
+            }
+            return writer.count
+        }
+        return wire
+    }
+
+    /// Bytes `GET key` takes.
+    static func getByteCount(key: String) -> Int {
+        arrayHeaderByteCount(2) + bulkByteCount(3) + bulkByteCount(key.utf8.count)
+    }
+
+    /// `GET key` in RESP, written into `output` in one call.
+    static func writeGet(key: String, into output: inout ByteBuffer) {
+        var key = key
+        key.withUTF8 { key in
+            output.writeWithUnsafeMutableBytes(minimumWritableBytes: arrayHeaderByteCount(2) + bulkByteCount(3) + bulkByteCount(key.count)) { raw in
+                var writer = RawByteWriter(raw)
+                writer.append("*2\r\n$3\r\nGET\r\n$")
+                writer.appendDecimal(key.count)
+                writer.append("\r\n")
+                writer.append(UnsafeRawBufferPointer(key))
+                writer.append("\r\n")
+                return writer.count
+            }
         }
     }
 
-    private static func format(
-        _ command: RedisCommand,
-        base: UnsafePointer<CChar>,
-        into output: inout ByteBuffer
-    ) -> Bool {
-        let count = command.argumentCount
-        var target: UnsafeMutablePointer<CChar>?
-        // The argument pointers live on the stack for the call (no array per command).
-        let length = withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { pointers in
-            var offset = 0
-            for index in 0..<count {
-                pointers.initializeElement(at: index, to: base + offset)
-                offset += command.argumentLengths[index]
-            }
-            return command.argumentLengths.withUnsafeBufferPointer { lengths in
-                redisFormatCommandArgv(&target, Int32(count), pointers.baseAddress, lengths.baseAddress)
-            }
+    /// A command's RESP form, as the connection writes it.
+    static func write(_ command: RedisCommand, into output: inout ByteBuffer) {
+        switch command.form {
+        case .resp(let wire): output.writeImmutableBuffer(wire)
+        case .get(let key): writeGet(key: key, into: &output)
         }
-        guard length >= 0, let target else { return false }
-        defer { redisFreeCommand(target) }
-        output.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(length)))
-        return true
     }
+
+    static func decimalDigits(_ value: Int) -> Int { RawByteWriter.decimalDigits(value) }
 }

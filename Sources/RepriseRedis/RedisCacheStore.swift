@@ -86,7 +86,7 @@ public final class RedisCacheStore: Sendable {
         // while connecting, the slot enforce it), so a lookup schedules no timer of its own.
         let promise = loop.makePromise(of: T?.self)
         let sentAt = NIODeadline.now()
-        client.send(.get(key), timeout: configuration.lookupTimeout).whenComplete { result in
+        client.send(.get(key), timeout: configuration.lookupTimeout) { result in
             do {
                 let value = try result.get().getValue()
                 self.report?(RedisCommandReport(command: .get, nanoseconds: (NIODeadline.now() - sentAt).nanoseconds, result: value != nil ? .hit : .miss))

@@ -1,18 +1,18 @@
 import Logging
 import NIOCore
 
-/// A command on its way to the wire with the promise of its reply.
+/// A command on its way to the wire with who waits for its reply.
 struct RedisRequest {
     var command: RedisCommand
-    var promise: EventLoopPromise<RedisReply>
+    var receiver: RedisReplyReceiver
     var deadline: NIODeadline
 }
 
-/// Writes commands as RESP and answers them in FIFO order from the replies hiredis parses.
+/// Writes commands (already in RESP form) and answers them in FIFO order from the replies hiredis parses.
 ///
-/// One promise per command. A command that timed out keeps its place in the queue (its reply
+/// One receiver per command. A command that timed out keeps its place in the queue (its reply
 /// will still come, and is then dropped), so later replies stay matched to their commands. On
-/// a protocol error, an error or close, every pending promise fails and the channel closes.
+/// a protocol error, an error or close, every pending command fails and the channel closes.
 ///
 /// Timeouts use one timer per connection, armed at the earliest pending deadline, rather than
 /// a scheduled task per command (NIO cancels scheduled tasks in linear time, which deep
@@ -24,7 +24,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private struct Pending {
         /// `nil` once the command timed out: its reply is dropped when it comes.
-        var promise: EventLoopPromise<RedisReply>?
+        var receiver: RedisReplyReceiver?
         var deadline: NIODeadline
     }
 
@@ -35,6 +35,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
     private var closedError: RedisError?
+    /// Reused for every `GET` written (see `write`).
+    private var getBuffer: ByteBuffer?
 
     init(limits: RedisReplyLimits, logger: Logger) {
         self.limits = limits
@@ -55,26 +57,30 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise writePromise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         if let closedError {
-            request.promise.fail(closedError)
+            request.receiver.fail(closedError)
             writePromise?.fail(closedError)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: request.command.storage.readableBytes + 16 * request.command.argumentCount)
-        do {
-            try RESPFormatter.write(request.command, into: &buffer)
-        } catch {
-            request.promise.fail(error)
-            writePromise?.fail(error)
-            return
-        }
-        pending.append(Pending(promise: request.promise, deadline: request.deadline))
+        pending.append(Pending(receiver: request.receiver, deadline: request.deadline))
         if let armed = timerDeadline, armed <= request.deadline {
             // The armed timer fires first; it re-arms for this command if needed.
         } else {
             timer?.cancel()
             armTimer(at: request.deadline, eventLoop: context.eventLoop)
         }
-        context.write(wrapOutboundOut(buffer), promise: writePromise)
+        switch request.command.form {
+        case .resp(let wire):
+            // Already in its RESP form: the buffer goes out as it is.
+            context.write(wrapOutboundOut(wire), promise: writePromise)
+        case .get:
+            // Written into the one buffer this connection keeps for lookups: unique again once
+            // the socket took the previous one (a lone lookup is flushed at once), so cleared
+            // and refilled in place; still queued (pipelined), the clear copies it away first.
+            if getBuffer == nil { getBuffer = context.channel.allocator.buffer(capacity: 256) }
+            getBuffer!.clear()
+            RESPFormatter.write(request.command, into: &getBuffer!)
+            context.write(wrapOutboundOut(getBuffer!), promise: writePromise)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -109,9 +115,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private func answer(_ reply: RedisReply) -> Bool {
         guard let head = pending.popFirst() else { return false }
         if case .error(let message) = reply {
-            head.promise?.fail(RedisError(.serverError, message))
+            head.receiver?.fail(RedisError(.serverError, message))
         } else {
-            head.promise?.succeed(reply)
+            head.receiver?.succeed(reply)
         }
         return true
     }
@@ -131,11 +137,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         var earliest: NIODeadline?
         for index in pending.indices {
-            guard let promise = pending[index].promise else { continue }
+            guard let receiver = pending[index].receiver else { continue }
             let deadline = pending[index].deadline
             if deadline <= now {
-                pending[index].promise = nil
-                promise.fail(RedisError(.commandTimeout, "no reply within the command timeout"))
+                pending[index].receiver = nil
+                receiver.fail(RedisError(.commandTimeout, "no reply within the command timeout"))
             } else if earliest.map({ deadline < $0 }) ?? true {
                 earliest = deadline
             }
@@ -149,7 +155,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         timer = nil
         timerDeadline = nil
         while let entry = pending.popFirst() {
-            entry.promise?.fail(error)
+            entry.receiver?.fail(error)
         }
     }
 }

@@ -38,6 +38,13 @@ public final class RedisClient: Sendable {
         pickSlot().send(command, deadline: NIODeadline.now() + timeout)
     }
 
+    /// As `send(_:timeout:)`, telling `onReply` the outcome on the event loop of the connection
+    /// that got the reply (the caller's own when it has a pooled connection) instead of through
+    /// a future: a cache lookup makes no future per command.
+    public func send(_ command: RedisCommand, timeout: TimeAmount, onReply: @escaping @Sendable (Result<RedisReply, any Error>) -> Void) {
+        pickSlot().send(command, deadline: NIODeadline.now() + timeout, to: .function(onReply))
+    }
+
     /// Sends one command given as its arguments, name first.
     public func send(_ arguments: [ByteBuffer]) -> EventLoopFuture<RedisReply> {
         send(RedisCommand(arguments: arguments))

@@ -2,33 +2,43 @@ import NIOCore
 
 /// A Redis command: its arguments (name first), binary-safe.
 ///
-/// The arguments are kept back to back in one buffer so that formatting can hand hiredis all
-/// argument pointers at once without a copy per argument.
+/// Kept in its RESP form, formatted once when made: the connection writes this very buffer
+/// (no second buffer, no formatting per write). A `GET` (one per cache lookup) keeps only its
+/// key: the connection writes it into a buffer it reuses, so a lookup allocates none.
 public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
-    /// All arguments, concatenated.
-    var storage: ByteBuffer
-    /// The length of each argument, in order.
-    var argumentLengths: [Int]
+    enum Form: Sendable, Hashable {
+        /// `*<count>\r\n`, then `$<length>\r\n<bytes>\r\n` per argument.
+        case resp(ByteBuffer)
+        case get(key: String)
+    }
+
+    let form: Form
+    public let argumentCount: Int
+    /// Where the command name lies in the RESP form (from its start), for logs.
+    private let nameOffset: Int
+    private let nameLength: Int
 
     /// A command from byte-buffer arguments, the command name first: `[GET, key]`.
     public init(arguments: [ByteBuffer]) {
         precondition(!arguments.isEmpty, "a Redis command needs at least its name")
-        // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
-        var storage = ByteBufferAllocator().buffer(capacity: arguments.reduce(0) { $0 + $1.readableBytes })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            var argument = argument
-            lengths.append(argument.readableBytes)
-            storage.writeBuffer(&argument)
+        let wire = RESPFormatter.wire(
+            argumentCount: arguments.count, byteCount: RESPFormatter.byteCount(argumentLengths: arguments.lazy.map(\.readableBytes))
+        ) { write in
+            for argument in arguments {
+                argument.withUnsafeReadableBytes { write($0) }
+            }
         }
-        self.storage = storage
-        self.argumentLengths = lengths
+        let nameLength = arguments[0].readableBytes
+        self.init(form: .resp(wire), argumentCount: arguments.count, nameLength: nameLength)
     }
 
-    private init(storage: ByteBuffer, argumentLengths: [Int]) {
-        self.storage = storage
-        self.argumentLengths = argumentLengths
+    /// `form` holds `argumentCount` arguments, the first (the name) `nameLength` bytes long.
+    private init(form: Form, argumentCount: Int, nameLength: Int) {
+        self.form = form
+        self.argumentCount = argumentCount
+        self.nameLength = nameLength
+        // `*<count>\r\n$<length>\r\n`
+        self.nameOffset = RESPFormatter.arrayHeaderByteCount(argumentCount) + 1 + RESPFormatter.decimalDigits(nameLength) + 2
     }
 
     /// A command with a name and string arguments: `RedisCommand("SET", "k", "v")`.
@@ -41,24 +51,36 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         self.init(arguments: [ByteBuffer(string: name)] + arguments)
     }
 
-    public var argumentCount: Int { argumentLengths.count }
+    /// The RESP form (made now for a `GET`).
+    var wire: ByteBuffer {
+        switch form {
+        case .resp(let wire):
+            return wire
+        case .get(let key):
+            var wire = ByteBufferAllocator().buffer(capacity: RESPFormatter.getByteCount(key: key))
+            RESPFormatter.writeGet(key: key, into: &wire)
+            return wire
+        }
+    }
 
     /// The command name, upper-cased, for logs (arguments are never logged: they hold keys and values).
     public var name: String {
-        String(buffer: storage.getSlice(at: storage.readerIndex, length: argumentLengths[0]) ?? ByteBuffer())
-            .uppercased()
+        let wire = wire
+        return String(buffer: wire.getSlice(at: wire.readerIndex + nameOffset, length: nameLength) ?? ByteBuffer()).uppercased()
     }
 
     public var description: String { "RedisCommand(\(name), \(argumentCount - 1) arguments)" }
+
+    /// Commands are equal when their RESP forms are, however they are held.
+    public static func == (lhs: RedisCommand, rhs: RedisCommand) -> Bool { lhs.wire == rhs.wire }
+    public func hash(into hasher: inout Hasher) { hasher.combine(wire) }
 }
 
 extension RedisCommand {
-    /// Built in place (one buffer, no argument buffers): a lookup sends one per cache miss in L1.
+    /// Holds only the key: the connection writes the RESP form into a buffer it reuses (a
+    /// lookup sends one per cache miss in L1).
     public static func get(_ key: String) -> RedisCommand {
-        var storage = ByteBufferAllocator().buffer(capacity: 3 + key.utf8.count)
-        storage.writeStaticString("GET")
-        let keyLength = storage.writeString(key)
-        return RedisCommand(storage: storage, argumentLengths: [3, keyLength])
+        RedisCommand(form: .get(key: key), argumentCount: 2, nameLength: 3)
     }
     public static func ping() -> RedisCommand { RedisCommand("PING") }
     public static func del(_ keys: [String]) -> RedisCommand {

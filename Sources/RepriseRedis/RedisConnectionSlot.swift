@@ -37,10 +37,18 @@ final class RedisConnectionSlot: Sendable {
     }
 
     func send(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+        let promise = eventLoop.makePromise(of: RedisReply.self)
+        send(command, deadline: deadline, to: .promise(promise))
+        return promise.futureResult
+    }
+
+    /// Sends `command`; `receiver` is told its outcome on this slot's loop.
+    func send(_ command: RedisCommand, deadline: NIODeadline, to receiver: RedisReplyReceiver) {
         if eventLoop.inEventLoop {
-            return sendOnLoop(command, deadline: deadline)
+            sendOnLoop(command, deadline: deadline, to: receiver)
+        } else {
+            eventLoop.execute { self.sendOnLoop(command, deadline: deadline, to: receiver) }
         }
-        return eventLoop.flatSubmit { self.sendOnLoop(command, deadline: deadline) }
     }
 
     /// Connects now unless connected, connecting, or backing off.
@@ -70,17 +78,17 @@ final class RedisConnectionSlot: Sendable {
         }
     }
 
-    private func sendOnLoop(_ command: RedisCommand, deadline: NIODeadline) -> EventLoopFuture<RedisReply> {
+    private func sendOnLoop(_ command: RedisCommand, deadline: NIODeadline, to receiver: RedisReplyReceiver) {
         switch state.value.connection {
         case .connected(let channel, let handler):
             guard handler.inFlight < configuration.maxInFlightPerConnection else {
-                return eventLoop.makeFailedFuture(RedisError(
+                receiver.fail(RedisError(
                     .tooManyInFlight,
                     "\(handler.inFlight) commands in flight on one connection (limit \(configuration.maxInFlightPerConnection))"
                 ))
+                return
             }
-            let promise = eventLoop.makePromise(of: RedisReply.self)
-            let request = RedisRequest(command: command, promise: promise, deadline: deadline)
+            let request = RedisRequest(command: command, receiver: receiver, deadline: deadline)
             if handler.inFlight == 0 && !state.value.flushScheduled {
                 // A lone command (nothing in flight, nothing waiting for the tick's flush) goes
                 // out now: Redis answers while this loop finishes its tick, instead of after.
@@ -89,20 +97,20 @@ final class RedisConnectionSlot: Sendable {
                 channel.write(request, promise: nil)
                 scheduleFlush(channel)
             }
-            return promise.futureResult
         case .connecting(let future):
-            return bounded(future.flatMap { self.sendOnLoop(command, deadline: deadline) }, by: deadline)
+            bounded(future.flatMap { self.send(command, deadline: deadline) }, by: deadline).whenComplete(receiver.complete)
         case .idle:
             if let retryAt = state.value.retryAt, NIODeadline.now() < retryAt {
                 let reason = state.value.lastError.map { "\($0.code.rawValue): \($0.message)" } ?? "not connected"
-                return eventLoop.makeFailedFuture(RedisError(
+                receiver.fail(RedisError(
                     .connectionUnavailable,
                     "Redis reconnect backing off after \(state.value.failures) failed connects (\(reason))"
                 ))
+                return
             }
-            return bounded(startConnecting().flatMap { self.sendOnLoop(command, deadline: deadline) }, by: deadline)
+            bounded(startConnecting().flatMap { self.send(command, deadline: deadline) }, by: deadline).whenComplete(receiver.complete)
         case .shutdown:
-            return eventLoop.makeFailedFuture(RedisError(.shutdown, "the Redis client is shut down"))
+            receiver.fail(RedisError(.shutdown, "the Redis client is shut down"))
         }
     }
 

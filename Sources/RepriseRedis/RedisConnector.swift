@@ -49,7 +49,7 @@ struct RedisConnector {
         guard !commands.isEmpty else { return channel.eventLoop.makeSucceededVoidFuture() }
         let replies = commands.map { command, failureCode in
             let promise = channel.eventLoop.makePromise(of: RedisReply.self)
-            channel.write(RedisRequest(command: command, promise: promise, deadline: deadline), promise: nil)
+            channel.write(RedisRequest(command: command, receiver: .promise(promise), deadline: deadline), promise: nil)
             return promise.futureResult.flatMapErrorThrowing { error in
                 if let error = error as? RedisError, error.code == .serverError {
                     throw RedisError(failureCode, "\(command.name) refused: \(error.message)")

@@ -17,6 +17,9 @@ public struct RedisReplyLimits: Sendable, Hashable {
 
 /// Owns one hiredis reader. Not thread-safe: one per connection, used on its event loop only.
 /// Each C reply is converted into a `RedisReply` and freed right away; no pointer leaves here.
+/// A whole bulk reply that starts a read while hiredis holds nothing (a cache lookup's answer,
+/// most of the time) is read without hiredis and handed up as a slice of the read buffer: who
+/// keeps such a slice keeps that buffer (copy it to keep it long).
 public final class RedisReplyParser {
     private var reader: UnsafeMutablePointer<redisReader>?
     private let limits: RedisReplyLimits
@@ -40,6 +43,13 @@ public final class RedisReplyParser {
     /// protocol error the parser is unusable: the connection must be dropped.
     public func feed(_ bytes: ByteBuffer, onReply: (RedisReply) -> Void) throws(RedisError) {
         guard let reader else { throw RedisError(.protocolError, "the reply parser is closed after an error") }
+        var bytes = bytes
+        if pendingBytes == 0 {
+            // hiredis holds nothing: whole bulk and null replies at the front are read here,
+            // the bulk handed up as a slice of `bytes` (no copy into hiredis, none out of it).
+            while let reply = try takeWholeBulk(from: &bytes) { onReply(reply) }
+            if bytes.readableBytes == 0 { return }
+        }
         let fed = bytes.withUnsafeReadableBytes { raw -> Int32 in
             guard let base = raw.baseAddress else { return REDIS_OK }
             return redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), raw.count)
@@ -67,6 +77,48 @@ public final class RedisReplyParser {
         if pendingBytes > limits.maxReplyBytes {
             throw fail("a reply exceeds \(limits.maxReplyBytes) bytes (\(pendingBytes) read so far)")
         }
+    }
+
+    /// A whole top-level bulk reply (`$<length>\r\n<bytes>\r\n`) or the null bulk (`$-1\r\n`)
+    /// at the front of `bytes`, taken off it; nil (and `bytes` untouched) for anything else,
+    /// a reply cut short included: hiredis reads those. Only the plain form is taken (digits,
+    /// at most 9, no leading zero, the CRLF after the bytes checked); any other goes to hiredis,
+    /// which reads or refuses it as before, so the replies do not depend on where reads cut.
+    private func takeWholeBulk(from bytes: inout ByteBuffer) throws(RedisError) -> RedisReply? {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        let found = bytes.withUnsafeReadableBytes { raw -> (start: Int, length: Int)? in
+            guard raw.count >= 4, raw[0] == UInt8(ascii: "$") else { return nil }
+            var index = 1
+            var length = 0
+            while index < raw.count, index <= 9, raw[index] &- UInt8(ascii: "0") < 10 {
+                length = length * 10 + Int(raw[index] &- UInt8(ascii: "0"))
+                index += 1
+            }
+            if index == 1 {
+                // `$-1\r\n`, the null bulk: start -1.
+                guard raw.count >= 5, raw[1] == UInt8(ascii: "-"), raw[2] == UInt8(ascii: "1"), raw[3] == cr, raw[4] == lf else { return nil }
+                return (-1, 5)
+            }
+            // hiredis refuses leading zeros: left to it.
+            guard raw[1] != UInt8(ascii: "0") || index == 2 else { return nil }
+            let start = index + 2
+            guard start <= raw.count, raw[index] == cr, raw[index + 1] == lf,
+                  raw.count - start >= length + 2, raw[start + length] == cr, raw[start + length + 1] == lf
+            else { return nil }
+            return (start, length)
+        }
+        guard let found else { return nil }
+        if found.start < 0 {
+            bytes.moveReaderIndex(forwardBy: found.length)
+            return .null
+        }
+        let replyBytes = found.start + found.length + 2
+        guard replyBytes <= limits.maxReplyBytes else {
+            throw fail("a reply exceeds \(limits.maxReplyBytes) bytes (\(replyBytes) bytes)")
+        }
+        let bulk = bytes.getSlice(at: bytes.readerIndex + found.start, length: found.length)!
+        bytes.moveReaderIndex(forwardBy: replyBytes)
+        return .bulk(bulk)
     }
 
     /// Builds the error and retires the reader (it is unusable after an error).

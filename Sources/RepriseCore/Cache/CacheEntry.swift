@@ -66,31 +66,13 @@ public struct CacheEntry: Sendable, Equatable {
         self.body = body
     }
 
-    /// Age in whole seconds at `nowMs` (for the `Age` header and request `max-age`); 0 for an
-    /// entry from the future. `createdAtMs` comes from Redis: a value far in the past saturates
-    /// the age instead of overflowing.
-    public func ageSeconds(nowMs: Int64) -> Int {
-        let (age, overflow) = nowMs.subtractingReportingOverflow(createdAtMs)
-        if overflow { return createdAtMs < 0 ? Int(Int64.max / 1000) : 0 }
-        return Int(max(0, age) / 1000)
-    }
+    /// Storage time and time to live, with the age and expiry arithmetic.
+    public var lifetime: CacheEntryLifetime { CacheEntryLifetime(createdAtMs: createdAtMs, ttlMs: ttlMs) }
 
-    /// Unix milliseconds at which the entry expires; saturates at `Int64.max` / `Int64.min`
-    /// (`createdAtMs` and `ttlMs` come from Redis, their sum may not fit).
-    public var expiresAtMs: Int64 {
-        let (sum, overflow) = createdAtMs.addingReportingOverflow(ttlMs)
-        if overflow { return ttlMs > 0 ? .max : .min }
-        return sum
-    }
-
-    public func isExpired(nowMs: Int64) -> Bool { nowMs >= expiresAtMs }
-
-    /// Milliseconds left to live at `nowMs` (not positive once expired); saturates.
-    public func remainingMs(nowMs: Int64) -> Int64 {
-        let (remaining, overflow) = expiresAtMs.subtractingReportingOverflow(nowMs)
-        if overflow { return nowMs < 0 ? .max : .min }
-        return remaining
-    }
+    public func ageSeconds(nowMs: Int64) -> Int { lifetime.ageSeconds(nowMs: nowMs) }
+    public var expiresAtMs: Int64 { lifetime.expiresAtMs }
+    public func isExpired(nowMs: Int64) -> Bool { lifetime.isExpired(nowMs: nowMs) }
+    public func remainingMs(nowMs: Int64) -> Int64 { lifetime.remainingMs(nowMs: nowMs) }
 
     /// The entry belongs to `key`: one `memcmp` of two 64-byte digests, no allocation, cheap
     /// enough for every L1 hit.
@@ -106,7 +88,7 @@ public struct CacheEntry: Sendable, Equatable {
     }
 
     static func hasLineBreakOrNUL(_ text: String) -> Bool {
-        text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+        CacheEntryLayout.hasLineBreakOrNUL(text.utf8)
     }
 
     /// A JSON answer whose top level has an `error` member: an upstream (or a gateway in front

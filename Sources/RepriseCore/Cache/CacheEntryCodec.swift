@@ -87,76 +87,11 @@ public enum CacheEntryCodec {
         return out
     }
 
+    /// Checks everything `CacheEntryLayout` checks, then copies every field out.
     public static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(CacheEntryDecodingError) -> CacheEntry {
-        guard bytes.count >= headerByteCount + checksumByteCount else { throw .init(.truncated, "entry shorter than its fixed header") }
-        guard bytes[0 ..< 4].elementsEqual(magic) else { throw .init(.badMagic, "not a Reprise cache entry") }
-        guard bytes[4] == version else { throw .init(.unsupportedVersion, "version \(bytes[4]), supported \(version)") }
-        var reader = ByteReader(bytes: bytes, index: 5, end: bytes.count)
-        let payloadLength = Int(try reader.read(UInt32.self, "payload length"))
-        guard payloadLength <= limits.maxPayloadBytes else {
-            throw .init(.fieldTooLarge, "payload of \(payloadLength) bytes over the limit \(limits.maxPayloadBytes)")
-        }
-        let expectedTotal = headerByteCount + payloadLength + checksumByteCount
-        guard bytes.count == expectedTotal else {
-            throw .init(bytes.count < expectedTotal ? .truncated : .trailingBytes, "\(bytes.count) bytes, the header says \(expectedTotal)")
-        }
-        let checksumStart = bytes.count - checksumByteCount
-        let computed = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0 ..< checksumStart])) }
-        var checksumReader = ByteReader(bytes: bytes, index: checksumStart, end: bytes.count)
-        let stored = try checksumReader.read(UInt32.self, "checksum")
-        guard stored == computed else { throw .init(.checksumMismatch, "stored \(stored), computed \(computed)") }
-
-        reader.end = checksumStart
-        let keyDigest = try reader.readString(length: Int(try reader.read(UInt8.self, "key digest length")), "key digest")
-        let status = Int(try reader.read(UInt16.self, "status"))
-        let createdAtMs = try reader.read(Int64.self, "createdAt")
-        let ttlMs = try reader.read(Int64.self, "ttl")
-        let flags = try reader.read(UInt8.self, "flags")
-        guard flags & ~3 == 0 else { throw .init(.invalidField, "unknown flags \(flags)") }
-        var model: String?
-        if flags & 1 != 0 {
-            model = try reader.readString(length: Int(try reader.read(UInt32.self, "model length")), "model")
-        }
-        var usage: CacheEntry.Usage?
-        if flags & 2 != 0 {
-            let prompt = try reader.read(Int64.self, "usage.prompt")
-            let completion = try reader.read(Int64.self, "usage.completion")
-            let total = try reader.read(Int64.self, "usage.total")
-            usage = CacheEntry.Usage(promptTokens: Int(prompt), completionTokens: Int(completion), totalTokens: Int(total))
-        }
-        let headerCount = Int(try reader.read(UInt16.self, "header count"))
-        guard headerCount <= limits.maxHeaders else { throw .init(.fieldTooLarge, "\(headerCount) headers over the limit \(limits.maxHeaders)") }
-        var headers: [CacheEntry.Header] = []
-        headers.reserveCapacity(headerCount)
-        for _ in 0 ..< headerCount {
-            let name = try reader.readString(length: Int(try reader.read(UInt16.self, "header name length")), "header name")
-            let value = try reader.readString(length: Int(try reader.read(UInt32.self, "header value length")), "header value")
-            guard !CacheEntry.hasLineBreakOrNUL(name), !CacheEntry.hasLineBreakOrNUL(value) else {
-                throw .init(.invalidField, "header \(headers.count) holds CR, LF or NUL")
-            }
-            headers.append(CacheEntry.Header(name: name, value: value))
-        }
-        let body: CacheEntry.Body
-        switch try reader.read(UInt8.self, "body kind") {
-        case 0:
-            body = .json(try reader.readBytes(length: Int(try reader.read(UInt32.self, "JSON length")), "JSON body"))
-        case 1:
-            let count = Int(try reader.read(UInt32.self, "event count"))
-            guard count <= limits.maxEvents else { throw .init(.fieldTooLarge, "\(count) events over the limit \(limits.maxEvents)") }
-            // Every event takes at least its 4-byte length: bound the reservation by the input.
-            guard count <= (reader.end - reader.index) / 4 else { throw .init(.truncated, "\(count) events cannot fit") }
-            var events: [[UInt8]] = []
-            events.reserveCapacity(count)
-            for _ in 0 ..< count {
-                events.append(try reader.readBytes(length: Int(try reader.read(UInt32.self, "event length")), "event"))
-            }
-            body = .events(events)
-        case let kind:
-            throw .init(.invalidField, "unknown body kind \(kind)")
-        }
-        guard reader.index == reader.end else { throw .init(.trailingBytes, "\(reader.end - reader.index) unread payload bytes") }
-        return CacheEntry(status: status, headers: headers, createdAtMs: createdAtMs, ttlMs: ttlMs, model: model, usage: usage, body: body,
-                          keyDigest: keyDigest)
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(CacheEntryDecodingError) in try CacheEntryLayout(parsing: raw, limits: limits).entry(in: raw) }
+        }.get()
     }
 }
 
@@ -175,35 +110,6 @@ public struct CacheEntryDecodingError: Error, Equatable, CustomStringConvertible
     }
 
     public var description: String { "cache entry rejected (\(kind.rawValue)): \(detail)" }
-}
-
-private struct ByteReader {
-    let bytes: [UInt8]
-    var index: Int
-    var end: Int
-
-    mutating func read<Integer: FixedWidthInteger>(_: Integer.Type, _ field: String) throws(CacheEntryDecodingError) -> Integer {
-        let size = MemoryLayout<Integer>.size
-        guard end - index >= size else { throw .init(.truncated, "\(field) needs \(size) bytes, \(end - index) left") }
-        var value: Integer = 0
-        for offset in 0 ..< size { value = value << 8 | Integer(truncatingIfNeeded: bytes[index + offset]) }
-        index += size
-        return value
-    }
-
-    mutating func readBytes(length: Int, _ field: String) throws(CacheEntryDecodingError) -> [UInt8] {
-        guard length <= end - index else { throw .init(.truncated, "\(field) of \(length) bytes, \(end - index) left") }
-        defer { index += length }
-        return Array(bytes[index ..< index + length])
-    }
-
-    /// Validated straight from the entry's bytes (no intermediate array per string).
-    mutating func readString(length: Int, _ field: String) throws(CacheEntryDecodingError) -> String {
-        guard length <= end - index else { throw .init(.truncated, "\(field) of \(length) bytes, \(end - index) left") }
-        guard let string = String(validating: bytes[index ..< index + length], as: UTF8.self) else { throw .init(.invalidUTF8, field) }
-        index += length
-        return string
-    }
 }
 
 extension Array where Element == UInt8 {

@@ -50,14 +50,39 @@ public struct EntrySealer: Sendable {
     /// The plaintext of a sealed entry; a plaintext entry, a key not configured (any more) or a
     /// tag that does not verify throws: the caller treats it as a miss and never serves it.
     public func open(_ sealed: [UInt8], associatedData: [UInt8]) throws(EntrySealingError) -> [UInt8] {
-        guard sealed.count >= Self.headerByteCount + AES256GCM.tagByteCount, sealed[0] == Self.marker else {
+        var plaintext = [UInt8](repeating: 0, count: max(0, Self.plaintextByteCount(sealedByteCount: sealed.count)))
+        let opened = sealed.withUnsafeBytes { sealed in
+            associatedData.withUnsafeBytes { associatedData in
+                plaintext.withUnsafeMutableBytes { plaintext in
+                    Result { () throws(EntrySealingError) in try open(sealed, associatedData: associatedData, into: plaintext) }
+                }
+            }
+        }
+        try opened.get()
+        return plaintext
+    }
+
+    /// The plaintext's size for a sealed entry of `sealedByteCount` bytes (negative: too short to be one).
+    public static func plaintextByteCount(sealedByteCount: Int) -> Int {
+        sealedByteCount - headerByteCount - AES256GCM.tagByteCount
+    }
+
+    /// As `open`, decrypting into `plaintext` (at least `plaintextByteCount` bytes): a Redis hit
+    /// opens its entry straight into the buffer it is served from, with no copy around it.
+    public func open(
+        _ sealed: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawBufferPointer
+    ) throws(EntrySealingError) {
+        guard Self.plaintextByteCount(sealedByteCount: sealed.count) >= 0, sealed[0] == Self.marker else {
             throw .notSealed
         }
         let id = sealed[1 ..< 1 + Self.keyIDByteCount]
         guard let key = keys.first(where: { $0.id.elementsEqual(id) }) else { throw .unknownKey }
-        let nonce = Array(sealed[(1 + Self.keyIDByteCount) ..< Self.headerByteCount])
+        let nonce = UnsafeRawBufferPointer(rebasing: sealed[(1 + Self.keyIDByteCount) ..< Self.headerByteCount])
         do {
-            return try AES256GCM.open(sealed[Self.headerByteCount...], key: key.bytes, nonce: nonce, associatedData: associatedData)
+            try AES256GCM.open(
+                UnsafeRawBufferPointer(rebasing: sealed[Self.headerByteCount...]), key: key.bytes, nonce: nonce,
+                associatedData: associatedData, into: plaintext
+            )
         } catch {
             throw .authenticationFailed
         }

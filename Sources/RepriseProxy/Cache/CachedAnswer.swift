@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import RepriseCore
+import RepriseRedis
 import Synchronization
 
 /// The form in which an answer is replayed to a client.
@@ -118,33 +119,67 @@ final class CachedAnswer: Sendable {
     }
 
     private static func contentType(of entry: CacheEntry, fallback: String) -> String {
-        entry.headers.first { isContentType($0.name) }?.value ?? fallback
+        entry.headers.first { isContentType($0.name.utf8) }?.value ?? fallback
     }
 
     /// `name` is `Content-Type` in any case, compared on bytes (no lowercased copy per header).
-    private static func isContentType(_ name: String) -> Bool {
-        let expected = "content-type".utf8
-        guard name.utf8.count == expected.count else { return false }
-        // Only letters fold: `-` must match itself (0x0D | 0x20 is `-` too).
-        return zip(name.utf8, expected).allSatisfy { byte, lower in
-            byte == lower || (lower != UInt8(ascii: "-") && byte | 0x20 == lower)
+    static func isContentType(_ name: some Collection<UInt8>) -> Bool {
+        let expected: StaticString = "content-type"
+        guard name.count == expected.utf8CodeUnitCount else { return false }
+        var index = 0
+        for byte in name {
+            let lower = expected.utf8Start[index]
+            // Only letters fold: `-` must match itself (0x0D | 0x20 is `-` too).
+            guard byte == lower || (lower != UInt8(ascii: "-") && byte | 0x20 == lower) else { return false }
+            index += 1
         }
+        return true
     }
 
     /// The stored head is written straight into its buffer (no `HTTPHeaders` built per answer:
-    /// every Redis hit and every stored miss makes one).
+    /// every stored miss makes one).
     private static func encode(entry: CacheEntry, contentType: String, body: [UInt8]) -> Encoded {
-        // Sized once, allocated at that size (an empty `ByteBuffer()` grown by `reserveCapacity`
-        // allocates twice): status line, framing and `x-cache` fit in 96 bytes.
-        var head = ByteBufferAllocator().buffer(
-            capacity: entry.headers.reduce(96 + contentType.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
-        ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: entry.status), into: &head)
-        ResponseHeadEncoder.writeHeader(name: "content-type", value: contentType, into: &head)
-        for header in entry.headers where !isContentType(header.name) {
-            ResponseHeadEncoder.writeHeader(name: header.name, value: header.value, into: &head)
+        var contentTypeValue = contentType
+        let head = contentTypeValue.withUTF8 { contentTypeBytes in
+            let headerBytes = entry.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            return writeHead(status: entry.status, contentType: UnsafeRawBufferPointer(contentTypeBytes), headerBytes: headerBytes,
+                             bodyLength: body.count) { writeHeader in
+                for header in entry.headers where !isContentType(header.name.utf8) {
+                    var name = header.name, value = header.value
+                    name.withUTF8 { name in
+                        value.withUTF8 { value in writeHeader(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(value)) }
+                    }
+                }
+            }
         }
-        ResponseHeadEncoder.writeHeader(name: "x-cache", value: CacheStatus.hit.headerValue, into: &head)
-        ResponseHeadEncoder.writeFraming(.contentLength(body.count), into: &head)
         return Encoded(head: head, body: ByteBuffer(bytes: body), contentType: contentType)
+    }
+
+    /// A stored head, allocated at its size: the status line, the content type, the other kept
+    /// headers (`otherHeaders` hands each to the writer it is given; `headerBytes` bounds them:
+    /// every kept header's name and value plus 4 each), `x-cache` and the framing. `age`,
+    /// `connection` and the end of the head are written per response.
+    static func writeHead(
+        status: Int, contentType: UnsafeRawBufferPointer, headerBytes: Int, bodyLength: Int,
+        otherHeaders: (_ writeHeader: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> ByteBuffer {
+        let statusLineBytes = 64
+        let linesBytes = 16 + contentType.count + headerBytes + 16 + 16 + RawByteWriter.maxDecimalBytes + 2
+        var head = ByteBufferAllocator().buffer(capacity: statusLineBytes + linesBytes)
+        ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: status), into: &head)
+        head.writeWithUnsafeMutableBytes(minimumWritableBytes: linesBytes) { output in
+            var writer = RawByteWriter(output)
+            writer.append("content-type: ")
+            writer.append(contentType)
+            writer.append("\r\n")
+            otherHeaders { name, value in writer.appendHeader(name: name, value: value) }
+            writer.append("x-cache: ")
+            writer.appendUTF8(CacheStatus.hit.headerValue)
+            writer.append("\r\ncontent-length: ")
+            writer.appendDecimal(bodyLength)
+            writer.append("\r\n")
+            return writer.count
+        }
+        return head
     }
 }

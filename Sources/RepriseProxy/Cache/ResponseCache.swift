@@ -54,7 +54,7 @@ final class ResponseCache: Sendable {
         }
         guard answer.entry.isStored(under: key) else {
             metrics?.cacheOperation(.get, backend: .memory, result: .error)
-            refused(answer.entry, key: key, tier: "memory")
+            refused(key: key, tier: "memory")
             return nil
         }
         metrics?.memoryLookup(hit: true)
@@ -63,7 +63,7 @@ final class ResponseCache: Sendable {
 
     /// An entry that carries another key's digest: a miss, never an answer (logged at debug: a
     /// store under the wrong key is a bug, a value copied between Redis keys is tampering).
-    private func refused(_ entry: CacheEntry, key: CacheKey, tier: String) {
+    private func refused(key: CacheKey, tier: String) {
         metrics?.entryRejected(.otherKey)
         logger.debug("cache entry stored under another key: treated as a miss",
                      metadata: ["tier": "\(tier)", "namespace": "\(key.namespace)"])
@@ -71,43 +71,67 @@ final class ResponseCache: Sendable {
 
     /// The Redis answer for `key`, completed on `eventLoop`; nil on a miss, an expired or corrupt
     /// entry, or any Redis trouble (fail-open: the store answers nil within its lookup timeout).
-    func lookupRedis(_ key: CacheKey, on eventLoop: EventLoop) -> EventLoopFuture<CachedAnswer?> {
+    ///
+    /// The entry is decoded in place, in the callback that gets Redis's reply: the reply's bytes
+    /// are a slice of the connection's read buffer (a sealed entry is opened into one buffer),
+    /// checked and served from as they are. Only the memory cache's copy is decoded into Swift
+    /// values (it outlives the reply).
+    func lookupRedis(_ key: CacheKey, on eventLoop: EventLoop) -> EventLoopFuture<RedisHit?> {
         guard let redis else { return eventLoop.makeSucceededFuture(nil) }
-        let redisKey = key.redisKey
-        return redis.lookup(redisKey, on: eventLoop) { [self] value -> CachedAnswer? in
-            var bytes = Array(value.readableBytesView)
-            if let sealer {
-                do {
-                    bytes = try sealer.open(bytes, associatedData: Array(redisKey.utf8))
-                } catch {
-                    metrics?.entryRejected(.unsealable)
-                    logger.warning("Redis entry does not open with the configured keys: treated as a miss",
-                                   metadata: ["key": "\(redisKey)", "error": "\(error)"])
-                    return nil
-                }
-            }
-            let entry: CacheEntry
+        return redis.lookup(key.redisKey, on: eventLoop) { [self] value -> RedisHit? in
+            guard let plaintext = opened(value, key: key) else { return nil }
+            let stored: StoredEntry
             do {
-                entry = try CacheEntryCodec.decode(bytes)
+                stored = try StoredEntry(parsing: plaintext)
             } catch {
                 metrics?.entryRejected(.corrupt)
-                logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(redisKey)", "error": "\(error)"])
+                logger.warning("corrupt cache entry in Redis: treated as a miss", metadata: ["key": "\(key.redisKey)", "error": "\(error)"])
                 return nil
             }
-            guard entry.isStored(under: key) else {
-                refused(entry, key: key, tier: "redis")
+            guard stored.isStored(under: key) else {
+                refused(key: key, tier: "redis")
                 return nil
             }
             let now = Self.nowMs()
-            guard !entry.isExpired(nowMs: now) else { return nil }
-            let answer = CachedAnswer(entry: entry)
+            let lifetime = stored.layout.lifetime
+            guard !lifetime.isExpired(nowMs: now) else { return nil }
             // Fill L1 for the rest of the entry's life (bounded: the entry's fields come from Redis).
-            let remaining = min(entry.remainingMs(nowMs: now), maxTTLMs)
-            if let memory, remaining > 0 {
-                _ = memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: remaining)
-            }
-            return answer
+            let remaining = min(lifetime.remainingMs(nowMs: now), maxTTLMs)
+            guard let memory, remaining > 0 else { return RedisHit(stored: stored, cached: nil) }
+            let answer = CachedAnswer(entry: stored.entry())
+            _ = memory.set(key, namespace: key.namespace, value: answer, cost: answer.cost, ttlMs: remaining)
+            return RedisHit(stored: stored, cached: answer)
         }
+    }
+
+    /// The entry's plaintext: `value` itself, or opened into one new buffer when entries are
+    /// sealed; nil (counted, logged) when it does not open.
+    private func opened(_ value: ByteBuffer, key: CacheKey) -> ByteBuffer? {
+        guard let sealer else { return value }
+        let plaintextBytes = max(0, EntrySealer.plaintextByteCount(sealedByteCount: value.readableBytes))
+        var plaintext = ByteBufferAllocator().buffer(capacity: plaintextBytes)
+        var redisKey = key.redisKey
+        var failure: EntrySealingError?
+        value.withUnsafeReadableBytes { sealed in
+            redisKey.withUTF8 { associatedData in
+                _ = plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: plaintextBytes) { output in
+                    do throws(EntrySealingError) {
+                        try sealer.open(sealed, associatedData: UnsafeRawBufferPointer(associatedData), into: output)
+                        return plaintextBytes
+                    } catch {
+                        failure = error
+                        return 0
+                    }
+                }
+            }
+        }
+        if let failure {
+            metrics?.entryRejected(.unsealable)
+            logger.warning("Redis entry does not open with the configured keys: treated as a miss",
+                           metadata: ["key": "\(key.redisKey)", "error": "\(failure)"])
+            return nil
+        }
+        return plaintext
     }
 
     /// Stores a finished answer in every tier (Redis in the background; failures are counted by

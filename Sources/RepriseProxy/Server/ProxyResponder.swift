@@ -231,20 +231,20 @@ final class ProxyResponder: RequestResponder, Sendable {
     }
 
     /// Serves `answer` when the request's `max-age` accepts its age and its shape converts.
-    private func serveIfAcceptable(_ answer: CachedAnswer, decision: CacheDecision, facts: RequestFacts, writer: ResponseWriter) -> Bool {
-        let age = answer.entry.ageSeconds(nowMs: ResponseCache.nowMs())
+    private func serveIfAcceptable(_ answer: some ReplayableAnswer, decision: CacheDecision, facts: RequestFacts, writer: ResponseWriter) -> Bool {
+        let age = answer.ageSeconds(nowMs: ResponseCache.nowMs())
         return decision.accepts(ageSeconds: age) && replay(answer, age: age, facts: facts, writer: writer)
     }
 
     /// Writes a stored answer in the shape the request asked for; false when the stored answer
     /// cannot be converted to that shape (then the request is treated as a miss).
-    private func replay(_ answer: CachedAnswer, age: Int, facts: RequestFacts, writer: ResponseWriter) -> Bool {
+    private func replay(_ answer: some ReplayableAnswer, age: Int, facts: RequestFacts, writer: ResponseWriter) -> Bool {
         let shape: ReplayShape = facts.stream ? .stream(includeUsage: facts.includeUsage) : .json
         do {
-            let encoded = try answer.encoded(for: shape)
+            let encoded = try answer.replayBytes(for: shape)
             writer.record.cache = .hit
-            writer.record.usage = answer.entry.usage
-            writer.sendStored(status: answer.entry.status, head: encoded.head, ageSeconds: age, body: encoded.body)
+            writer.record.usage = answer.usage
+            writer.sendStored(status: answer.status, head: encoded.head, ageSeconds: age, body: encoded.body)
             return true
         } catch {
             logger.warning("stored answer cannot be replayed in the requested shape", metadata: ["error": "\(error)"])

@@ -20,6 +20,30 @@ import Testing
         #expect(sealer.seal(entry, associatedData: redisKey) != sealed, "a nonce is never reused")
     }
 
+    @Test func openingIntoABufferWritesThePlaintextAndNothingPastIt() throws {
+        let sealer = EntrySealer(keys: [new])
+        let sealed = sealer.seal(entry, associatedData: redisKey)
+        #expect(EntrySealer.plaintextByteCount(sealedByteCount: sealed.count) == entry.count)
+        #expect(EntrySealer.plaintextByteCount(sealedByteCount: 10) < 0)
+        var output = [UInt8](repeating: 0xEE, count: entry.count + 8)
+        try sealed.withUnsafeBytes { sealed in
+            try redisKey.withUnsafeBytes { key in
+                try output.withUnsafeMutableBytes { try sealer.open(sealed, associatedData: key, into: $0) }
+            }
+        }
+        #expect(Array(output.prefix(entry.count)) == entry)
+        #expect(output.suffix(8).allSatisfy { $0 == 0xEE })
+        var tampered = sealed
+        tampered[tampered.count - 20] ^= 1
+        #expect(throws: EntrySealingError.authenticationFailed) {
+            try tampered.withUnsafeBytes { sealed in
+                try redisKey.withUnsafeBytes { key in
+                    try output.withUnsafeMutableBytes { try sealer.open(sealed, associatedData: key, into: $0) }
+                }
+            }
+        }
+    }
+
     @Test func rotationNewestSealsEveryKeyOpens() throws {
         let before = EntrySealer(keys: [old]).seal(entry, associatedData: redisKey)
         let rotated = EntrySealer(keys: [new, old])
