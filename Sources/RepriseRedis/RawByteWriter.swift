@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Appends bytes to memory sized beforehand, for a message assembled from many small pieces:
 /// the whole goes into its `ByteBuffer` in one `writeWithUnsafeMutableBytes` call, where a
 /// `ByteBuffer` write per piece costs ~200 instructions (a Redis `GET` is ~14 pieces, a stored
@@ -70,4 +72,35 @@ public struct RawByteWriter {
 
     /// Bytes `appendDecimal` may take.
     public static let maxDecimalBytes = 20
+
+    /// `value` in lowercase hexadecimal, as `String(value, radix: 16)` spells it (a request id).
+    @inlinable
+    public mutating func appendHex(_ value: UInt64) {
+        var digits = 1
+        var rest = value >> 4
+        while rest > 0 {
+            digits += 1
+            rest >>= 4
+        }
+        precondition(output.count - count >= digits, "the output was sized before it was written")
+        rest = value
+        for index in stride(from: count + digits - 1, through: count, by: -1) {
+            let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
+            output[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            rest >>= 4
+        }
+        _count += digits
+    }
+}
+
+extension ByteBuffer {
+    /// Writes at most `maximum` bytes through a `RawByteWriter`, in one reservation.
+    @inlinable
+    public mutating func writeRaw(maximum: Int, _ write: (inout RawByteWriter) -> Void) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: maximum) { output in
+            var writer = RawByteWriter(output)
+            write(&writer)
+            return writer.count
+        }
+    }
 }

@@ -82,4 +82,17 @@ import Testing
         #expect(!AdminEndpoints.constantTimeEquals("0123456789abcdef", "0123456789abcdef0"))
         #expect(AdminEndpoints.queryValue("namespace", in: "/admin/cache?a=1&namespace=team%20a") == "team a")
     }
+
+    @Test func aHeadEndsSayingConnectionOnlyWhenItMust() {
+        func end(keepAlive: Bool, announce: Bool) -> String {
+            var buffer = ByteBuffer()
+            ResponseHeadEncoder.writeEnd(keepAlive: keepAlive, announceKeepAlive: announce, into: &buffer)
+            return String(buffer: buffer)
+        }
+        #expect(end(keepAlive: true, announce: false) == "\r\n")
+        #expect(end(keepAlive: false, announce: false) == "connection: close\r\n\r\n")
+        #expect(end(keepAlive: false, announce: true) == "connection: close\r\n\r\n")
+        #expect(end(keepAlive: true, announce: true) == "connection: keep-alive\r\n\r\n")
+        #expect(end(keepAlive: true, announce: true).utf8.count == ResponseHeadEncoder.maxEndBytes)
+    }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import RepriseCore
+import RepriseRedis
 import Testing
 @testable import RepriseProxy
 
@@ -157,7 +158,7 @@ import Testing
     @Test func aMadeIDIsWrittenAsItsText() {
         for id in [RequestID.make(), .generated(0), .generated(UInt64.max), .client("abc")] {
             var buffer = ByteBuffer()
-            buffer.writeHeadBytes(maximum: 33) { id.write(into: &$0) }
+            buffer.writeRaw(maximum: 33) { id.write(into: &$0) }
             #expect(String(buffer: buffer) == id.text)
         }
         #expect(RequestID.generated(0xBEEF).text.hasSuffix("-beef"))

@@ -1,4 +1,5 @@
 import NIOCore
+import RepriseRedis
 import NIOHTTP1
 
 /// How a response body is delimited on the wire.
@@ -74,13 +75,22 @@ enum ResponseHeadEncoder {
     /// `announceKeepAlive` (for HTTP/1.0 clients, whose connections close unless the answer
     /// says otherwise) writes `connection: keep-alive` when it stays open.
     static func writeEnd(keepAlive: Bool, announceKeepAlive: Bool = false, into buffer: inout ByteBuffer) {
-        if !keepAlive {
-            buffer.writeStaticString("connection: close\r\n")
-        } else if announceKeepAlive {
-            buffer.writeStaticString("connection: keep-alive\r\n")
-        }
-        buffer.writeStaticString("\r\n")
+        buffer.writeRaw(maximum: maxEndBytes) { appendEnd(keepAlive: keepAlive, announceKeepAlive: announceKeepAlive, to: &$0) }
     }
+
+    /// The head's last lines: `connection` when it must be said (closing, or kept alive for an
+    /// HTTP/1.0 client, which assumes close), then the blank line. At most `maxEndBytes`.
+    static func appendEnd(keepAlive: Bool, announceKeepAlive: Bool, to writer: inout RawByteWriter) {
+        if !keepAlive {
+            writer.append("connection: close\r\n")
+        } else if announceKeepAlive {
+            writer.append("connection: keep-alive\r\n")
+        }
+        writer.append("\r\n")
+    }
+
+    /// `connection: keep-alive\r\n\r\n`, the longest end.
+    static let maxEndBytes = 26
 
     /// An integer in decimal digits (as `String(value)` spells it), written without building
     /// a String.

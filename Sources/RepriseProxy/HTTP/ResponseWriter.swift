@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import RepriseCore
+import RepriseRedis
 
 /// Writes one response onto the client connection, as bytes, with back-pressure.
 ///
@@ -163,7 +164,7 @@ public final class ResponseWriter {
         // HEAD keeps the GET's Content-Length when the upstream sent one.
         let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
         ResponseHeadEncoder.encodeHead(status: status, headers: headers, framing: advertised, into: &buffer)
-        buffer.writeHeadBytes(maximum: perResponseLinesCapacity) { writePerResponseLines(age: nil, into: &$0) }
+        buffer.writeRaw(maximum: perResponseLinesCapacity) { writePerResponseLines(age: nil, into: &$0) }
         context.write(NIOAny(buffer), promise: nil)
         if framing == .none || framing == .chunked || framing == .closeDelimited {
             // Flush now: the client sees the head of a stream before its first event.
@@ -238,7 +239,7 @@ public final class ResponseWriter {
         let joinBody = !isHeadRequest && body.readableBytes <= Self.storedBodyCopyLimit
         var out = connection.takeResponseBuffer(capacity: head.readableBytes + perResponseLinesCapacity + (joinBody ? body.readableBytes : 0))
         out.writeImmutableBuffer(head)
-        out.writeHeadBytes(maximum: perResponseLinesCapacity) { writePerResponseLines(age: ageSeconds, into: &$0) }
+        out.writeRaw(maximum: perResponseLinesCapacity) { writePerResponseLines(age: ageSeconds, into: &$0) }
         if joinBody { out.writeImmutableBuffer(body) }
         context.write(NIOAny(out), promise: nil)
         if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }
@@ -250,17 +251,17 @@ public final class ResponseWriter {
     /// The lines every response ends its head with: a stored answer's `age`, the request's id
     /// (the client's `X-Request-Id`, or Reprise's), a routed request's variant, `connection`
     /// when it must be said, the blank line.
-    private func writePerResponseLines(age: Int?, into cursor: inout HeadBytesCursor) {
+    private func writePerResponseLines(age: Int?, into writer: inout RawByteWriter) {
         if let age {
-            cursor.append("age: ")
-            cursor.appendDecimal(age)
-            cursor.append("\r\n")
+            writer.append("age: ")
+            writer.appendDecimal(max(0, age))
+            writer.append("\r\n")
         }
-        cursor.append("x-request-id: ")
-        record.requestID.write(into: &cursor)
-        cursor.append("\r\n")
-        if let line = record.variantLine { cursor.append(line) }
-        cursor.appendEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10)
+        writer.append("x-request-id: ")
+        record.requestID.write(into: &writer)
+        writer.append("\r\n")
+        if let line = record.variantLine { line.withUnsafeBytes { writer.append($0) } }
+        ResponseHeadEncoder.appendEnd(keepAlive: keepAlive, announceKeepAlive: isHTTP10, to: &writer)
     }
 
     /// Room for `writePerResponseLines`: `age` (at most 27 bytes), `x-request-id` (16 + the

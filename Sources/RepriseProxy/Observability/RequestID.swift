@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import RepriseRedis
 import Synchronization
 
 /// The request id of the access log and the `x-request-id` response header: the client's
@@ -42,14 +43,14 @@ enum RequestID: Sendable, Equatable {
 
     /// The id as a response head writes it (`ResponseWriter`'s reserved room counts 33 bytes
     /// for a made one).
-    func write(into cursor: inout HeadBytesCursor) {
+    func write(into writer: inout RawByteWriter) {
         switch self {
         case .client(let id):
-            cursor.append(id)
+            writer.appendUTF8(id)
         case .generated(let number):
-            cursor.append(Self.prefix)
-            cursor.append("-")
-            cursor.appendHex(number)
+            Self.prefix.withUnsafeBytes { writer.append($0) }
+            writer.append("-")
+            writer.appendHex(number)
         }
     }
 
