@@ -184,7 +184,10 @@ public struct MemoryCacheConfig: Sendable, Decodable {
 public struct RedisCacheConfig: Sendable, Decodable {
     /// `redis://[user:password@]host[:port][/db]` or `unix:///path/redis.sock?db=N`; empty: no Redis.
     public var url = ""
-    public var poolSize = 2
+    /// Connections; 0 (the default): one per event loop (`server.threads`), at most
+    /// `maxPoolSize`, so a lookup is sent on its own loop's connection and never hops threads.
+    public var poolSize = 0
+    public static let maxPoolSize = 64
     public var connectTimeout = ConfigDuration.seconds(1)
     /// Timeout of stores and purges.
     public var commandTimeout = ConfigDuration.seconds(1)
@@ -227,8 +230,8 @@ public struct RedisCacheConfig: Sendable, Decodable {
         if !url.isEmpty, !(url.hasPrefix("redis://") || url.hasPrefix("unix://")) {
             problems.append(ConfigError(keyPath: "cache.redis.url", "must start with redis:// or unix:// (rediss:// is not supported: hiredis 0.14 has no TLS)"))
         }
-        if !(1...64).contains(poolSize) {
-            problems.append(ConfigError(keyPath: "cache.redis.pool_size", "must be between 1 and 64, got \(poolSize)"))
+        if !(0...Self.maxPoolSize).contains(poolSize) {
+            problems.append(ConfigError(keyPath: "cache.redis.pool_size", "must be between 0 (one per event loop) and \(Self.maxPoolSize), got \(poolSize)"))
         }
         for (key, value) in [("connect_timeout", connectTimeout), ("command_timeout", commandTimeout),
                              ("lookup_timeout", lookupTimeout), ("breaker_probe_interval", breakerProbeInterval)]

@@ -67,7 +67,7 @@ public final class ProxyServer: Service {
             }
         }
         self.namedUpstreamTLS = namedUpstreamTLS
-        self.redisConfiguration = try Self.makeRedisConfiguration(config.cache)
+        self.redisConfiguration = try Self.makeRedisConfiguration(config.cache, eventLoops: config.server.threads == 0 ? System.coreCount : config.server.threads)
         self.sealer = try Self.makeSealer(config.cache)
         let keys = try Self.loadClientKeys(config.auth)
         self.access = try Self.makeAccessControl(config.auth, keys: keys)
@@ -400,7 +400,9 @@ public final class ProxyServer: Service {
         }
     }
 
-    private static func makeRedisConfiguration(_ cache: CacheConfig) throws -> RedisConfiguration? {
+    /// `eventLoops`: the server's loop count, the pool size when `cache.redis.pool_size` is 0
+    /// (a connection per loop: no lookup hops to another loop's thread).
+    private static func makeRedisConfiguration(_ cache: CacheConfig, eventLoops: Int) throws -> RedisConfiguration? {
         let settings = cache.redis
         guard cache.enabled, settings.isEnabled else { return nil }
         var redisConfig: RedisConfiguration
@@ -409,7 +411,7 @@ public final class ProxyServer: Service {
         } catch {
             throw ConfigFileError(file: "configuration", problems: [ConfigError(keyPath: "cache.redis.url", "\(error)")])
         }
-        redisConfig.poolSize = settings.poolSize
+        redisConfig.poolSize = settings.poolSize == 0 ? min(eventLoops, RedisCacheConfig.maxPoolSize) : settings.poolSize
         redisConfig.connectTimeout = .nanoseconds(settings.connectTimeout.nanoseconds)
         redisConfig.commandTimeout = .nanoseconds(settings.commandTimeout.nanoseconds)
         return redisConfig

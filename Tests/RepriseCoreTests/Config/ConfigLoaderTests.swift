@@ -189,6 +189,11 @@ import Testing
         #expect(problems("cache:\n  memory:\n    size: 1\n").map(\.keyPath) == ["cache.memory.size"])
         #expect(Set(problems("cache:\n  ttl: 2h\n  max_ttl: 1h\n  paths: [v1/x]\n").map(\.keyPath)) == ["cache.max_ttl", "cache.paths[0]"])
         #expect(problems("admin:\n  token: short\n").map(\.keyPath) == ["admin.token"])
+        // pool_size: 0 (the default) is a connection per event loop; 1-64 that many.
+        #expect(RepriseConfig().cache.redis.poolSize == 0)
+        #expect(try ConfigLoader.parse(yaml: "cache:\n  redis:\n    pool_size: 8\n").cache.redis.poolSize == 8)
+        #expect(problems("cache:\n  redis:\n    pool_size: 65\n").map(\.keyPath) == ["cache.redis.pool_size"])
+        #expect(problems("cache:\n  redis:\n    pool_size: -1\n").map(\.keyPath) == ["cache.redis.pool_size"])
     }
 
     @Test func cachedGetPathsAndTheirTTL() throws {
