@@ -2,7 +2,7 @@ import NIOCore
 
 /// A request head as received: the bytes from the request line to the blank line, and where
 /// each part lies in them. Nothing is decoded into a `String` until asked for.
-public struct ParsedRequestHead {
+public struct ParsedRequestHead: Equatable {
     /// The head's bytes, a slice of the read buffer (request line through the blank line).
     public let bytes: ByteBuffer
     public let method: HeadByteRange
