@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import RepriseHTTP
+@testable import RepriseProxy
 
 /// Request heads as the connection handler gets them: written out as bytes and read back by
 /// `RequestHeadParser`, so a test states a head as NIO's `HTTPRequestHead`.
@@ -14,5 +15,10 @@ enum ParsedHeads {
             preconditionFailure("not a request head the parser accepts: \(text)")
         }
         return parsed
+    }
+
+    /// The header lines of a GET request carrying `headers`, as the proxy reads them.
+    static func headers(_ headers: HTTPHeaders) -> RequestHeaders {
+        RequestHead(parse(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers))).headers
     }
 }

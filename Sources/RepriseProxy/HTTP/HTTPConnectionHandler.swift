@@ -227,7 +227,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             ensureWakeUp(by: deadline.due, now: now ?? .now())
         case .respond(let parsed, let body, let receivedAt, let keepAlive):
-            let head = HTTPRequestHead(parsed)
+            let head = RequestHead(parsed)
             var record = RequestRecord(requestID: RequestID.of(head.headers), method: head.method, path: Self.path(of: head.uri), receivedAt: receivedAt)
             if observer?.accessLog?.includeBodies == true { record.loggedBody = body }
             let writer = ResponseWriter(
@@ -279,7 +279,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func send(_ answer: ConnectionErrorAnswer) {
-        let head = answer.head.map { HTTPRequestHead($0) }
+        let head = answer.head.map(RequestHead.init)
         let record = RequestRecord(
             requestID: head.map { RequestID.of($0.headers) } ?? RequestID.make(), method: head?.method,
             path: head.map { Self.path(of: $0.uri) } ?? "", receivedAt: .now()

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// Bodies are gathered (bounded by `server.max_body_bytes`) before dispatch because both the
 /// cache key and a retried upstream attempt need the complete body; responses stream.
 public struct ProxyRequest {
-    public var head: HTTPRequestHead
+    public var head: RequestHead
     public var body: ByteBuffer?
     /// When the request head arrived (for latency accounting).
     public var receivedAt: NIODeadline
@@ -14,17 +14,16 @@ public struct ProxyRequest {
     /// keys`); nil: `cache.namespace` decides.
     public var tenant: String?
     /// `Authorization` the upstream gets in place of every client credential header (`auth.mode:
-    /// keys`), applied when the request goes upstream (`upstreamHead`), not before: a cache hit
-    /// never copies the header list to replace it.
+    /// keys`), applied when the request goes upstream (`upstreamHeaders`), not before: a cache
+    /// hit never builds the header list to replace it.
     public var upstreamAuthorization: String?
 
-    /// The head as the upstream gets it: the client's credentials replaced when access control
-    /// said so.
-    var upstreamHead: HTTPRequestHead {
-        guard let upstreamAuthorization else { return head }
-        var head = head
-        AccessControl.replaceCredentials(in: &head.headers, with: upstreamAuthorization)
-        return head
+    /// The client's headers as the upstream gets them, built here (a request going upstream
+    /// only): the client's credentials replaced when access control said so.
+    var upstreamHeaders: HTTPHeaders {
+        var headers = head.headers.httpHeaders
+        if let upstreamAuthorization { AccessControl.replaceCredentials(in: &headers, with: upstreamAuthorization) }
+        return headers
     }
 
     /// The path without the query string.

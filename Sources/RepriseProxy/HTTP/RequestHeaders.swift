@@ -1,0 +1,48 @@
+import NIOHTTP1
+import RepriseHTTP
+
+/// A request's header lines, read in the head's bytes: a name is compared without case and
+/// without a copy, a value becomes a `String` only when asked for. Iterated in arrival order
+/// (each line its own element, as `HTTPHeaders` lists them).
+public struct RequestHeaders: Sequence {
+    private let head: ParsedRequestHead
+
+    init(_ head: ParsedRequestHead) {
+        self.head = head
+    }
+
+    /// The value of the first line named `name` (any case).
+    public func first(name: String) -> String? {
+        head.firstValue(named: name).map { head.string($0) }
+    }
+
+    public func contains(name: String) -> Bool {
+        head.firstValue(named: name) != nil
+    }
+
+    /// The values of every line named `name`, in order.
+    public subscript(name: String) -> [String] {
+        head.fields.compactMap { head.bytes($0.name, equalIgnoringASCIICase: name) ? head.string($0.value) : nil }
+    }
+
+    /// The lines as NIO's header list, for code that writes them (the upstream request).
+    public var httpHeaders: HTTPHeaders {
+        HTTPHeaders(map { ($0.name, $0.value) })
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(head: head)
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let head: ParsedRequestHead
+        var index = 0
+
+        public mutating func next() -> (name: String, value: String)? {
+            guard index < head.fields.count else { return nil }
+            let field = head.fields[index]
+            index += 1
+            return (head.string(field.name), head.string(field.value))
+        }
+    }
+}
