@@ -22,8 +22,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let logger: Logger
     private var machine: HTTPConnectionStateMachine
     private let parser = RequestHeadParser()
-    /// Bytes read and not yet consumed by the parser: a head or body still arriving.
-    private var inbound = ByteBuffer()
+    /// Bytes read and not yet consumed by the parser: a head or body still arriving. Nil once
+    /// every byte read is parsed, so the read buffer is not held between reads (the channel, or
+    /// the TLS handler, reuses one that nothing else holds).
+    private var inbound: ByteBuffer?
     /// Inside the parsing loop: a read that arrives from an action run there only adds its bytes,
     /// which the running loop parses next.
     private var isParsing = false
@@ -104,12 +106,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !dropsReads else { return }
         var bytes = unwrapInboundIn(data)
-        if inbound.readableBytes == 0 {
+        if inbound == nil {
             // The usual case: the previous read was parsed to its end; take the new buffer as it is.
             inbound = bytes
         } else {
-            inbound.discardReadBytes()
-            inbound.writeBuffer(&bytes)
+            inbound!.discardReadBytes()
+            inbound!.writeBuffer(&bytes)
         }
         guard !isParsing else { return }
         isParsing = true
@@ -119,7 +121,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         while true {
             let event: RequestParseEvent?
             do {
-                event = try parser.next(&inbound)
+                event = try parser.next(&inbound!)
             } catch {
                 dropReads()
                 run(machine.requestUnreadable(error), now: now)
@@ -130,11 +132,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         // After an upgrade request what follows is not HTTP/1: dropped, never parsed.
         if parser.isStopped { dropReads() }
+        if inbound?.readableBytes == 0 { inbound = nil }
     }
 
     private func dropReads() {
         dropsReads = true
-        inbound = ByteBuffer()
+        inbound = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
