@@ -25,6 +25,15 @@ public struct RequestHeaders: Sequence {
         head.fields.compactMap { head.bytes($0.name, equalIgnoringASCIICase: name) ? head.string($0.value) : nil }
     }
 
+    /// Calls `body` with each line whose name `include` accepts, in order; only those lines'
+    /// values are made into `String`s.
+    public func forEach(whereName include: (String) -> Bool, _ body: (_ name: String, _ value: String) -> Void) {
+        for field in head.fields {
+            let name = head.string(field.name)
+            if include(name) { body(name, head.string(field.value)) }
+        }
+    }
+
     /// The lines as NIO's header list, for code that writes them (the upstream request).
     public var httpHeaders: HTTPHeaders {
         HTTPHeaders(map { ($0.name, $0.value) })
