@@ -63,12 +63,20 @@ public enum NamespaceMode: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the namespace depends on the header `name` (any case): a caller may list only
     /// those headers (and skip making the others' values into `String`s).
-    public func reads(headerNamed name: String) -> Bool {
+    public func reads(headerNamed name: UnsafeBufferPointer<UInt8>) -> Bool {
         switch self {
-        case .global: false
-        case .credential: CredentialHeaders.Name(header: name) != nil
-        case .header(let wanted): CredentialHeaders.equalsIgnoringCase(name, wanted)
+        case .global:
+            return false
+        case .credential:
+            return CredentialHeaders.Name(header: name) != nil
+        case .header(var wanted):
+            return wanted.withUTF8 { ASCIICase.equal(name, $0) }
         }
+    }
+
+    public func reads(headerNamed name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { reads(headerNamed: $0) }
     }
 
     /// The namespace of a request whose headers `forEachHeader` lists.

@@ -25,12 +25,11 @@ public struct RequestHeaders: Sequence {
         head.fields.compactMap { head.bytes($0.name, equalIgnoringASCIICase: name) ? head.string($0.value) : nil }
     }
 
-    /// Calls `body` with each line whose name `include` accepts, in order; only those lines'
-    /// values are made into `String`s.
-    public func forEach(whereName include: (String) -> Bool, _ body: (_ name: String, _ value: String) -> Void) {
-        for field in head.fields {
-            let name = head.string(field.name)
-            if include(name) { body(name, head.string(field.value)) }
+    /// Calls `body` with each line whose name (its bytes) `include` accepts, in order; only
+    /// those lines become `String`s.
+    public func forEach(whereName include: (UnsafeBufferPointer<UInt8>) -> Bool, _ body: (_ name: String, _ value: String) -> Void) {
+        for field in head.fields where head.withBytes(of: field.name, { include($0.assumingMemoryBound(to: UInt8.self)) }) {
+            body(head.string(field.name), head.string(field.value))
         }
     }
 

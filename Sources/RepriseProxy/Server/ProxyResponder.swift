@@ -112,7 +112,7 @@ final class ProxyResponder: RequestResponder, Sendable {
         let mode = CachePath.isResponses(normalizedPath: normalizedPath) ? .credential : cacheConfig.namespace
         // Only the lines the namespace reads (most requests: `Authorization`) become Strings.
         let namespace = builder.namespace(mode: mode) { visit in
-            headers.forEach(whereName: mode.reads(headerNamed:), visit)
+            headers.forEach(whereName: { mode.reads(headerNamed: $0) }, visit)
         }
         if cacheConfig.anonymous == .bypass, NamespaceMode.isAnonymous(namespace) { return nil }
         return namespace
