@@ -33,6 +33,14 @@ public struct RequestHeaders: Sequence {
         }
     }
 
+    /// The first line whose name (its bytes) `matches` accepts, made into `String`s.
+    public func first(whereName matches: (UnsafeBufferPointer<UInt8>) -> Bool) -> (name: String, value: String)? {
+        guard let field = head.fields.first(where: { head.withBytes(of: $0.name) { matches($0.assumingMemoryBound(to: UInt8.self)) } }) else {
+            return nil
+        }
+        return (head.string(field.name), head.string(field.value))
+    }
+
     /// The lines as NIO's header list, for code that writes them (the upstream request).
     public var httpHeaders: HTTPHeaders {
         HTTPHeaders(map { ($0.name, $0.value) })

@@ -108,15 +108,16 @@ final class RoutingRuntime: Sendable {
 
     /// `Authorization` (13 bytes), `api-key` (7), `x-api-key` (9): a length test that turns most
     /// headers away before the name is compared.
-    private static func mayBeCredential(_ name: String) -> Bool {
-        let length = name.utf8.count
+    private static func mayBeCredential(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let length = name.count
         return length == 13 || length == 7 || length == 9
     }
 
     /// The first header `ForcedVariantCredentials.credential` reads (`Authorization`, `api-key`,
     /// `x-api-key`), over the request's headers directly: the request's credential is in it.
     static func credentialHeader(in headers: RequestHeaders) -> (name: String, value: String)? {
-        headers.first { mayBeCredential($0.name) && ForcedVariantCredentials.isCredential(headerName: $0.name) }
+        // On the names' bytes: only the credential line becomes Strings.
+        headers.first(whereName: { mayBeCredential($0) && ForcedVariantCredentials.isCredential(headerName: $0) })
     }
 
     /// The API key of the request's credential header.
