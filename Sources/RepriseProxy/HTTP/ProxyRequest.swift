@@ -14,17 +14,9 @@ public struct ProxyRequest {
     /// keys`); nil: `cache.namespace` decides.
     public var tenant: String?
     /// `Authorization` the upstream gets in place of every client credential header (`auth.mode:
-    /// keys`), applied when the request goes upstream (`upstreamHeaders`), not before: a cache
-    /// hit never builds the header list to replace it.
+    /// keys`), applied as the upstream head is written from the received bytes
+    /// (`UpstreamRequestEncoder`): a cache hit never touches the header lines.
     public var upstreamAuthorization: String?
-
-    /// The client's headers as the upstream gets them, built here (a request going upstream
-    /// only): the client's credentials replaced when access control said so.
-    var upstreamHeaders: HTTPHeaders {
-        var headers = head.headers.httpHeaders
-        if let upstreamAuthorization { AccessControl.replaceCredentials(in: &headers, with: upstreamAuthorization) }
-        return headers
-    }
 
     /// The path without the query string.
     public var path: Substring {

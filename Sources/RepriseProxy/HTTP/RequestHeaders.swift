@@ -41,9 +41,15 @@ public struct RequestHeaders: Sequence {
         return (head.string(field.name), head.string(field.value))
     }
 
-    /// The lines as NIO's header list, for code that writes them (the upstream request).
-    public var httpHeaders: HTTPHeaders {
-        HTTPHeaders(map { ($0.name, $0.value) })
+    /// Each line's name and value bytes, in order, in place.
+    func forEachLine(_ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Void) {
+        for field in head.fields {
+            head.withBytes(of: field.name) { name in
+                head.withBytes(of: field.value) { value in
+                    body(name.assumingMemoryBound(to: UInt8.self), value.assumingMemoryBound(to: UInt8.self))
+                }
+            }
+        }
     }
 
     public func makeIterator() -> Iterator {

@@ -29,7 +29,7 @@ struct RequestRoute {
     /// The request as the variant's upstream gets it: body `model` rewritten when set, the
     /// client's credentials replaced in `auth.mode: keys` (every upstream call goes through here).
     func upstreamRequest(_ request: ProxyRequest) -> ProxyRequest {
-        // The credentials are replaced as the head is encoded (`ProxyRequest.upstreamHeaders`).
+        // The credentials are replaced as the head is encoded (`UpstreamRequestEncoder`).
         var changed = request
         guard let model, let body = request.body,
               let rewritten = ModelRewrite.rewrite(body: Array(body.readableBytesView), model: model) else { return changed }

@@ -64,14 +64,15 @@ public final class UpstreamClient: Sendable {
     ///   may be cached are recorded and converted, which needs readable bytes).
     func makeUpstreamRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws(ProxyError) -> UpstreamRequest {
         try makeUpstreamRequest(
-            method: request.head.method, uri: request.head.uri, headers: request.upstreamHeaders, body: request.body,
-            identityEncoding: identityEncoding)
+            method: request.head.method, uri: request.head.uri, headers: request.head.headers,
+            replacingCredentialsWith: request.upstreamAuthorization, body: request.body, identityEncoding: identityEncoding)
     }
 
     /// As `makeUpstreamRequest(for:)`, from the head's parts (the encoder's tests give it
     /// headers no client could send).
     func makeUpstreamRequest(
-        method: HTTPMethod, uri: String, headers: HTTPHeaders, body: ByteBuffer?, identityEncoding: Bool
+        method: HTTPMethod, uri: String, headers: some RequestHeaderLines, replacingCredentialsWith authorization: String? = nil,
+        body: ByteBuffer?, identityEncoding: Bool
     ) throws(ProxyError) -> UpstreamRequest {
         var target = uri[...]
         // An absolute-form target (`http://host/path`) is reduced to its path.
@@ -92,7 +93,7 @@ public final class UpstreamClient: Sendable {
         }
         let head = try UpstreamRequestEncoder.encode(
             method: method, pathPrefix: baseURL.pathPrefix, target: target, authority: baseURL.authority,
-            headers: headers, identityEncoding: identityEncoding, contentLength: contentLength)
+            headers: headers, replacingCredentialsWith: authorization, identityEncoding: identityEncoding, contentLength: contentLength)
         return UpstreamRequest(method: method, head: head, body: body)
     }
 }
