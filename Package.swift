@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "RepriseProxyTests",
             dependencies: [
-                "RepriseProxy", "RepriseCore",
+                "RepriseProxy", "RepriseCore", "RepriseHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,7 +3,7 @@ import NIOHTTP1
 extension HTTPParserError {
     /// The error NIO's decoder reports for the same refusal (NIOHTTP1's
     /// `HTTPParserError.httpError(fromCHTTPParserErrno:)` for llhttp's codes).
-    init(_ error: RequestParseError) {
+    public init(_ error: RequestParseError) {
         switch error.kind {
         case .headTooLarge: self = .headerOverflow
         case .unsupportedVersion: self = .invalidVersion

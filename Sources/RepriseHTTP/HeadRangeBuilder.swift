@@ -21,10 +21,16 @@ struct HeadRangeBuilder {
     private var totalBytes = 0
     private var fieldCount = 0
 
-    /// A new request begins.
+    /// A new request begins. The field list keeps its storage: once the previous request's
+    /// head is let go (a hit is answered before the next request is read) it is no longer
+    /// shared, and filling it again allocates nothing.
     mutating func reset() {
+        var fields = [HeaderFieldRange]()
+        swap(&fields, &self.fields)
+        fields.removeAll(keepingCapacity: true)
+        if fields.capacity < 16 { fields.reserveCapacity(16) }
         self = HeadRangeBuilder()
-        fields.reserveCapacity(16)
+        self.fields = fields
     }
 
     mutating func add(_ part: Part, start: Int, count: Int, limits: RequestHeadLimits) throws(Refusal) {

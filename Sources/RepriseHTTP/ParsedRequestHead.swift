@@ -2,7 +2,7 @@ import NIOCore
 
 /// A request head as received: the bytes from the request line to the blank line, and where
 /// each part lies in them. Nothing is decoded into a `String` until asked for.
-public struct ParsedRequestHead {
+public struct ParsedRequestHead: Equatable {
     /// The head's bytes, a slice of the read buffer (request line through the blank line).
     public let bytes: ByteBuffer
     public let method: HeadByteRange
@@ -19,9 +19,25 @@ public struct ParsedRequestHead {
         bytes.headString(range)
     }
 
-    /// The value of the first header named `name` (ASCII, compared without case).
+    /// The value of the first header named `name` (ASCII, compared without case). One pass
+    /// over the fields with both byte views open: most names differ in length and cost one
+    /// comparison.
     public func firstValue(named name: String) -> HeadByteRange? {
-        fields.first { bytes.headBytes($0.name, equalIgnoringASCIICase: name) }?.value
+        var name = name
+        return name.withUTF8 { wanted in
+            bytes.withUnsafeReadableBytes { raw in
+                for field in fields where field.name.count == wanted.count
+                    && ByteBuffer.equalIgnoringASCIICase(UnsafeRawBufferPointer(rebasing: raw[field.name.start ..< field.name.end]), wanted) {
+                    return field.value
+                }
+                return nil
+            }
+        }
+    }
+
+    /// `body` over the bytes of `range`, in place.
+    public func withBytes<Result>(of range: HeadByteRange, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeReadableBytes { raw in try body(UnsafeRawBufferPointer(rebasing: raw[range.start ..< range.end])) }
     }
 
     /// True when `range` holds `text` (ASCII, compared without case).
@@ -48,12 +64,17 @@ extension ByteBuffer {
         return text.withUTF8 { expected in
             guard expected.count == range.count else { return false }
             return withUnsafeReadableBytes { raw in
-                for index in 0 ..< range.count where Self.lowercased(raw[range.start + index]) != Self.lowercased(expected[index]) {
-                    return false
-                }
-                return true
+                Self.equalIgnoringASCIICase(UnsafeRawBufferPointer(rebasing: raw[range.start ..< range.end]), expected)
             }
         }
+    }
+
+    static func equalIgnoringASCIICase(_ bytes: UnsafeRawBufferPointer, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == expected.count else { return false }
+        for index in 0 ..< bytes.count where lowercased(bytes[index]) != lowercased(expected[index]) {
+            return false
+        }
+        return true
     }
 
     private static func lowercased(_ byte: UInt8) -> UInt8 {

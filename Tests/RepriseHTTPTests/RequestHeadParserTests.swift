@@ -28,6 +28,18 @@ import Testing
         #expect(buffer.readableBytes == 11, "the body is still to be read")
     }
 
+    /// The parser reuses its field list's storage for the next request: a head still held (a
+    /// pipelined request queued) must keep its own fields.
+    @Test func aHeadHeldWhileTheNextIsParsedKeepsItsFields() throws {
+        let parser = RequestHeadParser()
+        var buffer = ByteBuffer(string: "GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\nGET /b HTTP/1.1\r\nX-Two: 2\r\n\r\n")
+        guard case .head(let first) = try parser.next(&buffer) else { Issue.record("no first head"); return }
+        #expect(try parser.next(&buffer) == .end(trailers: nil))
+        guard case .head(let second) = try parser.next(&buffer) else { Issue.record("no second head"); return }
+        #expect(first.fields.count == 2 && first.firstValue(named: "x-one").map(first.string) == "1")
+        #expect(second.fields.count == 1 && second.firstValue(named: "x-two").map(second.string) == "2")
+    }
+
     @Test func everySplitGivesTheSameEvents() {
         let bytes = Array((Self.chat + Self.chunked + "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n").utf8)
         let whole = ParsedEvents.of([bytes[...]])

@@ -7,7 +7,8 @@ import Testing
 
 /// The client connection on an `EmbeddedChannel`: pipelined requests answered at once (hits,
 /// `/healthz`) are started one after another, never nested, and only while the client takes its
-/// answers; HTTP/1.0 clients get framing they can read; a connection over the cap is refused.
+/// answers; HTTP/1.0 clients get framing they can read; a connection over the cap is refused;
+/// the handler's own parsing takes requests in any split over reads.
 @Suite struct ConnectionHandlerTests {
     /// Answers every request at once, like a cache hit, and records how deeply calls nested.
     final class ImmediateResponder: RequestResponder {
@@ -41,7 +42,6 @@ import Testing
 
     static func channel(_ responder: RequestResponder, refusal: ConnectionRefusal? = nil) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try channel.pipeline.syncOperations.addHandler(
             HTTPConnectionHandler(responder: responder, limits: limits, logger: Logger(label: "test"), refusal: refusal)
         )
@@ -169,10 +169,61 @@ import Testing
         _ = try? channel.finish()
     }
 
+    /// Answers every request with its body, to see what arrived.
+    final class EchoResponder: RequestResponder {
+        private(set) var requests: [(uri: String, body: String)] = []
+
+        func respond(to request: ProxyRequest, writer: ResponseWriter) {
+            let body = request.body.map { String(buffer: $0) } ?? ""
+            requests.append((request.head.uri, body))
+            writer.send(status: .ok, headers: ["content-type": "text/plain"], body: ByteBuffer(string: body))
+        }
+    }
+
     @Test(arguments: [
-        ("1048577", true), ("1048576", false), ("99999999999999999999999999", true), ("-1", false), ("12a", false), ("", false),
+        ("1048577", "413"), ("1048576", nil), ("99999999999999999999999999", "400"), ("-1", "400"), ("12a", "400"),
     ])
-    func declaredLengthsAreComparedWithoutOverflow(value: String, tooLarge: Bool) {
-        #expect(HTTPConnectionHandler.declaresMoreThan(1 << 20, contentLength: value) == tooLarge)
+    func declaredLengthsAreComparedWithoutOverflow(value: String, status: String?) throws {
+        let channel = try Self.channel(EchoResponder())
+        try channel.writeInbound(ByteBuffer(string: "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(value)\r\n\r\n"))
+        let text = try Self.written(channel)
+        if let status {
+            #expect(text.hasPrefix("HTTP/1.1 \(status) "), "\(text)")
+        } else {
+            #expect(text.isEmpty, "the body is awaited")
+        }
+        _ = try? channel.finish()
+    }
+
+    @Test func aRequestSplitAcrossReadsAtEveryByteIsServedWhole() throws {
+        let responder = EchoResponder()
+        let channel = try Self.channel(responder)
+        let request = "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+            + "POST /v1/two HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+        for byte in request.utf8 { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
+        #expect(responder.requests.map(\.uri) == ["/v1/embeddings", "/v1/two"])
+        #expect(responder.requests.map(\.body) == ["hello", "abcde"])
+        #expect(Self.statusLines(try Self.written(channel)) == 2)
+        _ = try? channel.finish()
+    }
+
+    @Test func bytesThatAreNoRequestAreAnswered400OnceAndWhatFollowsIsDropped() throws {
+        let responder = EchoResponder()
+        let channel = try Self.channel(responder)
+        try channel.writeInbound(ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNOT A REQUEST\r\n\r\n"))
+        try channel.writeInbound(ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+        let text = try Self.written(channel)
+        #expect(responder.requests.count == 1)
+        #expect(text.components(separatedBy: "HTTP/1.1 400 Bad Request\r\n").count == 2, "\(text)")
+        #expect(text.contains("malformed HTTP request: invalid HTTP method"))
+        _ = try? channel.finish()
+    }
+
+    @Test func aConnectionEndingInsideARequestServesNothing() throws {
+        let responder = EchoResponder()
+        let channel = try Self.channel(responder)
+        try channel.writeInbound(ByteBuffer(string: "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel"))
+        _ = try? channel.finish()
+        #expect(responder.requests.isEmpty)
     }
 }

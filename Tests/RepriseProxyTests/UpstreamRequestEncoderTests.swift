@@ -31,8 +31,23 @@ import Testing
         let client = client()
         defer { try? client.syncShutdown() }
         let request = try client.makeUpstreamRequest(
-            for: ProxyRequest(head: head, body: body.map { ByteBuffer(string: $0) }, receivedAt: .now()), identityEncoding: identityEncoding)
+            method: head.method, uri: head.uri, headers: head.headers, body: body.map { ByteBuffer(string: $0) }, identityEncoding: identityEncoding)
         return (request, String(buffer: request.head))
+    }
+
+    @Test func aClientRequestGoesUpstreamFromItsReceivedBytesWithItsCredentialsReplaced() throws {
+        let client = Self.client()
+        defer { try? client.syncShutdown() }
+        let head = ParsedHeads.parse(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/embeddings", headers: [
+            "Host": "localhost", "Authorization": "Bearer sk-client", "api-key": "sk-client", "Content-Type": "application/json",
+            "Connection": "X-Hop", "X-Hop": "1", "Content-Length": "2",
+        ]))
+        var request = ProxyRequest(head: RequestHead(head), body: ByteBuffer(string: "{}"), receivedAt: .now())
+        #expect(String(buffer: try client.makeUpstreamRequest(for: request).head) == "POST /prefix/v1/embeddings HTTP/1.1\r\nhost: 127.0.0.1:9\r\n"
+            + "Authorization: Bearer sk-client\r\napi-key: sk-client\r\nContent-Type: application/json\r\ncontent-length: 2\r\n\r\n")
+        request.upstreamAuthorization = "Bearer sk-upstream"
+        #expect(String(buffer: try client.makeUpstreamRequest(for: request).head) == "POST /prefix/v1/embeddings HTTP/1.1\r\nhost: 127.0.0.1:9\r\n"
+            + "Content-Type: application/json\r\nauthorization: Bearer sk-upstream\r\ncontent-length: 2\r\n\r\n")
     }
 
     @Test func theHeadIsTheUpstreamsTargetHostTheClientsOtherHeadersAndTheProxysFraming() throws {

@@ -24,15 +24,23 @@ struct CredentialHeaders {
         /// The credential header `name` is (any case), by length first: most headers of a
         /// request cost one integer comparison here.
         init?(header name: String) {
+            var name = name
+            guard let found = name.withUTF8({ Name(header: $0) }) else { return nil }
+            self = found
+        }
+
+        /// The same over the name's bytes (a request head read in place).
+        init?(header name: UnsafeBufferPointer<UInt8>) {
             let candidate: Name
-            switch name.utf8.count {
+            switch name.count {
             case 13: candidate = .authorization
             case 7: candidate = .apiKey
             case 9: candidate = .xAPIKey
             case 14: candidate = .xGoogAPIKey
             default: return nil
             }
-            guard CredentialHeaders.equalsIgnoringCase(name, candidate.text) else { return nil }
+            var text = candidate.text
+            guard text.withUTF8({ ASCIICase.equal(name, $0) }) else { return nil }
             self = candidate
         }
     }

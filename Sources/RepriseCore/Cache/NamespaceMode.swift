@@ -61,6 +61,24 @@ public enum NamespaceMode: Sendable, Equatable, CustomStringConvertible {
     /// `HTTPHeaders`). Non-escaping both ways: reading a request's headers allocates nothing.
     public typealias HeaderVisitor = ((_ name: String, _ value: String) -> Void) -> Void
 
+    /// Whether the namespace depends on the header `name` (any case): a caller may list only
+    /// those headers (and skip making the others' values into `String`s).
+    public func reads(headerNamed name: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch self {
+        case .global:
+            return false
+        case .credential:
+            return CredentialHeaders.Name(header: name) != nil
+        case .header(var wanted):
+            return wanted.withUTF8 { ASCIICase.equal(name, $0) }
+        }
+    }
+
+    public func reads(headerNamed name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { reads(headerNamed: $0) }
+    }
+
     /// The namespace of a request whose headers `forEachHeader` lists.
     ///
     /// The result only contains `[A-Za-z0-9._-]` (at most 64 bytes): a `header:` value outside

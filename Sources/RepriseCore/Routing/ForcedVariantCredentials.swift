@@ -60,6 +60,12 @@ public struct ForcedVariantCredentials: Sendable, Equatable {
 
     /// `Authorization`, `api-key` or `x-api-key` (any case): the headers `credential` reads.
     public static func isCredential(headerName name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { isCredential(headerName: $0) }
+    }
+
+    /// The same over the name's bytes (a request head read in place).
+    public static func isCredential(headerName name: UnsafeBufferPointer<UInt8>) -> Bool {
         switch CredentialHeaders.Name(header: name) {
         case .authorization?, .apiKey?, .xAPIKey?: true
         default: false

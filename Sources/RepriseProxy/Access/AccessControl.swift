@@ -133,12 +133,13 @@ final class AccessControl: Sendable {
         return true
     }
 
-    /// Every header an upstream could read as a credential goes; the upstream key comes in.
-    static func replaceCredentials(in headers: inout HTTPHeaders, with authorization: String) {
-        // Read-only scans first: removing a header that is not there still copies the list.
-        for name in ["api-key", "x-api-key", "x-goog-api-key"] where headers.contains(name: name) { headers.remove(name: name) }
-        headers.replaceOrAdd(name: "authorization", value: authorization)
+    /// A header an upstream could read as a credential: it does not go upstream when the
+    /// upstream key replaces the client's (`UpstreamRequestEncoder`).
+    static func isReplacedCredential(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        replacedCredentials.contains { HeaderBytes.equalsIgnoringCase(name, $0.utf8) }
     }
+
+    static let replacedCredentials = ["authorization", "api-key", "x-api-key", "x-goog-api-key"]
 }
 
 extension ProxyError {

@@ -1,17 +1,19 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import RepriseHTTP
 import RepriseTLS
 
-/// One client connection: assembles requests from the decoder, hands each complete request to
-/// the responder and serializes responses in request order.
+/// One client connection: parses the bytes read (`RequestHeadParser`, llhttp, over the
+/// connection's read buffer: no decoder handler in front, no `String` per header), hands each
+/// complete request to the responder and serializes responses in request order.
 ///
 /// A thin runner: every decision (limits, pipelining and back-pressure, refusal, drain,
 /// timeouts, lingering) is `HTTPConnectionStateMachine`'s. This handler feeds it the channel's
 /// events with the time and runs the actions it returns; it keeps what touches NIO (the context,
 /// the current `ResponseWriter`, the wake-up for deadlines, the writers' writability promises).
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -19,6 +21,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let observer: RequestObserver?
     private let logger: Logger
     private var machine: HTTPConnectionStateMachine
+    private let parser = RequestHeadParser()
+    /// Bytes read and not yet consumed by the parser: a head or body still arriving. Nil once
+    /// every byte read is parsed, so the read buffer is not held between reads (the channel, or
+    /// the TLS handler, reuses one that nothing else holds).
+    private var inbound: ByteBuffer?
+    /// Inside the parsing loop: a read that arrives from an action run there only adds its bytes,
+    /// which the running loop parses next.
+    private var isParsing = false
+    /// The parser refused the bytes (answered once) or stopped after an upgrade request: what
+    /// the client sends after is dropped unparsed.
+    private var dropsReads = false
     /// The response in progress, told when the client leaves.
     private var writer: ResponseWriter?
     /// Serves the machine's deadline.
@@ -42,11 +55,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.machine = HTTPConnectionStateMachine(limits: limits, refusal: refusal)
         self.wakeUp = DeadlineWakeUp(maxAhead: min(limits.idleTimeout, limits.requestTimeout))
         self.logger = logger
-    }
-
-    /// See `HTTPConnectionStateMachine.declaresMoreThan`.
-    static func declaresMoreThan(_ limit: Int, contentLength value: String) -> Bool {
-        HTTPConnectionStateMachine.declaresMoreThan(limit, contentLength: value)
     }
 
     // MARK: Lifecycle
@@ -74,6 +82,14 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelInactive(context: ChannelHandlerContext) {
         wakeUp.cancel()
+        // A connection that ended inside a request is a malformed one (as NIO's decoder said).
+        if !dropsReads {
+            do {
+                try parser.finish()
+            } catch {
+                run(machine.requestUnreadable(error), now: nil)
+            }
+        }
         run(machine.channelInactive(), now: nil)
         writer = nil
         failWritabilityWaiters()
@@ -88,8 +104,40 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !dropsReads else { return }
+        var bytes = unwrapInboundIn(data)
+        if inbound == nil {
+            // The usual case: the previous read was parsed to its end; take the new buffer as it is.
+            inbound = bytes
+        } else {
+            inbound!.discardReadBytes()
+            inbound!.writeBuffer(&bytes)
+        }
+        guard !isParsing else { return }
+        isParsing = true
+        defer { isParsing = false }
+        // One clock read per socket read: the events in it arrived together.
         let now = NIODeadline.now()
-        run(machine.requestPartReceived(unwrapInboundIn(data), now: now), now: now)
+        while true {
+            let event: RequestParseEvent?
+            do {
+                event = try parser.next(&inbound!)
+            } catch {
+                dropReads()
+                run(machine.requestUnreadable(error), now: now)
+                return
+            }
+            guard let event else { break }
+            run(machine.requestPartReceived(event, now: now), now: now)
+        }
+        // After an upgrade request what follows is not HTTP/1: dropped, never parsed.
+        if parser.isStopped { dropReads() }
+        if inbound?.readableBytes == 0 { inbound = nil }
+    }
+
+    private func dropReads() {
+        dropsReads = true
+        inbound = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -181,7 +229,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .sendContinueAndArmDeadline(let deadline):
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             ensureWakeUp(by: deadline.due, now: now ?? .now())
-        case .respond(let head, let body, let receivedAt, let keepAlive):
+        case .respond(let parsed, let body, let receivedAt, let keepAlive):
+            let head = RequestHead(parsed)
             var record = RequestRecord(requestID: RequestID.of(head.headers), method: head.method, path: Self.path(of: head.uri), receivedAt: receivedAt)
             if observer?.accessLog?.includeBodies == true { record.loggedBody = body }
             let writer = ResponseWriter(
@@ -195,7 +244,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             send(answer)
         case .requestTimedOut(let answer):
             // The path only: a query string can carry a credential (`?api_key=`).
-            let path = answer.head.map { Self.path(of: $0.uri) } ?? ""
+            let path = answer.head.map { Self.path(of: $0.string($0.target)) } ?? ""
             logger.debug("request timed out while receiving", metadata: ["path": "\(path)"])
             send(answer)
         case .close:
@@ -233,9 +282,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func send(_ answer: ConnectionErrorAnswer) {
+        let head = answer.head.map(RequestHead.init)
         let record = RequestRecord(
-            requestID: answer.head.map { RequestID.of($0.headers) } ?? RequestID.make(), method: answer.head?.method,
-            path: answer.head.map { Self.path(of: $0.uri) } ?? "", receivedAt: .now()
+            requestID: head.map { RequestID.of($0.headers) } ?? RequestID.make(), method: head?.method,
+            path: head.map { Self.path(of: $0.uri) } ?? "", receivedAt: .now()
         )
         let writer = ResponseWriter(
             connection: self, context: context, isHeadRequest: answer.isHeadRequest, isHTTP10: answer.isHTTP10, keepAlive: false,

@@ -1,5 +1,5 @@
 import NIOCore
-import NIOHTTP1
+import RepriseHTTP
 
 extension HTTPConnectionStateMachine {
     /// What `HTTPConnectionHandler` does after an event. The machine has already moved to its
@@ -19,7 +19,7 @@ extension HTTPConnectionStateMachine {
 
         /// A complete request: hand it to the responder with a new `ResponseWriter` that keeps
         /// the connection alive after the response or not. Its end comes back as `responseEnded`.
-        case respond(head: HTTPRequestHead, body: ByteBuffer?, receivedAt: NIODeadline, keepAlive: Bool)
+        case respond(head: ParsedRequestHead, body: ByteBuffer?, receivedAt: NIODeadline, keepAlive: Bool)
 
         /// Write `answer` with a new writer that does not keep the connection alive; its end
         /// comes back as `responseEnded`, which lingers and closes.

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP1
+import RepriseHTTP
 
 /// Every decision of one client connection, as values: `HTTPConnectionHandler` feeds it events
-/// (parts from the decoder, the end of a response, writability, reads asked for, a wake-up) and
+/// (what the request parser read, the end of a response, writability, reads asked for, a wake-up) and
 /// runs the `Action` each returns. No I/O and no clock: `now` is passed in, so a test is a list
 /// of events and the actions expected (`HTTPConnectionStateMachineTests`).
 ///
@@ -45,7 +46,7 @@ struct HTTPConnectionStateMachine {
     /// - `modifying`: only inside a mutating method (lets the body buffer be appended in place).
     private enum State {
         case idle
-        case receiving(head: HTTPRequestHead, body: ByteBuffer?, receivedAt: NIODeadline)
+        case receiving(head: ParsedRequestHead, body: ByteBuffer?, receivedAt: NIODeadline)
         case responding
         case answeringError
         case lingering
@@ -62,7 +63,7 @@ struct HTTPConnectionStateMachine {
     private var state = State.idle
     /// Parts of pipelined requests that arrived while a response was in progress (or while the
     /// client was not taking its answers), in order.
-    private var queuedParts = CircularBuffer<HTTPServerRequestPart>()
+    private var queuedParts = CircularBuffer<RequestParseEvent>()
     /// A read was asked for and held back; it is passed on once the queue is empty.
     private var readPending = false
     /// A response ended while the channel was not writable: the next request waits (queued,
@@ -125,8 +126,8 @@ struct HTTPConnectionStateMachine {
 
     // MARK: Inbound
 
-    /// A part from the HTTP decoder.
-    mutating func requestPartReceived(_ part: HTTPServerRequestPart, now: NIODeadline) -> Action {
+    /// What the request parser read next: a head, body bytes, the end of a request.
+    mutating func requestPartReceived(_ part: RequestParseEvent, now: NIODeadline) -> Action {
         switch state {
         case .responding:
             queuedParts.append(part)
@@ -142,14 +143,14 @@ struct HTTPConnectionStateMachine {
         }
     }
 
-    private mutating func handle(_ part: HTTPServerRequestPart, now: NIODeadline) -> Action {
+    private mutating func handle(_ part: RequestParseEvent, now: NIODeadline) -> Action {
         switch (state, part) {
         case (.idle, .head(let head)):
             deadline = nil
             if let problem = check(head) { return answerError(problem, head: head) }
             state = .receiving(head: head, body: nil, receivedAt: now)
             let requestDeadline = arm(.request, after: limits.requestTimeout, now: now)
-            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            if head.framing.expectsContinue {
                 return .sendContinueAndArmDeadline(requestDeadline)
             }
             return .armDeadline(requestDeadline)
@@ -169,10 +170,10 @@ struct HTTPConnectionStateMachine {
         case (.receiving(let head, let body, let receivedAt), .end):
             deadline = nil
             state = .responding
-            return .respond(head: head, body: body, receivedAt: receivedAt, keepAlive: head.isKeepAlive && !isDraining)
+            return .respond(head: head, body: body, receivedAt: receivedAt, keepAlive: head.framing.keepAlive && !isDraining)
 
         case (.idle, .body), (.idle, .end), (.receiving, .head):
-            // The decoder never produces these orders; treat them as a broken stream.
+            // The parser never produces these orders; treat them as a broken stream.
             return answerError(.badRequest("malformed HTTP request"), head: nil)
 
         case (.responding, _), (.answeringError, _), (.lingering, _), (.closing, _), (.modifying, _):
@@ -180,63 +181,55 @@ struct HTTPConnectionStateMachine {
         }
     }
 
-    private func check(_ head: HTTPRequestHead) -> ProxyError? {
-        var headerBytes = head.uri.utf8.count + 16
-        for (name, value) in head.headers {
-            headerBytes += name.utf8.count + value.utf8.count + 4
+    private func check(_ head: ParsedRequestHead) -> ProxyError? {
+        // Counted as before the parser read bytes: the target, each name and value with 4
+        // bytes of framing, 16 for the request line.
+        var headerBytes = head.target.count + 16
+        for field in head.fields {
+            headerBytes += field.name.count + field.value.count + 4
         }
         if headerBytes > limits.maxHeaderBytes {
             return .headersTooLarge(limit: limits.maxHeaderBytes)
         }
-        // `first(name:)`, not the subscript (it builds an array per request): the HTTP parser
-        // already refuses a request with two Content-Length values.
-        if let length = head.headers.first(name: "content-length"), Self.declaresMoreThan(limits.maxBodyBytes, contentLength: length) {
+        // The parser refuses a length that is not a decimal number, one that overflows 64 bits
+        // and two that differ.
+        if let length = head.framing.contentLength, length > UInt64(limits.maxBodyBytes) {
             return .bodyTooLarge(limit: limits.maxBodyBytes)
         }
         return nil
     }
 
-    /// True when `value` is a length above `limit`, without arithmetic that can overflow: a
-    /// value that is not a decimal number is left to the HTTP parser, which refuses it.
-    static func declaresMoreThan(_ limit: Int, contentLength value: String) -> Bool {
-        var length = 0
-        var overflowed = false
-        for byte in value.utf8 {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return false }
-            let (times10, overflowA) = length.multipliedReportingOverflow(by: 10)
-            let (next, overflowB) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
-            overflowed = overflowed || overflowA || overflowB
-            length = next
-        }
-        return !value.isEmpty && (overflowed || length > limit)
-    }
-
-    /// An error in the pipeline: the decoder's (answered while no response is on the wire) or
-    /// any other (the connection closes).
-    mutating func errorCaught(_ error: Error) -> Action {
+    /// The bytes are not a request the parser accepts: a head over the parser's bounds is
+    /// answered 431, anything else 400, while no response is on the wire; the connection ends.
+    mutating func requestUnreadable(_ error: RequestParseError) -> Action {
         switch state {
         case .idle, .receiving:
-            if let parserError = error as? HTTPParserError {
-                let answer: ProxyError = parserError == .headerOverflow
-                    ? .headersTooLarge(limit: limits.maxHeaderBytes)
-                    : .badRequest("malformed HTTP request: \(parserError)")
-                return answerError(answer, head: nil)
+            // Named as NIO's decoder named it (`HTTPParserError`), the text clients have seen.
+            let answer: ProxyError = if case .headTooLarge = error.kind {
+                .headersTooLarge(limit: limits.maxHeaderBytes)
+            } else {
+                .badRequest("malformed HTTP request: \(HTTPParserError(error))")
             }
-            return .close
+            return answerError(answer, head: nil)
         case .responding, .answeringError, .lingering, .closing, .modifying:
             // A response is already on the wire; the connection cannot carry an error answer.
-            // The state stays: `channelInactive` follows and tells a running response.
             return .close
         }
+    }
+
+    /// An error in the pipeline (TLS, the socket): the connection closes. The state stays:
+    /// `channelInactive` follows and tells a running response.
+    mutating func errorCaught(_ error: Error) -> Action {
+        .close
     }
 
     /// Answers a request that cannot be served; the connection ends after it, and the rest of
     /// the request is never read as a request.
-    private mutating func answerError(_ error: ProxyError, head: HTTPRequestHead?, retryAfterSeconds: Int? = nil) -> Action {
+    private mutating func answerError(_ error: ProxyError, head: ParsedRequestHead?, retryAfterSeconds: Int? = nil) -> Action {
         .answerError(startErrorAnswer(error, head: head, retryAfterSeconds: retryAfterSeconds))
     }
 
-    private mutating func startErrorAnswer(_ error: ProxyError, head: HTTPRequestHead?, retryAfterSeconds: Int? = nil) -> ConnectionErrorAnswer {
+    private mutating func startErrorAnswer(_ error: ProxyError, head: ParsedRequestHead?, retryAfterSeconds: Int? = nil) -> ConnectionErrorAnswer {
         deadline = nil
         state = .answeringError
         return ConnectionErrorAnswer(error: error, head: head, retryAfterSeconds: retryAfterSeconds)

@@ -8,9 +8,9 @@ enum HeaderBytes {
     }
 
     /// `name` begins with `prefix` (lower-case ASCII) but for the case of letters.
-    static func hasPrefixIgnoringCase(_ name: String, _ prefix: StaticString) -> Bool {
+    static func hasPrefixIgnoringCase(_ name: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
         let wanted = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
-        return name.utf8.count >= wanted.count && equalsIgnoringCase(name.utf8.prefix(wanted.count), wanted)
+        return name.count >= wanted.count && equalsIgnoringCase(UnsafeBufferPointer(rebasing: name.prefix(wanted.count)), wanted)
     }
 
     /// `value` contains `word` (lower-case ASCII) but for the case of letters.

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// Bodies are gathered (bounded by `server.max_body_bytes`) before dispatch because both the
 /// cache key and a retried upstream attempt need the complete body; responses stream.
 public struct ProxyRequest {
-    public var head: HTTPRequestHead
+    public var head: RequestHead
     public var body: ByteBuffer?
     /// When the request head arrived (for latency accounting).
     public var receivedAt: NIODeadline
@@ -14,18 +14,9 @@ public struct ProxyRequest {
     /// keys`); nil: `cache.namespace` decides.
     public var tenant: String?
     /// `Authorization` the upstream gets in place of every client credential header (`auth.mode:
-    /// keys`), applied when the request goes upstream (`upstreamHead`), not before: a cache hit
-    /// never copies the header list to replace it.
+    /// keys`), applied as the upstream head is written from the received bytes
+    /// (`UpstreamRequestEncoder`): a cache hit never touches the header lines.
     public var upstreamAuthorization: String?
-
-    /// The head as the upstream gets it: the client's credentials replaced when access control
-    /// said so.
-    var upstreamHead: HTTPRequestHead {
-        guard let upstreamAuthorization else { return head }
-        var head = head
-        AccessControl.replaceCredentials(in: &head.headers, with: upstreamAuthorization)
-        return head
-    }
 
     /// The path without the query string.
     public var path: Substring {

@@ -23,7 +23,7 @@ enum RequestID: Sendable, Equatable {
     }()
     private static let counter = Atomic<UInt64>(0)
 
-    static func of(_ headers: HTTPHeaders) -> RequestID {
+    static func of(_ headers: RequestHeaders) -> RequestID {
         // Most requests carry none: skip the case-insensitive search then.
         if headers.contains(name: "x-request-id"), let sent = headers.first(name: "x-request-id"), isAcceptable(sent) { return .client(sent) }
         return make()

@@ -29,11 +29,8 @@ struct RequestRoute {
     /// The request as the variant's upstream gets it: body `model` rewritten when set, the
     /// client's credentials replaced in `auth.mode: keys` (every upstream call goes through here).
     func upstreamRequest(_ request: ProxyRequest) -> ProxyRequest {
+        // The credentials are replaced as the head is encoded (`UpstreamRequestEncoder`).
         var changed = request
-        if changed.upstreamAuthorization != nil {
-            changed.head = request.upstreamHead
-            changed.upstreamAuthorization = nil
-        }
         guard let model, let body = request.body,
               let rewritten = ModelRewrite.rewrite(body: Array(body.readableBytesView), model: model) else { return changed }
         changed.body = ByteBuffer(bytes: rewritten)

@@ -67,7 +67,7 @@ final class RoutingRuntime: Sendable {
 
     /// The sticky bucket of the request's identity; a request without one gets a random
     /// bucket (weights hold, stickiness cannot).
-    private func bucket(route: RoutingTable.Route, headers: HTTPHeaders, body: [UInt8]?) -> Int {
+    private func bucket(route: RoutingTable.Route, headers: RequestHeaders, body: [UInt8]?) -> Int {
         let identity: Substring?
         if route.sticky == .credential {
             // The usual identity, read here without a visitor closure per header; the bucket of
@@ -108,24 +108,25 @@ final class RoutingRuntime: Sendable {
 
     /// `Authorization` (13 bytes), `api-key` (7), `x-api-key` (9): a length test that turns most
     /// headers away before the name is compared.
-    private static func mayBeCredential(_ name: String) -> Bool {
-        let length = name.utf8.count
+    private static func mayBeCredential(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let length = name.count
         return length == 13 || length == 7 || length == 9
     }
 
     /// The first header `ForcedVariantCredentials.credential` reads (`Authorization`, `api-key`,
-    /// `x-api-key`), over NIO's headers directly: the request's credential is in it.
-    static func credentialHeader(in headers: HTTPHeaders) -> (name: String, value: String)? {
-        headers.first { mayBeCredential($0.name) && ForcedVariantCredentials.isCredential(headerName: $0.name) }
+    /// `x-api-key`), over the request's headers directly: the request's credential is in it.
+    static func credentialHeader(in headers: RequestHeaders) -> (name: String, value: String)? {
+        // On the names' bytes: only the credential line becomes Strings.
+        headers.first(whereName: { mayBeCredential($0) && ForcedVariantCredentials.isCredential(headerName: $0) })
     }
 
     /// The API key of the request's credential header.
-    static func credential(in headers: HTTPHeaders) -> Substring? {
+    static func credential(in headers: RequestHeaders) -> Substring? {
         credentialHeader(in: headers).flatMap { ForcedVariantCredentials.credential(headerName: $0.name, value: $0.value) }
     }
 
     /// The `X-Reprise-Variant` the request may force: only from a configured credential.
-    private func forcedVariant(_ headers: HTTPHeaders, table: RoutingTable) -> String? {
+    private func forcedVariant(_ headers: RequestHeaders, table: RoutingTable) -> String? {
         // The table first: without configured credentials no request can force a variant, and
         // the header search is not made.
         guard !table.forcedVariantCredentials.isEmpty, let asked = headers.first(name: "x-reprise-variant"),

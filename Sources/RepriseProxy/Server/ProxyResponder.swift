@@ -111,8 +111,9 @@ final class ProxyResponder: RequestResponder, Sendable {
         if let tenant = request.tenant { return tenant }
         let headers = request.head.headers
         let mode = CachePath.isResponses(normalizedPath: normalizedPath) ? .credential : cacheConfig.namespace
+        // Only the lines the namespace reads (most requests: `Authorization`) become Strings.
         let namespace = builder.namespace(mode: mode) { visit in
-            for header in headers { visit(header.name, header.value) }
+            headers.forEach(whereName: { mode.reads(headerNamed: $0) }, visit)
         }
         if cacheConfig.anonymous == .bypass, NamespaceMode.isAnonymous(namespace) { return nil }
         return namespace

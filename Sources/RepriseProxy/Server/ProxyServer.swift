@@ -218,7 +218,7 @@ public final class ProxyServer: Service {
                             // for the next ones while open connections keep theirs.
                             try pipeline.addHandler(try tls.makeHandler(handshakeTimeout: handshakeTimeout))
                         }
-                        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                        // The connection handler parses the bytes itself (llhttp): one hop less.
                         try pipeline.addHandler(HTTPConnectionHandler(responder: responder, limits: limits, logger: logger, refusal: refusal, observer: observer))
                     }
                 }

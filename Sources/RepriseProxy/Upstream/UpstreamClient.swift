@@ -63,7 +63,18 @@ public final class UpstreamClient: Sendable {
     /// - Parameter identityEncoding: ask the upstream for an uncompressed body (answers that
     ///   may be cached are recorded and converted, which needs readable bytes).
     func makeUpstreamRequest(for request: ProxyRequest, identityEncoding: Bool = false) throws(ProxyError) -> UpstreamRequest {
-        var target = request.head.uri[...]
+        try makeUpstreamRequest(
+            method: request.head.method, uri: request.head.uri, headers: request.head.headers,
+            replacingCredentialsWith: request.upstreamAuthorization, body: request.body, identityEncoding: identityEncoding)
+    }
+
+    /// As `makeUpstreamRequest(for:)`, from the head's parts (the encoder's tests give it
+    /// headers no client could send).
+    func makeUpstreamRequest(
+        method: HTTPMethod, uri: String, headers: some RequestHeaderLines, replacingCredentialsWith authorization: String? = nil,
+        body: ByteBuffer?, identityEncoding: Bool
+    ) throws(ProxyError) -> UpstreamRequest {
+        var target = uri[...]
         // An absolute-form target (`http://host/path`) is reduced to its path.
         if target.hasPrefix("http://") || target.hasPrefix("https://") {
             let afterScheme = target.firstRange(of: "://")!.upperBound
@@ -72,9 +83,8 @@ public final class UpstreamClient: Sendable {
         guard target.hasPrefix("/") else {
             throw .badRequest("the request target '\(target)' is not a path")
         }
-        let method = request.head.method
         let contentLength: Int?
-        if let body = request.body {
+        if let body {
             contentLength = body.readableBytes
         } else if method == .POST || method == .PUT || method == .PATCH {
             contentLength = 0
@@ -83,7 +93,7 @@ public final class UpstreamClient: Sendable {
         }
         let head = try UpstreamRequestEncoder.encode(
             method: method, pathPrefix: baseURL.pathPrefix, target: target, authority: baseURL.authority,
-            headers: request.head.headers, identityEncoding: identityEncoding, contentLength: contentLength)
-        return UpstreamRequest(method: method, head: head, body: request.body)
+            headers: headers, replacingCredentialsWith: authorization, identityEncoding: identityEncoding, contentLength: contentLength)
+        return UpstreamRequest(method: method, head: head, body: body)
     }
 }

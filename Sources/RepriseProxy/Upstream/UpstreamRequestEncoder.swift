@@ -18,12 +18,14 @@ enum UpstreamRequestEncoder {
     /// (answered by the proxy itself).
     static let notForwarded: [String] = ["host", "content-length", "expect"]
 
-    /// The head of `method` `pathPrefix + target` to `authority` (`Host`), with the headers of
-    /// `headers` that go on, `Accept-Encoding: identity` instead of the client's when
-    /// `identityEncoding`, and `Content-Length: contentLength` when given.
+    /// The head of `method` `pathPrefix + target` to `authority` (`Host`), with the lines of
+    /// `headers` that go on, written from their bytes as received; every credential header
+    /// replaced by `Authorization: authorization` when given (`auth.mode: keys`);
+    /// `Accept-Encoding: identity` instead of the client's when `identityEncoding`, and
+    /// `Content-Length: contentLength` when given.
     static func encode(
-        method: HTTPMethod, pathPrefix: String, target: Substring, authority: String, headers: HTTPHeaders,
-        identityEncoding: Bool, contentLength: Int?
+        method: HTTPMethod, pathPrefix: String, target: Substring, authority: String, headers: some RequestHeaderLines,
+        replacingCredentialsWith authorization: String? = nil, identityEncoding: Bool, contentLength: Int?
     ) throws(ProxyError) -> ByteBuffer {
         guard HeaderBytes.isToken(method.rawValue.utf8) else {
             throw .badRequest("the request method cannot be forwarded: it is not an RFC 9110 token")
@@ -31,8 +33,12 @@ enum UpstreamRequestEncoder {
         guard isValidTarget(pathPrefix.utf8), isValidTarget(target.utf8) else {
             throw .badRequest("the request target '\(pathPrefix)\(target)' cannot be forwarded: it contains spaces or control characters")
         }
-        let listed = ConnectionListedNames(headers)
-        var buffer = ByteBufferAllocator().buffer(capacity: capacity(method: method, prefix: pathPrefix, target: target, authority: authority, headers: headers))
+        if let authorization, !HeaderBytes.isValidValue(authorization.utf8) {
+            throw .badRequest("the upstream credential cannot be forwarded: it contains a control character")
+        }
+        let listed = ConnectionListedNames(lines: headers)
+        var buffer = ByteBufferAllocator().buffer(capacity: capacity(
+            method: method, prefix: pathPrefix, target: target, authority: authority, headers: headers, authorization: authorization))
         buffer.writeString(method.rawValue)
         buffer.writeStaticString(" ")
         buffer.writeString(pathPrefix)
@@ -40,19 +46,31 @@ enum UpstreamRequestEncoder {
         buffer.writeStaticString(" HTTP/1.1\r\nhost: ")
         buffer.writeString(authority)
         buffer.writeStaticString("\r\n")
-        for (name, value) in headers {
-            if HopByHopHeaders.contains(name.utf8) || listed.contains(name) || isNotForwarded(name) { continue }
-            if identityEncoding, HeaderBytes.equalsIgnoringCase(name.utf8, "accept-encoding".utf8) { continue }
-            guard HeaderBytes.isToken(name.utf8) else {
-                throw .badRequest("a request header name cannot be forwarded: it is not an RFC 9110 token")
+        var refusal: ProxyError?
+        headers.forEachLine { name, value in
+            guard refusal == nil else { return }
+            if HopByHopHeaders.contains(name) || listed.contains(name) || isNotForwarded(name) { return }
+            if authorization != nil, AccessControl.isReplacedCredential(name) { return }
+            if identityEncoding, HeaderBytes.equalsIgnoringCase(name, "accept-encoding".utf8) { return }
+            guard HeaderBytes.isToken(name) else {
+                refusal = .badRequest("a request header name cannot be forwarded: it is not an RFC 9110 token")
+                return
             }
-            guard HeaderBytes.isValidValue(value.utf8) else {
+            guard HeaderBytes.isValidValue(value) else {
                 // The value is not quoted: it may be a credential.
-                throw .badRequest("the value of the request header '\(name)' cannot be forwarded: it contains a control character")
+                refusal = .badRequest("the value of the request header '\(String(decoding: name, as: UTF8.self))' cannot be forwarded: it contains a control character")
+                return
             }
-            buffer.writeString(name)
+            buffer.writeBytes(name)
             buffer.writeStaticString(": ")
-            buffer.writeString(value)
+            buffer.writeBytes(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if let refusal { throw refusal }
+        if let authorization {
+            // Where NIO's `replaceOrAdd` put it before: after the client's lines.
+            buffer.writeStaticString("authorization: ")
+            buffer.writeString(authorization)
             buffer.writeStaticString("\r\n")
         }
         if identityEncoding {
@@ -68,9 +86,9 @@ enum UpstreamRequestEncoder {
     }
 
     /// Not forwarded whatever its value: `notForwarded` and Reprise's own control headers.
-    static func isNotForwarded(_ name: String) -> Bool {
+    static func isNotForwarded(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         HeaderBytes.hasPrefixIgnoringCase(name, "x-reprise-")
-            || notForwarded.contains { HeaderBytes.equalsIgnoringCase(name.utf8, $0.utf8) }
+            || notForwarded.contains { HeaderBytes.equalsIgnoringCase(name, $0.utf8) }
     }
 
     /// A request target without spaces or control characters (which would end or split the
@@ -80,9 +98,12 @@ enum UpstreamRequestEncoder {
     }
 
     /// Room for the whole head, so the buffer is allocated once.
-    private static func capacity(method: HTTPMethod, prefix: String, target: Substring, authority: String, headers: HTTPHeaders) -> Int {
+    private static func capacity(
+        method: HTTPMethod, prefix: String, target: Substring, authority: String, headers: some RequestHeaderLines, authorization: String?
+    ) -> Int {
         var bytes = 96 + method.rawValue.utf8.count + prefix.utf8.count + target.utf8.count + authority.utf8.count
-        for (name, value) in headers { bytes += name.utf8.count + value.utf8.count + 4 }
+            + (authorization?.utf8.count ?? 0) + 17
+        headers.forEachLine { name, value in bytes += name.count + value.count + 4 }
         return bytes
     }
 }

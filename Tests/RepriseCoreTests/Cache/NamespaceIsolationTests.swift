@@ -99,4 +99,21 @@ import Testing
             #expect(memoized == namespace(headers), "step \(step)")
         }
     }
+
+    /// The proxy lists only the headers a mode reads (`reads(headerNamed:)`): the namespace is
+    /// the one every header gives, in each mode, for every form among other headers.
+    @Test func listingOnlyTheHeadersAModeReadsGivesTheSameNamespace() {
+        let others: Headers = [("Host", "a"), ("Content-Type", "application/json"), ("X-Tenant", "t-1"), ("Authorization-Extra", "x")]
+        for mode: NamespaceMode in [.credential, .header("x-tenant"), .global] {
+            for form in Self.forms {
+                let headers = others + form.headers + [("x-tenant", "t-2")]
+                let listed = mode.namespace(hasher: SHA256Hasher()) { visit in
+                    for header in headers where mode.reads(headerNamed: header.name) { visit(header.name, header.value) }
+                }
+                #expect(listed == namespace(headers, mode: mode), "\(mode), \(form.label)")
+            }
+        }
+        #expect(NamespaceMode.credential.reads(headerNamed: "AUTHORIZATION") && !NamespaceMode.credential.reads(headerNamed: "content-type"))
+        #expect(NamespaceMode.header("x-tenant").reads(headerNamed: "X-Tenant") && !NamespaceMode.global.reads(headerNamed: "authorization"))
+    }
 }
