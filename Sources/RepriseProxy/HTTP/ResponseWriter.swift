@@ -141,6 +141,17 @@ public final class ResponseWriter {
     /// Writes status and headers. `contentLength` nil means a streamed body: chunked, or
     /// close-delimited for an HTTP/1.0 client (then the connection closes after it).
     public func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
+        writeHead(status: status, contentLength: contentLength) { buffer in
+            for (name, value) in headers {
+                ResponseHeadEncoder.writeHeader(name: name, value: value, into: &buffer)
+            }
+        }
+    }
+
+    /// As `writeHead(status:headers:contentLength:)`, the headers written by `writeHeaders` as
+    /// `name: value\r\n` lines (no framing, no connection header): a relayed upstream head
+    /// goes from its decoded form into these bytes without a header list in between.
+    func writeHead(status: HTTPResponseStatus, contentLength: Int?, writeHeaders: (inout ByteBuffer) -> Void) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
         record.status = Int(status.code)
@@ -159,10 +170,14 @@ public final class ResponseWriter {
         } else {
             framing = .chunked
         }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
+        // Room for a relayed API head (a dozen or two headers): 256 bytes were grown (a second
+        // allocation and a copy) for every head relayed from the mock upstream.
+        var buffer = context.channel.allocator.buffer(capacity: 1024)
         // HEAD keeps the GET's Content-Length when the upstream sent one.
         let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
-        ResponseHeadEncoder.encodeHead(status: status, headers: headers, framing: advertised, into: &buffer)
+        ResponseHeadEncoder.writeStatusLine(status, into: &buffer)
+        writeHeaders(&buffer)
+        ResponseHeadEncoder.writeFraming(advertised, into: &buffer)
         buffer.writeHeadBytes(maximum: perResponseLinesCapacity) { writePerResponseLines(age: nil, into: &$0) }
         context.write(NIOAny(buffer), promise: nil)
         if framing == .none || framing == .chunked || framing == .closeDelimited {
