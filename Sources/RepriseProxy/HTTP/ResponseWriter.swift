@@ -141,7 +141,7 @@ public final class ResponseWriter {
     /// Writes status and headers. `contentLength` nil means a streamed body: chunked, or
     /// close-delimited for an HTTP/1.0 client (then the connection closes after it).
     public func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
-        writeHead(status: status, contentLength: contentLength) { buffer in
+        writeHead(status: status, contentLength: contentLength, headerBytes: 0) { buffer in
             for (name, value) in headers {
                 ResponseHeadEncoder.writeHeader(name: name, value: value, into: &buffer)
             }
@@ -151,7 +151,8 @@ public final class ResponseWriter {
     /// As `writeHead(status:headers:contentLength:)`, the headers written by `writeHeaders` as
     /// `name: value\r\n` lines (no framing, no connection header): a relayed upstream head
     /// goes from its decoded form into these bytes without a header list in between.
-    func writeHead(status: HTTPResponseStatus, contentLength: Int?, writeHeaders: (inout ByteBuffer) -> Void) {
+    /// `headerBytes`: about how many bytes `writeHeaders` writes, so the buffer is not grown.
+    func writeHead(status: HTTPResponseStatus, contentLength: Int?, headerBytes: Int, writeHeaders: (inout ByteBuffer) -> Void) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
         record.status = Int(status.code)
@@ -170,9 +171,9 @@ public final class ResponseWriter {
         } else {
             framing = .chunked
         }
-        // Room for a relayed API head (a dozen or two headers): 256 bytes were grown (a second
-        // allocation and a copy) for every head relayed from the mock upstream.
-        var buffer = context.channel.allocator.buffer(capacity: 1024)
+        // 256: the status line, framing, request id, variant and connection lines, and a few
+        // headers of Reprise's own, with room to spare.
+        var buffer = context.channel.allocator.buffer(capacity: 256 + headerBytes)
         // HEAD keeps the GET's Content-Length when the upstream sent one.
         let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
         ResponseHeadEncoder.writeStatusLine(status, into: &buffer)

@@ -24,6 +24,8 @@ struct RelayedResponseHead {
     let contentLength: Int?
     /// The upstream's own `x-request-id` (its support asks for it).
     let upstreamRequestID: String?
+    /// Bytes of the upstream's header lines (`name: value\r\n`): room for the forwarded ones.
+    let headerBytes: Int
 
     init(_ head: HTTPResponseHead) {
         upstream = head.headers
@@ -31,8 +33,10 @@ struct RelayedResponseHead {
         var isChunked = false
         var contentLength: Int?
         var upstreamRequestID: String?
+        var headerBytes = 0
         for (name, value) in head.headers {
             let bytes = name.utf8
+            headerBytes += bytes.count + value.utf8.count + 4
             if HeaderBytes.equalsIgnoringCase(bytes, "transfer-encoding".utf8) {
                 isChunked = isChunked || HeaderBytes.containsIgnoringCase(value, "chunked")
             } else if HeaderBytes.equalsIgnoringCase(bytes, "content-length".utf8) {
@@ -43,6 +47,7 @@ struct RelayedResponseHead {
         }
         self.contentLength = isChunked ? nil : contentLength
         self.upstreamRequestID = upstreamRequestID
+        self.headerBytes = headerBytes
     }
 
     /// Calls `body` with each header that goes on to the client, in the upstream's order.

@@ -206,7 +206,7 @@ final class UpstreamExchange {
         if toTee { tee?.head(head) }
         flight?.received(status: head.status, relayed: relayed, attempts: attempts)
         let cacheStatus = cacheStatus
-        writer.writeHead(status: head.status, contentLength: relayed.contentLength) { buffer in
+        writer.writeHead(status: head.status, contentLength: relayed.contentLength, headerBytes: relayed.headerBytes) { buffer in
             relayed.writeForwarded(into: &buffer)
             // `x-request-id` is Reprise's (the writer adds it); the upstream's own id, which its
             // support asks for, goes on as `x-upstream-request-id`.
