@@ -61,13 +61,37 @@ struct JSONFieldScanner {
 
     func isNull(_ range: Range<Int>) -> Bool { bytes[range].elementsEqual("null".utf8) }
 
-    /// A string value without escapes (model names have none); nil otherwise.
+    /// A string value without escapes (model names have none); nil otherwise. Validated from
+    /// the array's buffer: from an array slice `String(validating:)` took ~1,700 instructions.
     func simpleString(_ range: Range<Int>) -> String? {
         guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\""), !bytes[range].contains(UInt8(ascii: "\\")) else { return nil }
-        return String(validating: bytes[(range.lowerBound + 1) ..< (range.upperBound - 1)], as: UTF8.self)
+        return bytes.withUnsafeBufferPointer { buffer in
+            String(validating: UnsafeBufferPointer(rebasing: buffer[(range.lowerBound + 1) ..< (range.upperBound - 1)]), as: UTF8.self)
+        }
     }
 
-    func integer(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
+    /// The integer `Int(_: String)` reads from the value's text (an optional sign, then decimal
+    /// digits, nil when it overflows), read from the bytes without making that String.
+    func integer(_ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
+        var index = range.lowerBound
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative || bytes[index] == UInt8(ascii: "+") { index += 1 }
+        guard index < range.upperBound else { return nil }
+        var value = 0
+        while index < range.upperBound {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (shifted, shiftOverflow) = value.multipliedReportingOverflow(by: 10)
+            // Accumulated with the sign, so `Int.min` is read too.
+            let (next, addOverflow) = negative
+                ? shifted.subtractingReportingOverflow(Int(digit)) : shifted.addingReportingOverflow(Int(digit))
+            guard !shiftOverflow, !addOverflow else { return nil }
+            value = next
+            index += 1
+        }
+        return value
+    }
 
     func skipWhitespace(_ start: Int) -> Int {
         var index = start

@@ -23,4 +23,22 @@ import Testing
         #expect(scanner.member("mod", in: members) == nil)
         #expect(scanner.member("MODEL", in: members) == nil, "names are compared exactly")
     }
+
+    @Test func integersReadAsIntFromTheirTextWouldBe() {
+        let texts = ["42", "-7", "+3", "0", "007", "", "-", "+", "1.5", "1e3", " 1", "12a", "--1",
+                     "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"]
+        for text in texts {
+            let scanner = JSONFieldScanner(bytes: Array("[\(text)]".utf8))
+            #expect(scanner.integer(1 ..< 1 + text.utf8.count) == Int(text), "\(text.debugDescription)")
+        }
+    }
+
+    @Test func simpleStringsAreTheUnescapedValidUTF8Ones() {
+        let scanner = JSONFieldScanner(bytes: Array(#"["gpt-4o","a\"b","",x]"#.utf8) + [0x22, 0xFF, 0x22])
+        #expect(scanner.simpleString(1 ..< 9) == "gpt-4o")
+        #expect(scanner.simpleString(10 ..< 16) == nil, "an escape")
+        #expect(scanner.simpleString(17 ..< 19) == "")
+        #expect(scanner.simpleString(20 ..< 21) == nil, "not a string")
+        #expect(scanner.simpleString(22 ..< 25) == nil, "not UTF-8")
+    }
 }
