@@ -38,7 +38,7 @@ import Testing
     }
 
     static func leaderStream(_ flight: Flight) {
-        flight.received(status: .ok, headers: leaderHeaders, contentLength: nil)
+        flight.received(status: .ok, relayed: RelayedResponseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: leaderHeaders)), attempts: 1)
         flight.received(part: ByteBuffer(string: content + finish))
         flight.received(part: ByteBuffer(string: done))
         flight.completed()

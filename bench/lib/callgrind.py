@@ -46,6 +46,32 @@ def parse_dump(path):
     return total, calls
 
 
+MALLOC_FAMILY = ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc")
+
+
+def count_run(pid, dump_dir, run):
+    """Zeroes the counters of the callgrind process `pid`, calls `run()`, dumps and parses the
+    dump of that run (callgrind.PID.N in `dump_dir`). Returns (total Ir, calls by allocator,
+    dump path); the probes divide by their request count. Keeps KEEP_DUMP's copy if set."""
+    subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True)
+    run()
+    subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True)
+    dump = None
+    for _ in range(600):  # the dump of the measured run: callgrind.PID.1
+        found = [path for path in glob.glob(f"{dump_dir}/callgrind.{pid}.*") if os.path.getsize(path) > 0]
+        if found:
+            time.sleep(1)  # written in full
+            dump = found[0]
+            break
+        time.sleep(0.1)
+    if dump is None:
+        raise SystemExit("callgrind: no dump of the measured run")
+    total, calls = parse_dump(dump)
+    if os.environ.get("KEEP_DUMP"):
+        shutil.copy(dump, os.environ["KEEP_DUMP"])
+    return total, calls, dump
+
+
 class CallgrindRun:
     def __init__(self, bench, registry, systems, work_dir):
         self.bench = bench

@@ -5,6 +5,13 @@ public enum ASCIICase {
     @inlinable
     public static func equal<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
         guard a.count == b.count else { return false }
+        // Strings' and arrays' bytes are contiguous: compared as buffers. Stepping two
+        // `String.UTF8View` iterators in `zip` cost ~120 instructions a byte (callgrind: 1.2% of
+        // a miss for the few header names relayed).
+        let contiguous = a.withContiguousStorageIfAvailable { a in
+            b.withContiguousStorageIfAvailable { b in equal(a, b) }
+        }
+        if let contiguous, let result = contiguous { return result }
         return zip(a, b).allSatisfy(foldedEqual)
     }
 

@@ -43,15 +43,21 @@ final class CacheTee {
             recording = .abandoned
             return
         }
-        if let encoding = head.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
+        if let encoding = head.headers.first(name: "content-encoding"), !HeaderBytes.equalsIgnoringCase(encoding.utf8, "identity".utf8) {
             recording = .abandoned  // the proxy asked for identity; never store bytes it cannot read
             return
         }
-        headers = head.headers.map { ($0.name, $0.value) }
-        let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
-        if contentType.hasPrefix("text/event-stream") {
+        // Only the headers an entry keeps (`CacheEntry.keptHeaders` picks them again): the
+        // others would be carried to the store to be dropped there. Names compared on their
+        // bytes: no lower-cased copy per header.
+        for (name, value) in head.headers
+        where CacheEntry.keptHeaderNames.contains(where: { HeaderBytes.equalsIgnoringCase(name.utf8, $0.utf8) }) {
+            headers.append((name, value))
+        }
+        let contentType = head.headers.first(name: "content-type") ?? ""
+        if HeaderBytes.hasPrefixIgnoringCase(contentType, "text/event-stream") {
             recording = .stream(StreamRecorder(maxBytes: cache.maxEntryBytes))
-        } else if contentType.hasPrefix("application/json") {
+        } else if HeaderBytes.hasPrefixIgnoringCase(contentType, "application/json") {
             recording = .json(bytes: [])
         } else {
             recording = .abandoned

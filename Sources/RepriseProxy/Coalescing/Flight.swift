@@ -29,7 +29,17 @@ final class Flight: @unchecked Sendable {
     let leaderLoop: EventLoop
     private var machine: FlightStateMachine
     private var followers: [Follower] = []
-    private var head: (status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?)?
+    /// The leader's answer head, as relayed to its client, and the attempts it took.
+    private struct LeaderHead {
+        let status: HTTPResponseStatus
+        let relayed: RelayedResponseHead
+        let attempts: Int
+    }
+
+    private var head: LeaderHead?
+    /// What followers get of the head's headers (`followerHeaders`): made when the first
+    /// follower needs them, not for every flight (most have no follower).
+    private var sharedHeaders: HTTPHeaders?
     /// The parts the machine asked to buffer (at most `maxEntryBytes`).
     private var parts: [ByteBuffer] = []
     /// The leader's error headers, for `sendError`.
@@ -78,22 +88,31 @@ final class Flight: @unchecked Sendable {
 
     // MARK: Fed by the leader's exchange (on the leader loop)
 
-    func received(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
-        head = (status, Self.followerHeaders(from: headers), contentLength)
+    func received(status: HTTPResponseStatus, relayed: RelayedResponseHead, attempts: Int) {
+        head = LeaderHead(status: status, relayed: relayed, attempts: attempts)
         run(machine.headReceived(status: status))
     }
 
-    /// What a follower may see of the leader's answer headers.
-    static func followerHeaders(from headers: HTTPHeaders) -> HTTPHeaders {
+    /// What a follower may see of the leader's answer headers: those a stored answer keeps
+    /// (names compared on their bytes), then the attempts and `x-cache: COALESCED`.
+    static func followerHeaders(from relayed: RelayedResponseHead, attempts: Int) -> HTTPHeaders {
         var shared = HTTPHeaders()
-        for (name, value) in headers {
-            let lowercased = name.lowercased()
-            if CacheEntry.keptHeaderNames.contains(lowercased) || lowercased == "x-reprise-attempts" {
+        relayed.forEachForwarded { name, value in
+            if CacheEntry.keptHeaderNames.contains(where: { HeaderBytes.equalsIgnoringCase(name.utf8, $0.utf8) }) {
                 shared.add(name: name, value: value)
             }
         }
+        shared.add(name: "x-reprise-attempts", value: String(attempts))
         shared.add(name: "x-cache", value: CacheStatus.coalesced.headerValue)
         return shared
+    }
+
+    /// The follower headers of the head received (made once).
+    private func followerHeaders(of head: LeaderHead) -> HTTPHeaders {
+        if let sharedHeaders { return sharedHeaders }
+        let headers = Self.followerHeaders(from: head.relayed, attempts: head.attempts)
+        sharedHeaders = headers
+        return headers
     }
 
     func received(part: ByteBuffer) {
@@ -128,8 +147,9 @@ final class Flight: @unchecked Sendable {
             case .sendHeadAndBacklog(let id):
                 guard let head else { continue }
                 let backlog = parts
+                let (status, headers, contentLength) = (head.status, followerHeaders(of: head), head.relayed.contentLength)
                 send(to: id) { writer in
-                    writer.writeHead(status: head.status, headers: head.headers, contentLength: head.contentLength)
+                    writer.writeHead(status: status, headers: headers, contentLength: contentLength)
                     for part in backlog { writer.writeBodyPart(part) }
                 }
             case .sendPart(let ids, let buffer):
@@ -173,7 +193,7 @@ final class Flight: @unchecked Sendable {
     /// The whole answer (the buffered parts) in `shape`; nil when it does not convert.
     private func convertedAnswer(for shape: ReplayShape) -> (status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer)? {
         guard let head else { return nil }
-        let headerPairs = head.headers.map { ($0.name, $0.value) }
+        let headerPairs = followerHeaders(of: head).map { ($0.name, $0.value) }
         let entry: CacheEntry?
         var body = [UInt8]()
         if case .buffered(let bytes) = machine.backlog { body.reserveCapacity(bytes) }
@@ -191,7 +211,7 @@ final class Flight: @unchecked Sendable {
         guard let entry, let encoded = try? CachedAnswer(entry: entry).encoded(for: shape) else { return nil }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: encoded.contentType)
-        if let attempts = head.headers.first(name: "x-reprise-attempts") { headers.add(name: "x-reprise-attempts", value: attempts) }
+        headers.add(name: "x-reprise-attempts", value: String(head.attempts))
         headers.add(name: "x-cache", value: CacheStatus.coalesced.headerValue)
         return (head.status, headers, encoded.body)
     }

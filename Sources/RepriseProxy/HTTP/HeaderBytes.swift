@@ -13,6 +13,12 @@ enum HeaderBytes {
         return name.count >= wanted.count && equalsIgnoringCase(UnsafeBufferPointer(rebasing: name.prefix(wanted.count)), wanted)
     }
 
+    /// As above, for a header value held as a String (an upstream answer's head).
+    static func hasPrefixIgnoringCase(_ name: String, _ prefix: StaticString) -> Bool {
+        var name = name
+        return name.withUTF8 { hasPrefixIgnoringCase($0, prefix) }
+    }
+
     /// `value` contains `word` (lower-case ASCII) but for the case of letters.
     static func containsIgnoringCase(_ value: String, _ word: StaticString) -> Bool {
         let wanted = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)

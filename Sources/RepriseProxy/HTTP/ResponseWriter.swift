@@ -17,6 +17,9 @@ public final class ResponseWriter {
     let isHTTP10: Bool
     private(set) var keepAlive: Bool
     private var framing: BodyFraming = .none
+    /// The last body part was flushed and nothing was written since: `end()` has nothing to
+    /// flush (an empty flush still walks the pipeline: ~1,100 instructions, callgrind).
+    private var bodyFlushed = false
     private var state: State = .awaitingHead
     private var clientGoneCallbacks: [() -> Void] = []
     /// What this request did, for the metrics and the access log (`observer`), reported once.
@@ -142,6 +145,18 @@ public final class ResponseWriter {
     /// Writes status and headers. `contentLength` nil means a streamed body: chunked, or
     /// close-delimited for an HTTP/1.0 client (then the connection closes after it).
     public func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, contentLength: Int?) {
+        writeHead(status: status, contentLength: contentLength, headerBytes: 0) { buffer in
+            for (name, value) in headers {
+                ResponseHeadEncoder.writeHeader(name: name, value: value, into: &buffer)
+            }
+        }
+    }
+
+    /// As `writeHead(status:headers:contentLength:)`, the headers written by `writeHeaders` as
+    /// `name: value\r\n` lines (no framing, no connection header): a relayed upstream head
+    /// goes from its decoded form into these bytes without a header list in between.
+    /// `headerBytes`: about how many bytes `writeHeaders` writes, so the buffer is not grown.
+    func writeHead(status: HTTPResponseStatus, contentLength: Int?, headerBytes: Int, writeHeaders: (inout ByteBuffer) -> Void) {
         precondition(state == .awaitingHead, "response head written twice")
         state = .streamingBody
         record.status = Int(status.code)
@@ -160,10 +175,14 @@ public final class ResponseWriter {
         } else {
             framing = .chunked
         }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
+        // 256: the status line, framing, request id, variant and connection lines, and a few
+        // headers of Reprise's own, with room to spare.
+        var buffer = context.channel.allocator.buffer(capacity: 256 + headerBytes)
         // HEAD keeps the GET's Content-Length when the upstream sent one.
         let advertised: BodyFraming = isHeadRequest ? contentLength.map { .contentLength($0) } ?? framing : framing
-        ResponseHeadEncoder.encodeHead(status: status, headers: headers, framing: advertised, into: &buffer)
+        ResponseHeadEncoder.writeStatusLine(status, into: &buffer)
+        writeHeaders(&buffer)
+        ResponseHeadEncoder.writeFraming(advertised, into: &buffer)
         buffer.writeRaw(maximum: perResponseLinesCapacity) { writePerResponseLines(age: nil, into: &$0) }
         context.write(NIOAny(buffer), promise: nil)
         if framing == .none || framing == .chunked || framing == .closeDelimited {
@@ -193,6 +212,7 @@ public final class ResponseWriter {
             context.write(NIOAny(Self.crlf), promise: nil)
         }
         context.flush()
+        bodyFlushed = true
         return connection.whenWritable()
     }
 
@@ -207,8 +227,10 @@ public final class ResponseWriter {
         guard !clientGone, let connection else { return }
         if framing == .chunked {
             context.write(NIOAny(Self.lastChunk), promise: nil)
+            context.flush()
+        } else if !bodyFlushed {
+            context.flush()
         }
-        context.flush()
         connection.responseEnded(keepAlive: keepAlive)
     }
 

@@ -12,6 +12,9 @@ import RepriseTLS
 /// upstream connection there too (no hop per body part).
 public final class UpstreamClient: Sendable {
     public let baseURL: UpstreamURL
+    /// `baseURL.authority`, the `Host` of every request: computed once (it builds strings and
+    /// searches the host; 3% of a pass-through's instructions when made per request).
+    private let authority: String
     private let poolsByLoop: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>]
     let totalTimeout: TimeAmount
 
@@ -21,6 +24,7 @@ public final class UpstreamClient: Sendable {
         let url = config.url
         precondition(!url.isTLS || tls != nil, "an https:// upstream needs a TLS client context")
         self.baseURL = url
+        self.authority = url.authority
         self.totalTimeout = .nanoseconds(config.totalTimeout.nanoseconds)
         var poolsByLoop: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
         for loop in eventLoopGroup.makeIterator() {
@@ -75,12 +79,15 @@ public final class UpstreamClient: Sendable {
         body: ByteBuffer?, identityEncoding: Bool
     ) throws(ProxyError) -> UpstreamRequest {
         var target = uri[...]
-        // An absolute-form target (`http://host/path`) is reduced to its path.
-        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+        // An absolute-form target (`http://host/path`) is reduced to its path. An origin-form
+        // one (`/path`: nearly every request) is told by its first byte, without comparing
+        // prefixes character by character (1.3% of a pass-through).
+        let isPath = target.utf8.first == UInt8(ascii: "/")
+        if !isPath, target.hasPrefix("http://") || target.hasPrefix("https://") {
             let afterScheme = target.firstRange(of: "://")!.upperBound
             target = target[afterScheme...].firstIndex(of: "/").map { target[$0...] } ?? "/"
         }
-        guard target.hasPrefix("/") else {
+        guard isPath || target.utf8.first == UInt8(ascii: "/") else {
             throw .badRequest("the request target '\(target)' is not a path")
         }
         let contentLength: Int?
@@ -92,7 +99,7 @@ public final class UpstreamClient: Sendable {
             contentLength = nil
         }
         let head = try UpstreamRequestEncoder.encode(
-            method: method, pathPrefix: baseURL.pathPrefix, target: target, authority: baseURL.authority,
+            method: method, pathPrefix: baseURL.pathPrefix, target: target, authority: authority,
             headers: headers, replacingCredentialsWith: authorization, identityEncoding: identityEncoding, contentLength: contentLength)
         return UpstreamRequest(method: method, head: head, body: body)
     }

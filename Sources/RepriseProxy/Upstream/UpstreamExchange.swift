@@ -198,21 +198,26 @@ final class UpstreamExchange {
     }
 
     private func writeHead(_ head: HTTPResponseHead, attempts: Int, toTee: Bool) {
-        var relayed = RelayedResponseHead(head, extraCapacity: 3)
-        // `x-request-id` is Reprise's (the writer adds it); the upstream's own id, which its
-        // support asks for, goes on as `x-upstream-request-id`.
-        if let upstreamID = relayed.upstreamRequestID {
-            relayed.add(name: "x-upstream-request-id", value: upstreamID)
-            writer.record.upstreamRequestID = upstreamID
-        }
-        relayed.add(name: "x-cache", value: cacheStatus.headerValue)
-        relayed.add(name: "x-reprise-attempts", value: String(attempts))
+        let relayed = RelayedResponseHead(head)
+        if let upstreamID = relayed.upstreamRequestID { writer.record.upstreamRequestID = upstreamID }
         // The key names the primary's answer (its route and variant): a fallback's answer (another
         // model or provider, there only while the primary is down) is relayed, never stored
         // under it. A tee never given the head records nothing.
         if toTee { tee?.head(head) }
-        flight?.received(status: head.status, headers: relayed.headers, contentLength: relayed.contentLength)
-        writer.writeHead(status: head.status, headers: relayed.headers, contentLength: relayed.contentLength)
+        flight?.received(status: head.status, relayed: relayed, attempts: attempts)
+        let cacheStatus = cacheStatus
+        writer.writeHead(status: head.status, contentLength: relayed.contentLength, headerBytes: relayed.headerBytes) { buffer in
+            relayed.writeForwarded(into: &buffer)
+            // `x-request-id` is Reprise's (the writer adds it); the upstream's own id, which its
+            // support asks for, goes on as `x-upstream-request-id`.
+            if let upstreamID = relayed.upstreamRequestID {
+                ResponseHeadEncoder.writeHeader(name: "x-upstream-request-id", value: upstreamID, into: &buffer)
+            }
+            ResponseHeadEncoder.writeHeader(name: "x-cache", value: cacheStatus.headerValue, into: &buffer)
+            buffer.writeStaticString("x-reprise-attempts: ")
+            ResponseHeadEncoder.writeDecimal(attempts, into: &buffer)
+            buffer.writeStaticString("\r\n")
+        }
     }
 
     fileprivate func received(body: ByteBuffer, attempt number: Int) -> EventLoopFuture<Void> {

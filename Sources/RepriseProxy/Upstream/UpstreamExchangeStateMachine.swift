@@ -92,7 +92,7 @@ struct UpstreamExchangeStateMachine: Sendable {
         }
         attemptUsesFallback = false
         mode = .admitting(primaryRetryAfterNanoseconds: nil)
-        return [.consultPrimaryBreaker]
+        return Actions(.consultPrimaryBreaker)
     }
 
     mutating func primaryBreakerAdmitted(now: UInt64) -> Actions {
@@ -104,7 +104,7 @@ struct UpstreamExchangeStateMachine: Sendable {
         guard case .admitting = mode else { return [] }
         guard hasFallback else { return circuitOpen(retryAfterNanoseconds: retryAfterNanoseconds) }
         mode = .admitting(primaryRetryAfterNanoseconds: retryAfterNanoseconds)
-        return [.consultFallbackBreaker]
+        return Actions(.consultFallbackBreaker)
     }
 
     mutating func fallbackBreakerAdmitted(now: UInt64) -> Actions {
@@ -122,14 +122,14 @@ struct UpstreamExchangeStateMachine: Sendable {
         attemptUsesFallback = onFallback
         mode = .awaitingHead(startedAt: now)
         firstByteTimedOut = false
-        return [.startAttempt(number: attempt, onFallback: onFallback)]
+        return Actions(.startAttempt(number: attempt, onFallback: onFallback))
     }
 
     private mutating func circuitOpen(retryAfterNanoseconds: UInt64) -> Actions {
         mode = .idle
         let error = ProxyError(status: 503, type: "api_error", code: "upstream_circuit_open",
                                message: "the upstream is failing; requests are refused until it recovers")
-        return [.sendError(error, attempts: attempt, retryAfterNanoseconds: retryAfterNanoseconds)]
+        return Actions(.sendError(error, attempts: attempt, retryAfterNanoseconds: retryAfterNanoseconds))
     }
 
     /// The attempt's call was handed to the pool (and did not fail at once): its time to the
@@ -138,19 +138,19 @@ struct UpstreamExchangeStateMachine: Sendable {
         guard case .awaitingHead(let startedAt) = mode else { return [] }
         let deadline = retry.deadline
         let left = deadline > startedAt ? Int64(clamping: deadline - startedAt) : 0
-        return [.armFirstByteTimer(attempt: attempt, nanoseconds: min(firstByteTimeoutNanoseconds, left))]
+        return Actions(.armFirstByteTimer(attempt: attempt, nanoseconds: min(firstByteTimeoutNanoseconds, left)))
     }
 
     /// The upstream request could not be built from the client's: nothing was sent.
     mutating func requestRejected(_ error: ProxyError) -> Actions {
         mode = .idle
-        return [.sendError(error, attempts: attempt, retryAfterNanoseconds: nil)]
+        return Actions(.sendError(error, attempts: attempt, retryAfterNanoseconds: nil))
     }
 
     mutating func firstByteDeadlineReached(attempt number: Int) -> Actions {
         guard number == attempt, case .awaitingHead = mode else { return [] }
         firstByteTimedOut = true
-        return [.cancelCall]
+        return Actions(.cancelCall)
     }
 
     // MARK: The upstream's answer
@@ -158,7 +158,7 @@ struct UpstreamExchangeStateMachine: Sendable {
     /// `retryAfter` is the head's raw `Retry-After` header.
     mutating func headReceived(status: Int, retryAfter: String?, attempt number: Int, now: UInt64) -> Actions {
         guard number == attempt, case .awaitingHead = mode else { return [] }
-        var actions: Actions = [.cancelFirstByteTimer, .recordBreakerOutcome(CircuitBreakerOutcome(status: status))]
+        var actions = Actions(.cancelFirstByteTimer, .recordBreakerOutcome(CircuitBreakerOutcome(status: status)))
         if retry.isRetryable(status: status) {
             if case .retry(let delay) = retry.attemptFailed(.status(status, retryAfter: retryAfter), now: now) {
                 mode = .discarding(retryAfterNanoseconds: delay)
@@ -174,7 +174,7 @@ struct UpstreamExchangeStateMachine: Sendable {
 
     mutating func bodyPartReceived(attempt number: Int) -> Actions {
         guard number == attempt, case .delivering = mode else { return [] }
-        return [.writeBodyPart]
+        return Actions(.writeBodyPart)
     }
 
     /// After `writeBodyPart`: `streamComplete` is the tee's verdict (false without a tee: a
@@ -182,7 +182,7 @@ struct UpstreamExchangeStateMachine: Sendable {
     mutating func bodyPartDelivered(streamComplete: Bool) -> Actions {
         guard case .delivering = mode, !answerComplete, streamComplete else { return [] }
         answerComplete = true
-        return [.completeFlight]
+        return Actions(.completeFlight)
     }
 
     /// `clientGone`: the client left (its response is not whole).
@@ -193,7 +193,7 @@ struct UpstreamExchangeStateMachine: Sendable {
             mode = .idle
             // Stored only when the whole answer was received by the client or by followers (a
             // stream that reached its last event was stored then).
-            return [.end(store: !clientGone || leadsFlight, completeFlight: !answerComplete)]
+            return Actions(.end(store: !clientGone || leadsFlight, completeFlight: !answerComplete))
         case .discarding(let delay):
             return scheduleRetry(after: delay, abandoned: abandoned)
         case .idle, .admitting, .awaitingHead:
@@ -203,7 +203,7 @@ struct UpstreamExchangeStateMachine: Sendable {
 
     mutating func upstreamFailed(_ error: UpstreamCallError, attempt number: Int, now: UInt64, abandoned: Bool) -> Actions {
         guard number == attempt else { return [] }
-        var actions: Actions = [.cancelFirstByteTimer]
+        var actions = Actions(.cancelFirstByteTimer)
         switch mode {
         case .idle, .admitting:
             return actions
@@ -239,7 +239,7 @@ struct UpstreamExchangeStateMachine: Sendable {
     private mutating func scheduleRetry(after delay: UInt64, abandoned: Bool) -> Actions {
         mode = .idle
         guard !abandoned else { return [] }
-        return [.scheduleRetry(afterNanoseconds: delay)]
+        return Actions(.scheduleRetry(afterNanoseconds: delay))
     }
 
     // MARK: The client
@@ -249,7 +249,7 @@ struct UpstreamExchangeStateMachine: Sendable {
         // ends: the answer is whole, the call ends by itself (or at its deadline).
         if answerComplete { return [] }
         // Followers still wait: the call goes on for them (and for the cache).
-        if leadsFlight { return [.leaderLeft] }
+        if leadsFlight { return Actions(.leaderLeft) }
         return callAbandoned()
     }
 
@@ -257,7 +257,7 @@ struct UpstreamExchangeStateMachine: Sendable {
     /// stop the upstream call and any retry.
     mutating func callAbandoned() -> Actions {
         mode = .idle
-        return [.cancelFirstByteTimer, .cancelCall, .land]
+        return Actions(.cancelFirstByteTimer, .cancelCall, .land)
     }
 
     // MARK: Giving up
@@ -274,7 +274,7 @@ struct UpstreamExchangeStateMachine: Sendable {
         default:
             proxyError = error.map { Self.proxyError(for: $0) } ?? .upstreamUnreachable("gave up: \(reason.rawValue)")
         }
-        return [.sendError(proxyError, attempts: attempt, retryAfterNanoseconds: nil)]
+        return Actions(.sendError(proxyError, attempts: attempt, retryAfterNanoseconds: nil))
     }
 
     /// What a failed call says about the attempt, for the retry machine and the breaker.
