@@ -23,6 +23,13 @@ public enum ConstantTime {
         return equals(a.utf8, b.utf8)
     }
 
+    /// The same for a string and bytes (a header value read in place), without copying either.
+    public static func equals(_ a: String, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.utf8.count == b.count else { return false }
+        var a = a
+        return a.withUTF8 { equals($0, b) }
+    }
+
     /// The same over two buffers, without copying them.
     public static func equals(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }

@@ -41,6 +41,23 @@ public struct RequestHeaders: Sequence {
         return (head.string(field.name), head.string(field.value))
     }
 
+    /// `body` with the name and value bytes, in place, of the first line whose name `matches`
+    /// accepts; nil when no line does. Nothing becomes a `String`.
+    func withFirstLine<Result>(
+        whereName matches: (UnsafeBufferPointer<UInt8>) -> Bool,
+        _ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result? {
+        head.bytes.withUnsafeReadableBytes { raw in
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            for field in head.fields {
+                let name = UnsafeBufferPointer(rebasing: bytes[field.name.start ..< field.name.end])
+                guard matches(name) else { continue }
+                return body(name, UnsafeBufferPointer(rebasing: bytes[field.value.start ..< field.value.end]))
+            }
+            return nil
+        }
+    }
+
     /// Each line's name and value bytes, in order, in place.
     func forEachLine(_ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Void) {
         for field in head.fields {

@@ -72,12 +72,22 @@ final class RoutingRuntime: Sendable {
         if route.sticky == .credential {
             // The usual identity, read here without a visitor closure per header; the bucket of
             // the header value this thread saw last is remembered (a client sends the same
-            // credential request after request).
-            guard let header = Self.credentialHeader(in: headers) else {
-                return Int.random(in: 0 ..< VariantAssignment.bucketCount)
+            // credential request after request), compared with the header's bytes in place:
+            // Strings are made only for another value (a credential is longer than a small
+            // string, so each is an allocation).
+            let memo = lastBucket.currentValue
+            let found = headers.withFirstLine(whereName: Self.isCredentialName) { name, value -> CredentialLookup in
+                if let memo, memo.route == route.name, ConstantTime.equals(memo.headerValue, value) {
+                    return .remembered(memo.bucket)  // another client's key: no timing hint
+                }
+                return .header(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
             }
-            if let memo = lastBucket.currentValue, memo.route == route.name,
-               ConstantTime.equals(memo.headerValue, header.value) { return memo.bucket }  // another client's key: no timing hint
+            let header: (name: String, value: String)
+            switch found {
+            case nil: return Int.random(in: 0 ..< VariantAssignment.bucketCount)
+            case .remembered(let bucket)?: return bucket
+            case .header(let name, let value)?: header = (name, value)
+            }
             identity = ForcedVariantCredentials.credential(headerName: header.name, value: header.value)
             if let identity, !identity.isEmpty {
                 let bucket = StickyBucket.bucket(route: route.name, identity: identity)
@@ -117,7 +127,18 @@ final class RoutingRuntime: Sendable {
     /// `x-api-key`), over the request's headers directly: the request's credential is in it.
     static func credentialHeader(in headers: RequestHeaders) -> (name: String, value: String)? {
         // On the names' bytes: only the credential line becomes Strings.
-        headers.first(whereName: { mayBeCredential($0) && ForcedVariantCredentials.isCredential(headerName: $0) })
+        headers.first(whereName: isCredentialName)
+    }
+
+    private static func isCredentialName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        mayBeCredential(name) && ForcedVariantCredentials.isCredential(headerName: name)
+    }
+
+    /// What the credential header told the sticky bucket: this thread's remembered bucket (the
+    /// same value as last time), or the header to compute it from.
+    private enum CredentialLookup {
+        case remembered(Int)
+        case header(name: String, value: String)
     }
 
     /// The API key of the request's credential header.

@@ -37,6 +37,14 @@ struct ClientKeyRingTests {
         #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))
         #expect(!ConstantTime.equals([1, 2, 3], [1, 2, 4]))
         #expect(!ConstantTime.equals([1, 2, 3], [1, 2]))
+        // A string against bytes read in place.
+        let bytes: [UInt8] = Array("sk-abc".utf8)
+        bytes.withUnsafeBufferPointer { value in
+            #expect(ConstantTime.equals("sk-abc", value))
+            #expect(!ConstantTime.equals("sk-abd", value))
+            #expect(!ConstantTime.equals("sk-ab", value))
+            #expect(!ConstantTime.equals("sk-abcd", value))
+        }
         #expect(!ConstantTime.equals([1, 2], [1, 2, 0]))
         #expect(ConstantTime.equals([UInt8](), [UInt8]()))
         #expect(ConstantTime.equals("token".utf8, "token".utf8))
