@@ -17,4 +17,13 @@ public enum PresentedKey {
         }
         return bearer ?? apiKey
     }
+
+    /// Whether `read` looks at a header of this name (its bytes, any case): callers with the
+    /// head in bytes make Strings of those lines only.
+    public static func reads(headerNamed name: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch CredentialHeaders.Name(header: name) {
+        case .authorization?, .apiKey?: true
+        default: false
+        }
+    }
 }

@@ -55,7 +55,8 @@ final class AccessControl: Sendable {
     func admit(_ request: inout ProxyRequest, writer: ResponseWriter) -> Admission {
         guard mode == .keys else { return .admitted(nil) }
         let headers = request.head.headers
-        guard let presented = PresentedKey.read({ visit in for header in headers { visit(header.name, header.value) } }),
+        // Only the lines the key is read from become Strings.
+        guard let presented = PresentedKey.read({ visit in headers.forEach(whereName: PresentedKey.reads(headerNamed:), visit) }),
               let key = key(presented: presented)
         else {
             writer.send(error: .invalidAPIKey)

@@ -71,8 +71,17 @@ struct ClientKeyRingTests {
 
     @Test func presentedKeyReadsBearerThenAPIKey() {
         func read(_ headers: [(String, String)]) -> String? {
-            PresentedKey.read { visit in for (name, value) in headers { visit(name, value) } }.map(String.init)
+            let all = PresentedKey.read { visit in for (name, value) in headers { visit(name, value) } }.map(String.init)
+            // Visiting only the lines `reads(headerNamed:)` names (what the proxy does) finds the same.
+            let named = PresentedKey.read { visit in
+                for (name, value) in headers where { var name = name; return name.withUTF8 { PresentedKey.reads(headerNamed: $0) } }() {
+                    visit(name, value)
+                }
+            }.map(String.init)
+            #expect(all == named, "\(headers)")
+            return all
         }
+        #expect(read([("Content-Type", "application/json"), ("API-KEY", "rk-0"), ("x-api-key", "rk-x")]) == "rk-0")
         #expect(read([("Authorization", "Bearer rk-1")]) == "rk-1")
         #expect(read([("authorization", "bearer  rk-1 ")]) == "rk-1")
         #expect(read([("api-key", "rk-2")]) == "rk-2")
