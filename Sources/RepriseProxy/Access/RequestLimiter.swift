@@ -43,14 +43,17 @@ final class RequestLimiter: Sendable {
     /// Who is counted: `header:NAME`'s value, else the key's name, else the credential's hash
     /// (the `credential` cache namespace: `anonymous` for requests without one).
     func identity(of request: ProxyRequest, key: ClientKey?) -> String {
-        let headers = request.head.headers
+        let mode: NamespaceMode
         switch config.identity {
         case .header(let name):
-            return NamespaceMode.header(name).namespace(hasher: SHA256Hasher()) { visit in for header in headers { visit(header.name, header.value) } }
+            mode = .header(name)
         case .auto:
             if let key { return key.name }
-            return NamespaceMode.credential.namespace(hasher: SHA256Hasher()) { visit in for header in headers { visit(header.name, header.value) } }
+            mode = .credential
         }
+        // Only the lines the identity is made of become Strings.
+        let headers = request.head.headers
+        return mode.namespace(hasher: SHA256Hasher()) { visit in headers.forEach(whereName: { mode.reads(headerNamed: $0) }, visit) }
     }
 
     /// Runs `proceed` when the request is within its limits, else answers 429. An admitted
