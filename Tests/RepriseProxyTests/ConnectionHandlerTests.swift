@@ -78,6 +78,39 @@ import Testing
         _ = try? channel.finish()
     }
 
+    /// Counts the flushes that reach the socket.
+    final class FlushCounter: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        private(set) var flushes = 0
+
+        func flush(context: ChannelHandlerContext) {
+            flushes += 1
+            context.flush()
+        }
+    }
+
+    @Test func theAnswersOfOneReadGoOutInOneFlush() throws {
+        let responder = ImmediateResponder()
+        let channel = EmbeddedChannel()
+        let counter = FlushCounter()
+        try channel.pipeline.syncOperations.addHandler(counter)
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPConnectionHandler(responder: responder, limits: Self.limits, logger: Logger(label: "test"))
+        )
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(Self.pipelined(3))
+        #expect(Self.statusLines(try Self.written(channel)) == 3)
+        #expect(counter.flushes == 1)
+        // A request alone in its read: its own flush.
+        try channel.writeInbound(Self.pipelined(1))
+        #expect(Self.statusLines(try Self.written(channel)) == 1)
+        #expect(counter.flushes == 2)
+        // A closing answer is flushed before the connection closes, not left for the read's end.
+        try channel.writeInbound(Self.pipelined(1, extra: "Connection: close\r\n"))
+        #expect(Self.statusLines(try Self.written(channel)) == 1)
+        _ = try? channel.finish()
+    }
+
     @Test func tenThousandPipelinedRequestsInOneWriteAreAnsweredInOrder() throws {
         let responder = ImmediateResponder()
         let channel = try Self.channel(responder)

@@ -29,6 +29,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Inside the parsing loop: a read that arrives from an action run there only adds its bytes,
     /// which the running loop parses next.
     private var isParsing = false
+    /// A response that ended while a read's requests were being served waits for the read's
+    /// end (`channelReadComplete`): the responses of one read batch (pipelined requests) go out
+    /// in one flush, one TLS pass and one `writev`.
+    private var flushPending = false
     /// The parser refused the bytes (answered once) or stopped after an upgrade request: what
     /// the client sends after is dropped unparsed.
     private var dropsReads = false
@@ -133,6 +137,29 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         // After an upgrade request what follows is not HTTP/1: dropped, never parsed.
         if parser.isStopped { dropReads() }
         if inbound?.readableBytes == 0 { inbound = nil }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfPending()
+        context.fireChannelReadComplete()
+    }
+
+    /// Flushes a response that has ended: now, or with the rest of the read batch when it ended
+    /// while the batch is served and the connection stays open (a closing connection flushes
+    /// before it closes, whatever else is pending).
+    func flushEndedResponse(keepAlive: Bool) {
+        if isParsing, keepAlive {
+            flushPending = true
+        } else {
+            flushPending = false
+            context.flush()
+        }
+    }
+
+    private func flushIfPending() {
+        guard flushPending else { return }
+        flushPending = false
+        context?.flush()
     }
 
     private func dropReads() {
@@ -248,8 +275,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             logger.debug("request timed out while receiving", metadata: ["path": "\(path)"])
             send(answer)
         case .close:
+            flushIfPending()
             context?.close(promise: nil)
         case .closeOutputAndLinger:
+            flushIfPending()
             context.close(mode: .output).assumeIsolated().whenComplete { [weak self] _ in
                 guard let self, self.context != nil else { return }
                 let now = NIODeadline.now()

@@ -197,23 +197,30 @@ public final class ResponseWriter {
     public func writeBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void> {
         precondition(state == .streamingBody, "body part outside of a response")
         guard !clientGone, let connection else { return context.eventLoop.makeSucceededVoidFuture() }
+        guard write(bodyPart: part) else { return context.eventLoop.makeSucceededVoidFuture() }
+        context.flush()
+        bodyFlushed = true
+        return connection.whenWritable()
+    }
+
+    /// Writes one body part in the response's framing, unflushed; false when nothing was
+    /// written (no body, or an empty chunk).
+    private func write(bodyPart part: ByteBuffer) -> Bool {
         answerTail?.append(part)
         switch framing {
         case .none:
-            return context.eventLoop.makeSucceededVoidFuture()
+            return false
         case .contentLength, .closeDelimited:
             context.write(NIOAny(part), promise: nil)
         case .chunked:
-            guard part.readableBytes > 0 else { return context.eventLoop.makeSucceededVoidFuture() }
+            guard part.readableBytes > 0 else { return false }
             var header = context.channel.allocator.buffer(capacity: 12)
             ResponseHeadEncoder.writeChunkHeader(size: part.readableBytes, into: &header)
             context.write(NIOAny(header), promise: nil)
             context.write(NIOAny(part), promise: nil)
             context.write(NIOAny(Self.crlf), promise: nil)
         }
-        context.flush()
-        bodyFlushed = true
-        return connection.whenWritable()
+        return true
     }
 
     /// Completes the response; the connection moves on to the next request or closes.
@@ -227,9 +234,9 @@ public final class ResponseWriter {
         guard !clientGone, let connection else { return }
         if framing == .chunked {
             context.write(NIOAny(Self.lastChunk), promise: nil)
-            context.flush()
+            connection.flushEndedResponse(keepAlive: keepAlive)
         } else if !bodyFlushed {
-            context.flush()
+            connection.flushEndedResponse(keepAlive: keepAlive)
         }
         connection.responseEnded(keepAlive: keepAlive)
     }
@@ -266,7 +273,8 @@ public final class ResponseWriter {
         context.write(NIOAny(out), promise: nil)
         if !isHeadRequest, !joinBody { context.write(NIOAny(body), promise: nil) }
         end()
-        // After the flush in `end()`: unique again once the kernel took every byte.
+        // Unique again once the kernel took every byte (after the flush, which may wait for the
+        // read batch to end); a buffer still held then is copied on its next use, not overwritten.
         connection.giveBackResponseBuffer(out)
     }
 
@@ -304,7 +312,8 @@ public final class ResponseWriter {
     /// A whole small response in one write.
     public func send(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer) {
         writeHead(status: status, headers: headers, contentLength: body.readableBytes)
-        if !isHeadRequest, body.readableBytes > 0 { writeBodyPart(body) }
+        // Unflushed: `end()` flushes it with the head (with the read batch's other answers).
+        if !isHeadRequest, body.readableBytes > 0, !clientGone, connection != nil { _ = write(bodyPart: body) }
         end()
     }
 
