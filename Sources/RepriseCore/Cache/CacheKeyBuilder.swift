@@ -17,6 +17,7 @@ public final class CacheKeyBuilder {
     private let hasher: SHA256Hasher
     private let hmac: HMACSHA256?
     private var memo: CacheKeyMemo
+    private var namespaceLines = NamespaceLineMemo()
 
     /// - Parameters:
     ///   - secret: `cache.secret`; nil or empty → plain SHA-256.
@@ -41,6 +42,22 @@ public final class CacheKeyBuilder {
     ///
     /// Credential namespaces are remembered per builder: a sidecar sees a handful of
     /// credentials, and hashing the same token on every request was a visible share of a hit.
+    /// The namespace under `mode` of a request whose lines `mode` reads are those `forEachLine`
+    /// gives (name and value bytes, in order), when the last request this builder was told of
+    /// (`rememberNamespace`) had exactly these lines; nil otherwise (compute it with
+    /// `namespace(mode:forEachHeader:)`, then `rememberNamespace`).
+    public func rememberedNamespace(
+        mode: NamespaceMode,
+        lines forEachLine: ((_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Void) -> Void
+    ) -> String? {
+        namespaceLines.lookup(mode: mode, lines: forEachLine)
+    }
+
+    /// Remembers `namespace` as the one of the lines the last `rememberedNamespace` call read.
+    public func rememberNamespace(_ namespace: String, mode: NamespaceMode) {
+        namespaceLines.remember(namespace, mode: mode)
+    }
+
     public func namespace(mode: NamespaceMode, forEachHeader: NamespaceMode.HeaderVisitor) -> String {
         guard case .credential = mode else {
             return mode.namespace(hasher: hasher, forEachHeader: forEachHeader)

@@ -111,9 +111,18 @@ final class ProxyResponder: RequestResponder, Sendable {
         if let tenant = request.tenant { return tenant }
         let headers = request.head.headers
         let mode = CachePath.isResponses(normalizedPath: normalizedPath) ? .credential : cacheConfig.namespace
-        // Only the lines the namespace reads (most requests: `Authorization`) become Strings.
-        let namespace = builder.namespace(mode: mode) { visit in
-            headers.forEach(whereName: { mode.reads(headerNamed: $0) }, visit)
+        // The last request's namespace when its lines were these (read in place); else only the
+        // lines the namespace reads (most requests: `Authorization`) become Strings.
+        let namespace: String
+        if let known = builder.rememberedNamespace(mode: mode, lines: { line in
+            headers.forEachLine { name, value in if mode.reads(headerNamed: name) { line(name, value) } }
+        }) {
+            namespace = known
+        } else {
+            namespace = builder.namespace(mode: mode) { visit in
+                headers.forEach(whereName: { mode.reads(headerNamed: $0) }, visit)
+            }
+            builder.rememberNamespace(namespace, mode: mode)
         }
         if cacheConfig.anonymous == .bypass, NamespaceMode.isAnonymous(namespace) { return nil }
         return namespace
