@@ -18,6 +18,19 @@ public enum PresentedKey {
         return bearer ?? apiKey
     }
 
+    /// Whether a header of this name (its bytes, any case) is `Authorization`.
+    public static func isAuthorization(headerName name: UnsafeBufferPointer<UInt8>) -> Bool {
+        CredentialHeaders.Name(header: name) == .authorization
+    }
+
+    /// The key `read` takes from an `Authorization` value's bytes (`Bearer <key>`, in place),
+    /// or nil when the value presents none. The first `Authorization` line that presents one is
+    /// the key `read` finds, whatever other lines say.
+    public static func bearerKey(inAuthorizationValue value: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        guard let offsets = CredentialHeaders.tokenOffsets(in: value, bearer: .required), !offsets.isEmpty else { return nil }
+        return UnsafeBufferPointer(rebasing: value[offsets])
+    }
+
     /// Whether `read` looks at a header of this name (its bytes, any case): callers with the
     /// head in bytes make Strings of those lines only.
     public static func reads(headerNamed name: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -160,27 +160,31 @@ struct CredentialHeaders {
     /// UTF-8, one Substring made at the end. `bearer`: `.required` (nil without the scheme),
     /// `.optional` (the scheme dropped when present), `.kept`.
     static func token(of value: String, bearer: BearerScheme) -> Substring? {
-        let offsets = value.utf8.withContiguousStorageIfAvailable { bytes -> Range<Int>? in
-            var range = trimmedOffsets(bytes)
-            let scheme = UnsafeBufferPointer(rebasing: bytes[range.lowerBound ..< min(range.upperBound, range.lowerBound + 7)])
-            let hasScheme = range.count > 7 && ASCIICase.equal(scheme, bearerPrefix)
-            switch bearer {
-            case .required where !hasScheme: return nil
-            case .required, .optional:
-                if hasScheme {
-                    range = range.lowerBound + 7 ..< range.upperBound
-                    while range.lowerBound < range.upperBound, isSpace(bytes[range.lowerBound]) { range = range.lowerBound + 1 ..< range.upperBound }
-                }
-            case .kept: break
-            }
-            return range
-        }
+        let offsets = value.utf8.withContiguousStorageIfAvailable { tokenOffsets(in: $0, bearer: bearer) }
         guard let offsets else { return slowToken(of: value, bearer: bearer) }
         guard let offsets else { return nil }
         let utf8 = value.utf8
         let start = utf8.index(utf8.startIndex, offsetBy: offsets.lowerBound)
         let end = utf8.index(utf8.startIndex, offsetBy: offsets.upperBound)
         return value[start ..< end]
+    }
+
+    /// The offsets of `token(of:bearer:)`'s token in a value's bytes; nil when `bearer` is
+    /// `.required` and the value has no `Bearer ` scheme.
+    static func tokenOffsets(in bytes: UnsafeBufferPointer<UInt8>, bearer: BearerScheme) -> Range<Int>? {
+        var range = trimmedOffsets(bytes)
+        let scheme = UnsafeBufferPointer(rebasing: bytes[range.lowerBound ..< min(range.upperBound, range.lowerBound + 7)])
+        let hasScheme = range.count > 7 && ASCIICase.equal(scheme, bearerPrefix)
+        switch bearer {
+        case .required where !hasScheme: return nil
+        case .required, .optional:
+            if hasScheme {
+                range = range.lowerBound + 7 ..< range.upperBound
+                while range.lowerBound < range.upperBound, isSpace(bytes[range.lowerBound]) { range = range.lowerBound + 1 ..< range.upperBound }
+            }
+        case .kept: break
+        }
+        return range
     }
 
     enum BearerScheme { case required, optional, kept }

@@ -55,9 +55,10 @@ final class AccessControl: Sendable {
     func admit(_ request: inout ProxyRequest, writer: ResponseWriter) -> Admission {
         guard mode == .keys else { return .admitted(nil) }
         let headers = request.head.headers
-        // Only the lines the key is read from become Strings.
-        guard let presented = PresentedKey.read({ visit in headers.forEach(whereName: PresentedKey.reads(headerNamed:), visit) }),
-              let key = key(presented: presented)
+        // The thread's last key when the request presents it again (read in place); else only
+        // the lines the key is read from become Strings.
+        guard let key = rememberedKey(presentedIn: headers)
+            ?? PresentedKey.read({ visit in headers.forEach(whereName: PresentedKey.reads(headerNamed:), visit) }).flatMap(key(presented:))
         else {
             writer.send(error: .invalidAPIKey)
             return .refused
@@ -91,6 +92,20 @@ final class AccessControl: Sendable {
         // pays for rewriting the header list.
         request.upstreamAuthorization = upstreamAuthorization
         return .admitted(key)
+    }
+
+    /// The thread's last key when the request's first `Authorization` line presents exactly it
+    /// (`Bearer <key>`, compared in place in constant time); nil in every other case, which
+    /// `PresentedKey.read` then decides.
+    private func rememberedKey(presentedIn headers: RequestHeaders) -> ClientKey? {
+        guard let last = perThread.currentValue?.last else { return nil }
+        let found = headers.withFirstLine(whereName: PresentedKey.isAuthorization(headerName:)) { _, value -> ClientKey? in
+            guard let presented = PresentedKey.bearerKey(inAuthorizationValue: value), presented.count == last.presented.count,
+                  last.presented.withUnsafeBufferPointer({ ConstantTime.equals(presented, $0) })
+            else { return nil }
+            return last.key
+        }
+        return found ?? nil
     }
 
     private func key(presented: Substring) -> ClientKey? {

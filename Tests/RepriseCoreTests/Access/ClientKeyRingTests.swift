@@ -79,6 +79,12 @@ struct ClientKeyRingTests {
                 }
             }.map(String.init)
             #expect(all == named, "\(headers)")
+            // The in-place form of a lone `Authorization` line finds the same bearer key.
+            if headers.count == 1, headers[0].0.lowercased() == "authorization" {
+                var value = headers[0].1
+                let inPlace = value.withUTF8 { PresentedKey.bearerKey(inAuthorizationValue: $0).map { String(decoding: $0, as: UTF8.self) } }
+                #expect(inPlace == all, "\(headers)")
+            }
             return all
         }
         #expect(read([("Content-Type", "application/json"), ("API-KEY", "rk-0"), ("x-api-key", "rk-x")]) == "rk-0")
