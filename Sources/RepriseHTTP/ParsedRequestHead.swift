@@ -35,11 +35,6 @@ public struct ParsedRequestHead: Equatable {
         }
     }
 
-    /// `body` over the bytes of `range`, in place.
-    public func withBytes<Result>(of range: HeadByteRange, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try bytes.withUnsafeReadableBytes { raw in try body(UnsafeRawBufferPointer(rebasing: raw[range.start ..< range.end])) }
-    }
-
     /// True when `range` holds `text` (ASCII, compared without case).
     public func bytes(_ range: HeadByteRange, equalIgnoringASCIICase text: String) -> Bool {
         bytes.headBytes(range, equalIgnoringASCIICase: text)

@@ -30,8 +30,7 @@ enum RESPFormatter {
     ) -> ByteBuffer {
         // Allocated at its size: an empty `ByteBuffer()` grown by `reserveCapacity` allocates twice.
         var wire = ByteBufferAllocator().buffer(capacity: byteCount)
-        wire.writeWithUnsafeMutableBytes(minimumWritableBytes: byteCount) { output in
-            var writer = RawByteWriter(output)
+        wire.writeRaw(maximum: byteCount) { writer in
             writer.append("*")
             writer.appendDecimal(argumentCount)
             writer.append("\r\n")
@@ -42,7 +41,6 @@ enum RESPFormatter {
                 writer.append(argument)
                 writer.append("\r\n")
             }
-            return writer.count
         }
         return wire
     }
@@ -54,16 +52,15 @@ enum RESPFormatter {
 
     /// `GET key` in RESP, written into `output` in one call.
     static func writeGet(key: String, into output: inout ByteBuffer) {
+        let byteCount = getByteCount(key: key)
         var key = key
         key.withUTF8 { key in
-            output.writeWithUnsafeMutableBytes(minimumWritableBytes: arrayHeaderByteCount(2) + bulkByteCount(3) + bulkByteCount(key.count)) { raw in
-                var writer = RawByteWriter(raw)
+            output.writeRaw(maximum: byteCount) { writer in
                 writer.append("*2\r\n$3\r\nGET\r\n$")
                 writer.appendDecimal(key.count)
                 writer.append("\r\n")
                 writer.append(UnsafeRawBufferPointer(key))
                 writer.append("\r\n")
-                return writer.count
             }
         }
     }

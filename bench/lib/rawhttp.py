@@ -54,6 +54,18 @@ def mock_request_count(port):
     return int(json.loads(data)["requests"])
 
 
+def exchange(sock, request):
+    """Sends one encoded request on a kept-alive socket and reads its whole answer: the parser."""
+    sock.sendall(request)
+    parser = ResponseParser()
+    while not parser.done:
+        data = sock.recv(65536)
+        if not data:
+            raise SystemExit("the connection closed before the answer ended")
+        parser.feed(data)
+    return parser
+
+
 class ResponseParser:
     """Incremental parse of one response: head, then a chunked or Content-Length body."""
 

@@ -34,14 +34,7 @@ request = rawhttp.encode_request("/v1/chat/completions",
                                  rawhttp.chat_body(f"What is the capital of France? (bench callgrind {os.getpid()})"))
 
 def exchange():
-    sock.sendall(request)
-    parser = rawhttp.ResponseParser()
-    while not parser.done:
-        data = sock.recv(65536)
-        if not data:
-            raise SystemExit("instructions-per-hit: the connection closed")
-        parser.feed(data)
-    return parser
+    return rawhttp.exchange(sock, request)
 
 for _ in range(20):  # the first fills the cache; the rest warm what is lazily set up
     exchange()

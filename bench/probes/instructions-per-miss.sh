@@ -37,25 +37,15 @@ bodies = [rawhttp.encode_request("/v1/chat/completions",
                                  rawhttp.chat_body(f"What is the capital of France? (bench miss {run} {n})"))
           for n in range(requests + 20)]
 
-def exchange(request):
-    sock.sendall(request)
-    parser = rawhttp.ResponseParser()
-    while not parser.done:
-        data = sock.recv(65536)
-        if not data:
-            raise SystemExit("instructions-per-miss: the connection closed")
-        parser.feed(data)
-    return parser
-
 for request in bodies[:20]:  # the upstream connection opened, lazily set-up state warmed
-    answer = exchange(request)
+    answer = rawhttp.exchange(sock, request)
 expected = "MISS" if cache != "false" else None
 if answer.status != 200 or (expected and answer.headers.get("x-cache") != expected) or answer.headers.get("x-cache") == "HIT":
     raise SystemExit(f"instructions-per-miss: unexpected answer {answer.status} x-cache={answer.headers.get('x-cache')}")
 
 def measured():
     for request in bodies[20:]:
-        exchange(request)
+        rawhttp.exchange(sock, request)
 
 total, calls, _ = count_run(pid, dump_dir, measured)
 mallocs = sum(calls[name] for name in MALLOC_FAMILY)

@@ -167,8 +167,7 @@ final class CachedAnswer: Sendable {
         let linesBytes = 16 + contentType.count + headerBytes + 16 + 16 + RawByteWriter.maxDecimalBytes + 2
         var head = ByteBufferAllocator().buffer(capacity: statusLineBytes + linesBytes)
         ResponseHeadEncoder.writeStatusLine(HTTPResponseStatus(statusCode: status), into: &head)
-        head.writeWithUnsafeMutableBytes(minimumWritableBytes: linesBytes) { output in
-            var writer = RawByteWriter(output)
+        head.writeRaw(maximum: linesBytes) { writer in
             writer.append("content-type: ")
             writer.append(contentType)
             writer.append("\r\n")
@@ -178,7 +177,6 @@ final class CachedAnswer: Sendable {
             writer.append("\r\ncontent-length: ")
             writer.appendDecimal(bodyLength)
             writer.append("\r\n")
-            return writer.count
         }
         return head
     }

@@ -303,7 +303,7 @@ public final class ResponseWriter {
         case .client(let text): id = text.utf8.count
         case .generated: id = 33
         }
-        return 27 + 16 + id + (record.variantLine?.count ?? 0) + 26
+        return 27 + 16 + id + (record.variantLine?.count ?? 0) + ResponseHeadEncoder.maxEndBytes
     }
 
     /// Largest stored body copied into the response's single buffer.
